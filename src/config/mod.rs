@@ -1,0 +1,399 @@
+//! Configuration: the typed settings, their defaults, and where the files live.
+//!
+//! Everything a user can set is a serde struct here with a documented default;
+//! `config/realskin.toml` in the repository is the same defaults written out as a
+//! commented file (a test keeps the two in step). Loading a file, reporting every
+//! mistake in it with its line ([`load`]) and the checks that need the filesystem
+//! ([`check`]) live in the submodules. Nothing here watches, decodes or writes images.
+
+pub mod check;
+pub mod load;
+mod units;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, LoadedConfig, Problem, Severity};
+pub use units::Duration;
+
+/// The default config file, every key commented with its default.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../config/realskin.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Process-wide settings.
+    pub daemon: DaemonConfig,
+    /// Upscaling, applied to every hotfolder unless one overrides it.
+    pub upscale: UpscaleConfig,
+    /// Output files, applied to every hotfolder unless one overrides it.
+    pub output: OutputConfig,
+    /// The watched folders. None in the file means the one default hotfolder.
+    pub hotfolder: Vec<HotfolderConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            daemon: DaemonConfig::default(),
+            upscale: UpscaleConfig::default(),
+            output: OutputConfig::default(),
+            hotfolder: vec![HotfolderConfig::default()],
+        }
+    }
+}
+
+/// `[daemon]`: process-wide settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Where the job ledger, logs and the instance id live.
+    pub state_dir: PathBuf,
+    /// Images processed at once; 0 means one per physical core.
+    pub workers: usize,
+    /// Images larger than this are refused before decoding (decompression bombs).
+    pub max_megapixels: f64,
+    /// Daily log files kept in `<state_dir>/logs`.
+    pub log_files: usize,
+    /// How often every hotfolder is scanned in full, events or not.
+    pub rescan_interval: Duration,
+    /// First wait before a job whose destination failed is tried again; doubles each time.
+    pub retry_backoff: Duration,
+    /// The longest wait between two tries of a job.
+    pub retry_max_backoff: Duration,
+    /// How long running jobs may take to finish after SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+    /// Create missing hotfolder folders at start-up.
+    pub create_folders: bool,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            state_dir: PathBuf::from(default_state_dir_str()),
+            workers: 0,
+            max_megapixels: 100.0,
+            log_files: 14,
+            rescan_interval: Duration::from_secs(300),
+            retry_backoff: Duration::from_secs(10),
+            retry_max_backoff: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(30),
+            create_folders: true,
+        }
+    }
+}
+
+/// `[upscale]`: when and how images below the resolution threshold are enlarged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpscaleConfig {
+    /// Images whose long edge is below this are upscaled (pores need pixels).
+    pub min_long_edge: u32,
+    /// The long edge an upscaled image gets.
+    pub target_long_edge: u32,
+    /// Which upscaler runs.
+    pub engine: UpscaleEngine,
+}
+
+impl Default for UpscaleConfig {
+    fn default() -> Self {
+        Self {
+            min_long_edge: 2048,
+            target_long_edge: 2048,
+            engine: UpscaleEngine::Lanczos,
+        }
+    }
+}
+
+/// The upscaler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpscaleEngine {
+    /// Lanczos3, built in: fast, sharp, adds no detail.
+    Lanczos,
+}
+
+/// `[output]`: the file written for each image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Output format; `same` keeps the input's.
+    pub format: OutputFormat,
+    /// JPEG quality (1-100). WebP output is lossless.
+    pub quality: u8,
+    /// PNG compression: `fast` is 30x quicker than `default` for files 5-10 % larger.
+    pub png_compression: PngCompression,
+    /// Output file name; `{stem}`, `{ext}`, `{hotfolder}` and `{date}` are replaced.
+    pub naming: String,
+    /// What happens when the output name is taken.
+    pub on_collision: OnCollision,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self {
+            format: OutputFormat::Same,
+            quality: 92,
+            png_compression: PngCompression::Fast,
+            naming: "{stem}.realskin.{ext}".to_string(),
+            on_collision: OnCollision::Version,
+        }
+    }
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// The input's format.
+    Same,
+    /// PNG (8 or 16 bit, alpha kept).
+    Png,
+    /// JPEG (8 bit, no alpha).
+    Jpeg,
+    /// WebP, lossless (8 bit, alpha kept).
+    Webp,
+    /// TIFF (8 or 16 bit, alpha kept).
+    Tiff,
+}
+
+/// PNG compression effort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PngCompression {
+    /// Fast deflate with adaptive filtering.
+    Fast,
+    /// zlib level 6, what most tools write.
+    Default,
+    /// Slowest, smallest.
+    Best,
+}
+
+/// What to do when an output's name is already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnCollision {
+    /// Write `name-2.ext`, `name-3.ext`, ...
+    Version,
+    /// Replace the existing file (atomically).
+    Overwrite,
+    /// Leave the existing file; the job ends without output.
+    Skip,
+}
+
+/// One `[[hotfolder]]`: an input folder and where its results go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HotfolderConfig {
+    /// Shown in logs and reports.
+    pub name: String,
+    /// Watched for new images.
+    pub input: PathBuf,
+    /// Finished images.
+    pub output: PathBuf,
+    /// One JSON report per image.
+    pub reports: PathBuf,
+    /// Originals after success (when `on_success = "move"`).
+    pub done: PathBuf,
+    /// Originals that could not be processed, each with `<name>.error.txt`.
+    pub failed: PathBuf,
+    /// Watch subfolders too; outputs keep the relative path.
+    pub recursive: bool,
+    /// `auto` uses native events on local disks and polling on network and FUSE mounts.
+    pub watch: WatchMode,
+    /// How often a polled folder is listed.
+    pub poll_interval: Duration,
+    /// A file is taken once its size and time have not changed for this long.
+    pub settle: Duration,
+    /// Extra glob patterns to ignore (matched against the path relative to `input`).
+    pub ignore: Vec<String>,
+    /// What happens to an original after success.
+    pub on_success: OnSuccess,
+    /// What happens to an image whose exact content was already processed.
+    pub on_duplicate: OnDuplicate,
+    /// This hotfolder's `[upscale]`, the global one with the keys given here replaced.
+    pub upscale: UpscaleConfig,
+    /// This hotfolder's `[output]`, the global one with the keys given here replaced.
+    pub output_options: OutputConfig,
+}
+
+impl Default for HotfolderConfig {
+    fn default() -> Self {
+        let base = PathBuf::from("~/realskin");
+        Self {
+            name: "default".to_string(),
+            input: base.join("in"),
+            output: base.join("out"),
+            reports: base.join("reports"),
+            done: base.join("done"),
+            failed: base.join("failed"),
+            recursive: true,
+            watch: WatchMode::Auto,
+            poll_interval: Duration::from_secs(5),
+            settle: Duration::from_secs(2),
+            ignore: Vec::new(),
+            on_success: OnSuccess::Move,
+            on_duplicate: OnDuplicate::Skip,
+            upscale: UpscaleConfig::default(),
+            output_options: OutputConfig::default(),
+        }
+    }
+}
+
+impl HotfolderConfig {
+    /// The four destination folders with their key names, for checks and messages.
+    pub fn destinations(&self) -> [(&'static str, &Path); 4] {
+        [
+            ("output", &self.output),
+            ("reports", &self.reports),
+            ("done", &self.done),
+            ("failed", &self.failed),
+        ]
+    }
+
+    /// Every folder of this hotfolder, input first.
+    pub fn folders(&self) -> [(&'static str, &Path); 5] {
+        let [o, r, d, f] = self.destinations();
+        [("input", &self.input), o, r, d, f]
+    }
+}
+
+/// How a hotfolder learns about new files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WatchMode {
+    /// Native events on local disks, polling on network and FUSE mounts.
+    Auto,
+    /// Native file-system events (inotify, FSEvents, ReadDirectoryChangesW).
+    Events,
+    /// List the folder every `poll_interval`.
+    Poll,
+}
+
+/// What happens to an original after success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnSuccess {
+    /// Moved to `done/`, same relative path.
+    Move,
+    /// Put back where it was dropped (and not processed again: the ledger knows it).
+    Keep,
+    /// Deleted.
+    Delete,
+}
+
+/// What happens to an image whose content was already processed successfully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnDuplicate {
+    /// Not processed again; the report points at the earlier output.
+    Skip,
+    /// Processed again like a new image.
+    Reprocess,
+}
+
+/// The platform folder for state (ledger, logs), before `~` expansion.
+fn default_state_dir_str() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "~/Library/Application Support/realskin"
+    } else if cfg!(windows) {
+        "~/AppData/Local/realskin"
+    } else {
+        "~/.local/state/realskin"
+    }
+}
+
+/// The user's home folder, from `HOME` (or `USERPROFILE` on Windows).
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Where `realskin run` looks for a config file when none is given:
+/// `$REALSKIN_CONFIG`, else `$XDG_CONFIG_HOME/realskin/realskin.toml`
+/// (`~/.config/realskin/realskin.toml`; the platform folder on macOS and Windows).
+pub fn default_config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("REALSKIN_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    if cfg!(target_os = "macos") {
+        return home_dir().map(|h| h.join("Library/Application Support/realskin/realskin.toml"));
+    }
+    if cfg!(windows) {
+        return home_dir().map(|h| h.join("AppData/Roaming/realskin/realskin.toml"));
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home_dir().map(|h| h.join(".config")))?;
+    Some(base.join("realskin").join("realskin.toml"))
+}
+
+/// Expands a leading `~` and makes a relative path relative to `base`
+/// (the config file's folder, or the working directory for built-in defaults).
+pub fn resolve_path(path: &Path, base: &Path) -> PathBuf {
+    let expanded = match path.strip_prefix("~") {
+        Ok(rest) => match home_dir() {
+            Some(home) => home.join(rest),
+            None => path.to_path_buf(),
+        },
+        Err(_) => path.to_path_buf(),
+    };
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        base.join(expanded)
+    }
+}
+
+impl Config {
+    /// Expands `~` and makes every folder absolute against `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        self.daemon.state_dir = resolve_path(&self.daemon.state_dir, base);
+        for hf in &mut self.hotfolder {
+            for p in [
+                &mut hf.input,
+                &mut hf.output,
+                &mut hf.reports,
+                &mut hf.done,
+                &mut hf.failed,
+            ] {
+                *p = resolve_path(p, base);
+            }
+        }
+    }
+
+    /// The number of workers to run: `daemon.workers`, or one per physical core.
+    pub fn worker_count(&self) -> usize {
+        if self.daemon.workers > 0 {
+            return self.daemon.workers;
+        }
+        sysinfo::System::physical_core_count()
+            .ok()
+            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+            .unwrap_or(1)
+            .max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_and_relative_paths_resolve() {
+        let base = Path::new("/etc/realskin");
+        assert_eq!(
+            resolve_path(Path::new("in"), base),
+            PathBuf::from("/etc/realskin/in")
+        );
+        assert_eq!(resolve_path(Path::new("/abs"), base), PathBuf::from("/abs"));
+        if let Some(home) = home_dir() {
+            assert_eq!(resolve_path(Path::new("~/x"), base), home.join("x"));
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The long-running service: start-up, the scheduler, the worker pool and shutdown.
+//!
+//! The async side (tokio) only waits: for hotfolder sources to report stable files,
+//! for workers to finish, for retries to come due, for a signal. Image work runs on
+//! a fixed pool of worker threads, one per physical core by default, each taking one
+//! job at a time; memory planning ([`memory`]) holds a job back when the machine
+//! cannot fit it. On SIGTERM/SIGINT no new file is taken, running jobs get
+//! `shutdown_grace` to finish, and anything unfinished is resumed at the next start
+//! from the ledger (outputs are atomic, so nothing is half-written either way).
+
+pub mod memory;
+pub mod worker;
+
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{Notify, mpsc, watch};
+use tracing::{error, info, warn};
+
+use crate::config::{Config, LoadedConfig};
+use crate::ledger::{Ledger, now_ms};
+use crate::output;
+use crate::report::Outcome;
+use crate::watch::{Source, WatchHealth, WatchMsg, run_source};
+use memory::MemoryBudget;
+use worker::{Work, WorkResult, WorkerCtx};
+
+/// The ledger's file name inside the state dir.
+pub const LEDGER_FILE: &str = "ledger.sqlite";
+
+/// A worker's report back to the scheduler.
+#[derive(Debug)]
+struct Done {
+    worker: usize,
+    work: Work,
+    result: WorkResult,
+}
+
+/// Creates the state dir and, when configured, the hotfolder folders. Fails only on the
+/// state dir: a missing input is waited for, a missing destination retried per job.
+pub fn prepare_folders(cfg: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.daemon.state_dir).with_context(|| {
+        format!(
+            "cannot create the state folder {}; set [daemon] state_dir to a writable folder",
+            cfg.daemon.state_dir.display()
+        )
+    })?;
+    if cfg.daemon.create_folders {
+        for hf in &cfg.hotfolder {
+            for (key, dir) in hf.folders() {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    warn!(hotfolder = %hf.name, folder = %dir.display(), error = %e,
+                        "Could not create the {key} folder; check the path and permissions");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the daemon until `shutdown` resolves.
+pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let cfg = Arc::new(loaded.config);
+    prepare_folders(&cfg)?;
+    let ledger_path = cfg.daemon.state_dir.join(LEDGER_FILE);
+    let ledger = Arc::new(Ledger::open(&ledger_path).with_context(|| {
+        format!(
+            "cannot open the job ledger {}; check that the state folder is writable and not used by a different realskin version",
+            ledger_path.display()
+        )
+    })?);
+
+    for hf in &cfg.hotfolder {
+        for (_, dir) in hf.destinations() {
+            let n = output::remove_stale_temp_files(dir);
+            if n > 0 {
+                info!(folder = %dir.display(), files = n, "Removed half-written files left by an interrupted run");
+            }
+        }
+        info!(
+            hotfolder = %hf.name,
+            input = %hf.input.display(),
+            output = %hf.output.display(),
+            reports = %hf.reports.display(),
+            done = %hf.done.display(),
+            failed = %hf.failed.display(),
+            "Drop images into {}; results appear in {}",
+            hf.input.display(),
+            hf.output.display()
+        );
+    }
+
+    let workers = cfg.worker_count();
+    let ctx = Arc::new(WorkerCtx {
+        config: cfg.clone(),
+        ledger: ledger.clone(),
+        budget: Arc::new(MemoryBudget::new()),
+    });
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let mut senders = Vec::with_capacity(workers);
+    let mut threads = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let (tx, rx) = std::sync::mpsc::channel::<Work>();
+        let ctx = ctx.clone();
+        let done_tx = done_tx.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("realskin-worker-{i}"))
+            .spawn(move || {
+                while let Ok(work) = rx.recv() {
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker::run(&ctx, &work)))
+                        .unwrap_or_else(|_| {
+                            error!(?work, "A job panicked; it will be resumed at the next start. Please report this as a bug");
+                            WorkResult::LedgerFailed
+                        });
+                    if done_tx.send(Done { worker: i, work, result }).is_err() {
+                        break;
+                    }
+                }
+            })
+            .context("cannot start worker threads")?;
+        senders.push(tx);
+        threads.push(handle);
+    }
+    drop(done_tx);
+
+    let (watch_tx, mut watch_rx) = mpsc::unbounded_channel::<WatchMsg>();
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let mut rescans = Vec::new();
+    for (i, hf) in cfg.hotfolder.iter().enumerate() {
+        let source = Source::new(i, hf, cfg.daemon.rescan_interval.get());
+        let rescan = Arc::new(Notify::new());
+        rescans.push(rescan.clone());
+        tokio::spawn(run_source(
+            source,
+            watch_tx.clone(),
+            cancel_rx.clone(),
+            rescan,
+        ));
+    }
+    drop(watch_tx);
+
+    let mut sched = Scheduler::new(workers);
+    let unfinished = ledger.unfinished()?;
+    if !unfinished.is_empty() {
+        info!(
+            jobs = unfinished.len(),
+            "Resuming jobs an earlier run did not finish"
+        );
+    }
+    for row in unfinished {
+        sched.push_resume(row.id);
+    }
+    info!(workers, ledger = %ledger_path.display(), version = env!("CARGO_PKG_VERSION"), "realskin is running");
+
+    let grace = cfg.daemon.shutdown_grace.get();
+    let mut retry_tick = tokio::time::interval(Duration::from_secs(1));
+    retry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    let mut deadline: Option<tokio::time::Instant> = None;
+
+    loop {
+        if deadline.is_none() {
+            while let Some((worker, work)) = sched.next_dispatch() {
+                if senders[worker].send(work.clone()).is_err() {
+                    error!("A worker thread stopped unexpectedly");
+                    sched.finished(worker, &work);
+                }
+            }
+        } else if sched.busy() == 0 {
+            break;
+        }
+        tokio::select! {
+            () = &mut shutdown, if deadline.is_none() => {
+                info!(running = sched.busy(), grace_s = grace.as_secs_f64(),
+                    "Stopping: no new images are taken; running jobs may finish");
+                let _ = cancel_tx.send(true);
+                deadline = Some(tokio::time::Instant::now() + grace);
+            }
+            () = sleep_until_opt(deadline) => {
+                warn!(running = sched.busy(), "Shutdown grace period over; unfinished jobs resume at the next start");
+                break;
+            }
+            Some(msg) = watch_rx.recv() => match msg {
+                WatchMsg::Ready { hotfolder, path } => {
+                    if deadline.is_none() && !is_kept_original(&ledger, &path) {
+                        sched.push_new(hotfolder, path);
+                    }
+                }
+                WatchMsg::Health { hotfolder, health } => {
+                    if health == WatchHealth::InputMissing {
+                        warn!(hotfolder = %cfg.hotfolder[hotfolder].name, "Hotfolder input is missing");
+                    }
+                }
+            },
+            Some(done) = done_rx.recv() => {
+                sched.finished(done.worker, &done.work);
+                sched.count(&done.result);
+            }
+            _ = retry_tick.tick() => {
+                if deadline.is_none() {
+                    match ledger.due_retries(now_ms()) {
+                        Ok(rows) => rows.into_iter().for_each(|r| sched.push_resume(r.id)),
+                        Err(e) => error!(error = %e, "Could not read due retries from the ledger"),
+                    }
+                }
+            }
+        }
+    }
+    drop(senders);
+    for t in threads {
+        if t.is_finished() {
+            let _ = t.join();
+        }
+    }
+    info!(
+        processed = sched.counts.processed,
+        failed = sched.counts.failed,
+        duplicates = sched.counts.duplicate,
+        retrying = sched.counts.retrying,
+        "realskin stopped"
+    );
+    Ok(())
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An original kept in its input after success (`on_success = "keep"`), unchanged since.
+fn is_kept_original(ledger: &Ledger, path: &Path) -> bool {
+    let Ok(m) = std::fs::metadata(path) else {
+        return false;
+    };
+    ledger
+        .is_kept(path, m.len(), worker::mtime_ns(&m))
+        .unwrap_or(false)
+}
+
+/// Jobs finished since start-up, by outcome.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    /// Outputs written.
+    pub processed: u64,
+    /// Originals sent to failed/.
+    pub failed: u64,
+    /// Skipped as duplicates.
+    pub duplicate: u64,
+    /// Skipped on a taken name.
+    pub skipped: u64,
+    /// Retries scheduled.
+    pub retrying: u64,
+}
+
+/// The queue and the idle workers; plain data, so it is tested without threads.
+struct Scheduler {
+    queue: VecDeque<Work>,
+    queued_paths: HashSet<PathBuf>,
+    queued_jobs: HashSet<i64>,
+    idle: Vec<usize>,
+    workers: usize,
+    counts: Counts,
+}
+
+impl Scheduler {
+    fn new(workers: usize) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            queued_paths: HashSet::new(),
+            queued_jobs: HashSet::new(),
+            idle: (0..workers).rev().collect(),
+            workers,
+            counts: Counts::default(),
+        }
+    }
+
+    /// Queues a stable file unless it is already queued or running.
+    fn push_new(&mut self, hotfolder: usize, path: PathBuf) {
+        if self.queued_paths.insert(path.clone()) {
+            self.queue.push_back(Work::New { hotfolder, path });
+        }
+    }
+
+    /// Queues a ledger job unless it is already queued or running.
+    fn push_resume(&mut self, job: i64) {
+        if self.queued_jobs.insert(job) {
+            self.queue.push_back(Work::Resume { job });
+        }
+    }
+
+    fn next_dispatch(&mut self) -> Option<(usize, Work)> {
+        if self.queue.is_empty() {
+            return None;
+        }
+        let worker = self.idle.pop()?;
+        let work = self.queue.pop_front()?;
+        Some((worker, work))
+    }
+
+    fn finished(&mut self, worker: usize, work: &Work) {
+        self.idle.push(worker);
+        match work {
+            Work::New { path, .. } => {
+                self.queued_paths.remove(path);
+            }
+            Work::Resume { job } => {
+                self.queued_jobs.remove(job);
+            }
+        }
+    }
+
+    fn count(&mut self, result: &WorkResult) {
+        match result {
+            WorkResult::Finished { outcome, .. } => match outcome {
+                Outcome::Processed => self.counts.processed += 1,
+                Outcome::Failed => self.counts.failed += 1,
+                Outcome::Duplicate => self.counts.duplicate += 1,
+                Outcome::Skipped => self.counts.skipped += 1,
+            },
+            WorkResult::Retrying { .. } => self.counts.retrying += 1,
+            WorkResult::NotClaimed | WorkResult::LedgerFailed => {}
+        }
+    }
+
+    fn busy(&self) -> usize {
+        self.workers - self.idle.len()
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheduler_never_runs_the_same_file_twice_at_once() {
+        let mut s = Scheduler::new(2);
+        s.push_new(0, "/in/a.png".into());
+        s.push_new(0, "/in/a.png".into());
+        s.push_resume(7);
+        s.push_resume(7);
+        assert_eq!(s.queue.len(), 2);
+        let (w1, first) = s.next_dispatch().unwrap();
+        let (w2, _) = s.next_dispatch().unwrap();
+        assert_ne!(w1, w2);
+        assert!(s.next_dispatch().is_none());
+        assert_eq!(s.busy(), 2);
+        s.push_new(0, "/in/a.png".into());
+        assert!(s.queue.is_empty(), "still running: not queued again");
+        s.finished(w1, &first);
+        s.push_new(0, "/in/a.png".into());
+        assert_eq!(s.queue.len(), 1, "finished: may be queued again");
+    }
+}

@@ -1,0 +1,583 @@
+//! One job, from claim to finish, on a worker thread (never on the async executor).
+//!
+//! Each step is written to the ledger before the next can leave a trace, and each
+//! step looks at the disk before acting, so a job resumed after a crash at any point
+//! completes exactly once:
+//!
+//! 1. **claim**: ledger row, then rename the original into
+//!    `<input>/.realskin/processing/<instance>/<job>/<relative path>`;
+//! 2. **render**: decode → profile → plan → stages → encode (deterministic, so a
+//!    resumed job renders the same bytes);
+//! 3. **output**: name chosen and recorded, written atomically; an output already in
+//!    place from before a crash is not written twice;
+//! 4. **report**: written atomically, with where the original is about to go;
+//! 5. **original**: moved to done/ (or kept, or deleted), or to failed/ with its
+//!    `.error.txt`.
+//!
+//! An input problem fails the job for good. A destination problem (full disk,
+//! read-only share) leaves the original in staging and schedules a retry.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{error, info, warn};
+
+use super::memory::MemoryBudget;
+use crate::config::{Config, HotfolderConfig, OnDuplicate, OnSuccess};
+use crate::decode;
+use crate::error::JobError;
+use crate::job::{self, JobSettings};
+use crate::ledger::{JobId, JobRow, JobState, Ledger, LedgerError, now_ms};
+use crate::output::{self, encode::Encoded};
+use crate::pipeline::millis;
+use crate::report::{self, ErrorInfo, Outcome, OutputInfo, Report};
+
+/// Work for a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// A stable file in a hotfolder's input.
+    New {
+        /// Hotfolder index.
+        hotfolder: usize,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A job in the ledger to continue (after a crash, or a retry that is due).
+    Resume {
+        /// Its id.
+        job: JobId,
+    },
+}
+
+/// How a piece of work ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkResult {
+    /// The job finished.
+    Finished {
+        /// Its id.
+        job: JobId,
+        /// How.
+        outcome: Outcome,
+    },
+    /// A destination failed; the job waits in staging.
+    Retrying {
+        /// Its id.
+        job: JobId,
+    },
+    /// The file was gone or could not be claimed; nothing was done.
+    NotClaimed,
+    /// The ledger failed; the job stays as it was and is resumed at next start.
+    LedgerFailed,
+}
+
+/// What every worker shares.
+pub struct WorkerCtx {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The job database.
+    pub ledger: Arc<Ledger>,
+    /// Memory planning.
+    pub budget: Arc<MemoryBudget>,
+}
+
+impl WorkerCtx {
+    /// Where a hotfolder's claimed files wait: `<input>/.realskin/processing/<instance>`.
+    pub fn staging_root(&self, hf: &HotfolderConfig) -> PathBuf {
+        staging_root(hf, self.ledger.instance())
+    }
+
+    fn hotfolder(&self, name: &str) -> Option<&HotfolderConfig> {
+        self.config.hotfolder.iter().find(|h| h.name == name)
+    }
+
+    fn settings(&self, hf: &HotfolderConfig) -> JobSettings {
+        JobSettings::for_hotfolder(hf, self.config.daemon.max_megapixels)
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let base = self.config.daemon.retry_backoff.get();
+        let max = self.config.daemon.retry_max_backoff.get();
+        base.saturating_mul(1u32 << attempts.saturating_sub(1).min(16))
+            .min(max)
+    }
+}
+
+/// `<input>/.realskin/processing/<instance>`.
+pub fn staging_root(hf: &HotfolderConfig, instance: &str) -> PathBuf {
+    hf.input.join(".realskin").join("processing").join(instance)
+}
+
+/// Runs one piece of work to its end (or to its next retry).
+pub fn run(ctx: &WorkerCtx, work: &Work) -> WorkResult {
+    let result = match work {
+        Work::New { hotfolder, path } => match claim(ctx, *hotfolder, path) {
+            Ok(Some(id)) => process(ctx, id),
+            Ok(None) => Ok(WorkResult::NotClaimed),
+            Err(e) => Err(e),
+        },
+        Work::Resume { job } => process(ctx, *job),
+    };
+    result.unwrap_or_else(|e| {
+        error!(error = %e, "The job ledger failed; the job will be resumed at next start");
+        WorkResult::LedgerFailed
+    })
+}
+
+/// Moves the original into staging. `None` when it was gone (another daemon or a
+/// person took it) or could not be moved.
+fn claim(ctx: &WorkerCtx, hf_index: usize, path: &Path) -> Result<Option<JobId>, LedgerError> {
+    let Some(hf) = ctx.config.hotfolder.get(hf_index) else {
+        return Ok(None);
+    };
+    let rel = path.strip_prefix(&hf.input).unwrap_or(path);
+    let (id, staged) = ctx
+        .ledger
+        .begin_claim(&hf.name, rel, path, &ctx.staging_root(hf))?;
+    let moved = staged
+        .parent()
+        .map_or(Ok(()), fs::create_dir_all)
+        .and_then(|()| fs::rename(path, &staged));
+    match moved {
+        Ok(()) => Ok(Some(id)),
+        Err(e) => {
+            ctx.ledger.abandon_claim(id)?;
+            remove_job_staging(ctx, hf, id);
+            if e.kind() != std::io::ErrorKind::NotFound {
+                warn!(hotfolder = %hf.name, file = %path.display(), error = %e,
+                    "Could not claim the file; it stays where it is and is tried again at the next listing");
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn process(ctx: &WorkerCtx, id: JobId) -> Result<WorkResult, LedgerError> {
+    let Some(row) = ctx.ledger.get(id)? else {
+        return Ok(WorkResult::NotClaimed);
+    };
+    let Some(hf) = ctx.hotfolder(&row.hotfolder) else {
+        return orphan(ctx, &row);
+    };
+    match row.state {
+        JobState::Done | JobState::Failed => Ok(WorkResult::Finished {
+            job: id,
+            outcome: if row.state == JobState::Done {
+                Outcome::Processed
+            } else {
+                Outcome::Failed
+            },
+        }),
+        JobState::Claiming => {
+            if row.staged_path.exists() {
+                let row = JobRow {
+                    state: JobState::Claimed,
+                    ..row
+                };
+                render_and_write(ctx, hf, row)
+            } else {
+                // The crash came before the rename: the file is still in the input.
+                ctx.ledger.abandon_claim(id)?;
+                Ok(WorkResult::NotClaimed)
+            }
+        }
+        JobState::Reported => place_original(ctx, hf, &row),
+        JobState::Claimed | JobState::Retry | JobState::Written => render_and_write(ctx, hf, row),
+    }
+}
+
+/// A job whose hotfolder was removed from the config: the original goes back to where
+/// it was dropped, so nothing is lost.
+fn orphan(ctx: &WorkerCtx, row: &JobRow) -> Result<WorkResult, LedgerError> {
+    let back = if row.staged_path.exists() {
+        output::move_file(&row.staged_path, &row.original_path).ok()
+    } else {
+        None
+    };
+    warn!(job = row.id, hotfolder = %row.hotfolder, file = %row.original_path.display(),
+        "The job's hotfolder is no longer configured; its original was put back");
+    let msg = "its hotfolder is no longer in the configuration";
+    ctx.ledger.finish(
+        row.id,
+        JobState::Failed,
+        "failed",
+        back.as_deref(),
+        Some(msg),
+    )?;
+    Ok(WorkResult::Finished {
+        job: row.id,
+        outcome: Outcome::Failed,
+    })
+}
+
+fn render_and_write(
+    ctx: &WorkerCtx,
+    hf: &HotfolderConfig,
+    row: JobRow,
+) -> Result<WorkResult, LedgerError> {
+    let started = Instant::now();
+    let id = row.id;
+    let mut report = Report::new(&row.original_path, &row.rel_path);
+    report.job = Some(id);
+    report.hotfolder = Some(hf.name.clone());
+    report.attempts = row.attempts + 1;
+
+    let t = Instant::now();
+    let bytes = match fs::read(&row.staged_path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            error!(job = id, file = %row.staged_path.display(), "The claimed file disappeared from staging");
+            ctx.ledger.finish(
+                id,
+                JobState::Failed,
+                "failed",
+                None,
+                Some("the claimed file disappeared from staging"),
+            )?;
+            return Ok(WorkResult::Finished {
+                job: id,
+                outcome: Outcome::Failed,
+            });
+        }
+        Err(e) => {
+            let err = JobError::input(
+                "unreadable",
+                format!("The file cannot be read ({e})."),
+                "Check the file's permissions and that the disk is healthy, then drop it in again.",
+            );
+            return fail(ctx, hf, &row, report, err, started);
+        }
+    };
+    let hash = job::content_hash(&bytes);
+    report.input.size = Some(bytes.len() as u64);
+    report.input.blake3 = Some(hash.clone());
+    report.timings_ms.read = millis(t);
+    if row.hash.is_none() || row.state == JobState::Claiming {
+        ctx.ledger.claimed(id, bytes.len() as u64, &hash)?;
+    }
+
+    if hf.on_duplicate == OnDuplicate::Skip
+        && let Some(prev) = ctx.ledger.processed_with_hash(&hf.name, &hash, id)?
+    {
+        let earlier = prev
+            .output_path
+            .as_ref()
+            .map(|p| format!(" into {}", p.display()))
+            .unwrap_or_default();
+        report.finish(
+            Outcome::Duplicate,
+            format!(
+                "Same content as job {} ({}), already processed{earlier}; not processed again (on_duplicate = \"skip\").",
+                prev.id,
+                prev.original_path.display()
+            ),
+        );
+        report.timings_ms.total = millis(started);
+        return write_report_then_original(ctx, hf, &row, report, None);
+    }
+
+    let settings = ctx.settings(hf);
+    let estimate = estimate_memory(&bytes, &settings);
+    let permit = ctx.budget.acquire(estimate);
+    let rendered = job::render(&bytes, &settings, &mut report);
+    drop(bytes);
+    let encoded = match rendered {
+        Ok(enc) => enc,
+        Err(e) => {
+            drop(permit);
+            return fail(ctx, hf, &row, report, e, started);
+        }
+    };
+    drop(permit);
+
+    // The output: its name is recorded before it is written, so a resumed job reuses it.
+    let t = Instant::now();
+    let out_path = match &row.output_path {
+        Some(p) => Some(p.clone()),
+        None => {
+            let wanted = hf
+                .output
+                .join(rel_dir(&row.rel_path))
+                .join(output::output_file_name(
+                    &row.rel_path,
+                    &settings.output.naming,
+                    encoded.format.extension(),
+                    &hf.name,
+                    &report::today(),
+                ));
+            output::choose_path(&wanted, settings.output.on_collision)
+        }
+    };
+    let Some(out_path) = out_path else {
+        report.finish(
+            Outcome::Skipped,
+            "The output name is already taken and on_collision = \"skip\": nothing was written."
+                .into(),
+        );
+        report.timings_ms.total = millis(started);
+        return write_report_then_original(ctx, hf, &row, report, None);
+    };
+    if row.output_path.is_none() {
+        ctx.ledger.set_output(id, &out_path)?;
+    }
+    let already_there = row.output_path.is_some()
+        && settings.output.on_collision != crate::config::OnCollision::Overwrite
+        && out_path.exists();
+    if !already_there && let Err(e) = output::write_atomic(&out_path, &encoded.bytes) {
+        return retry(ctx, hf, &row, JobError::destination(&out_path, e));
+    }
+    ctx.ledger.advance(id, JobState::Written)?;
+    report.timings_ms.write = millis(t);
+    let summary = format!("{} → {}", report.what_was_done(), out_path.display());
+    report.output = Some(output_info(&out_path, encoded));
+    report.finish(Outcome::Processed, summary);
+    report.timings_ms.total = millis(started);
+    write_report_then_original(ctx, hf, &row, report, Some(out_path))
+}
+
+fn output_info(path: &Path, encoded: Encoded) -> OutputInfo {
+    OutputInfo {
+        path: path.to_path_buf(),
+        facts: encoded.facts,
+    }
+}
+
+/// Where the original goes after the job, decided before the report is written.
+fn planned_destination(hf: &HotfolderConfig, row: &JobRow, outcome: Outcome) -> Option<PathBuf> {
+    if outcome == Outcome::Failed {
+        return Some(output::free_path(&hf.failed.join(&row.rel_path)));
+    }
+    match hf.on_success {
+        OnSuccess::Move => Some(output::free_path(&hf.done.join(&row.rel_path))),
+        OnSuccess::Keep => Some(output::free_path(&row.original_path)),
+        OnSuccess::Delete => None,
+    }
+}
+
+fn write_report_then_original(
+    ctx: &WorkerCtx,
+    hf: &HotfolderConfig,
+    row: &JobRow,
+    mut report: Report,
+    output: Option<PathBuf>,
+) -> Result<WorkResult, LedgerError> {
+    let planned = planned_destination(hf, row, report.outcome);
+    report.original = planned.clone();
+    let report_path = match &row.report_path {
+        Some(p) => p.clone(),
+        None => {
+            let p = output::free_path(&report::report_path(
+                &hf.reports,
+                &row.rel_path,
+                output.as_deref(),
+            ));
+            ctx.ledger.set_report(row.id, &p)?;
+            p
+        }
+    };
+    if let Err(e) = output::write_atomic(&report_path, &report.to_json()) {
+        return retry(ctx, hf, row, JobError::destination(&report_path, e));
+    }
+    let reason = report
+        .error
+        .as_ref()
+        .map(|_| report::reason_text(&report, &file_name(&row.rel_path)));
+    ctx.ledger.reported(
+        row.id,
+        report.outcome.as_str(),
+        planned.as_deref(),
+        reason.as_deref(),
+    )?;
+    log_outcome(row, &report, &report_path);
+    let row = JobRow {
+        state: JobState::Reported,
+        outcome: Some(report.outcome.as_str().to_string()),
+        final_path: planned,
+        error: reason,
+        report_path: Some(report_path),
+        ..row.clone()
+    };
+    place_original(ctx, hf, &row)
+}
+
+/// Step 5: the original to its final place (and the reason file beside a failed one).
+fn place_original(
+    ctx: &WorkerCtx,
+    hf: &HotfolderConfig,
+    row: &JobRow,
+) -> Result<WorkResult, LedgerError> {
+    let outcome = match row.outcome.as_deref() {
+        Some("duplicate") => Outcome::Duplicate,
+        Some("skipped") => Outcome::Skipped,
+        Some("failed") => Outcome::Failed,
+        _ => Outcome::Processed,
+    };
+    let mut final_path = row.final_path.clone();
+    if row.staged_path.exists() {
+        match &row.final_path {
+            Some(dest) => match output::move_file(&row.staged_path, dest) {
+                Ok(went) => final_path = Some(went),
+                Err(e) => return retry(ctx, hf, row, JobError::destination(dest, e)),
+            },
+            None => {
+                if let Err(e) = fs::remove_file(&row.staged_path) {
+                    return retry(ctx, hf, row, JobError::destination(&row.staged_path, e));
+                }
+            }
+        }
+    }
+    if outcome == Outcome::Failed
+        && let Some(dest) = &final_path
+    {
+        let reason_file = PathBuf::from(format!("{}.error.txt", dest.display()));
+        let text = row.error.clone().unwrap_or_default();
+        if let Err(e) = output::write_atomic(&reason_file, text.as_bytes()) {
+            return retry(ctx, hf, row, JobError::destination(&reason_file, e));
+        }
+    }
+    if hf.on_success == OnSuccess::Keep
+        && outcome != Outcome::Failed
+        && let Some(p) = &final_path
+        && let Ok(m) = fs::metadata(p)
+    {
+        ctx.ledger.record_kept(p, m.len(), mtime_ns(&m), row.id)?;
+    }
+    let state = if outcome == Outcome::Failed {
+        JobState::Failed
+    } else {
+        JobState::Done
+    };
+    ctx.ledger.finish(
+        row.id,
+        state,
+        outcome.as_str(),
+        final_path.as_deref(),
+        row.error.as_deref(),
+    )?;
+    remove_job_staging(ctx, hf, row.id);
+    Ok(WorkResult::Finished {
+        job: row.id,
+        outcome,
+    })
+}
+
+fn fail(
+    ctx: &WorkerCtx,
+    hf: &HotfolderConfig,
+    row: &JobRow,
+    mut report: Report,
+    err: JobError,
+    started: Instant,
+) -> Result<WorkResult, LedgerError> {
+    if err.is_retriable() {
+        return retry(ctx, hf, row, err);
+    }
+    report.error = Some(ErrorInfo::from(&err));
+    report.finish(Outcome::Failed, format!("Not processed: {err}"));
+    report.timings_ms.total = millis(started);
+    write_report_then_original(ctx, hf, row, report, None)
+}
+
+fn retry(
+    ctx: &WorkerCtx,
+    hf: &HotfolderConfig,
+    row: &JobRow,
+    err: JobError,
+) -> Result<WorkResult, LedgerError> {
+    let wait = ctx.backoff(row.attempts + 1);
+    let next = now_ms() + wait.as_millis() as i64;
+    let attempts = ctx.ledger.schedule_retry(row.id, next, &err.to_string())?;
+    warn!(
+        job = row.id,
+        hotfolder = %hf.name,
+        file = %row.rel_path.display(),
+        attempts,
+        retry_in_s = wait.as_secs_f64(),
+        error = %err,
+        "Destination failed; the original is safe in staging and the job will be retried. {}",
+        err.hint()
+    );
+    Ok(WorkResult::Retrying { job: row.id })
+}
+
+fn log_outcome(row: &JobRow, report: &Report, report_path: &Path) {
+    let t = &report.timings_ms;
+    let stage_ms: Vec<String> = report
+        .stages
+        .iter()
+        .map(|s| format!("{:?}={}", s.stage, s.ms).to_lowercase())
+        .collect();
+    let output = report
+        .output
+        .as_ref()
+        .map(|o| o.path.display().to_string())
+        .unwrap_or_default();
+    match report.outcome {
+        Outcome::Failed => error!(
+            job = row.id,
+            hotfolder = report.hotfolder.as_deref().unwrap_or(""),
+            file = %row.rel_path.display(),
+            outcome = report.outcome.as_str(),
+            error = report.error.as_ref().map(|e| e.message.as_str()).unwrap_or(""),
+            report = %report_path.display(),
+            "Image failed; original goes to failed/ with the reason. {}",
+            report.error.as_ref().map(|e| e.hint.as_str()).unwrap_or("")
+        ),
+        _ => info!(
+            job = row.id,
+            hotfolder = report.hotfolder.as_deref().unwrap_or(""),
+            file = %row.rel_path.display(),
+            outcome = report.outcome.as_str(),
+            output = %output,
+            total_ms = t.total,
+            read_ms = t.read,
+            decode_ms = t.decode,
+            stages = %stage_ms.join(","),
+            encode_ms = t.encode,
+            write_ms = t.write,
+            "{}",
+            report.summary
+        ),
+    }
+}
+
+/// Memory a job will need at its peak: the decoded image, the upscaled one and the
+/// encoder's buffer, at 16 bits per channel to be safe.
+fn estimate_memory(bytes: &[u8], settings: &JobSettings) -> u64 {
+    let Some((w, h)) = decode::header_dimensions(bytes) else {
+        return 64 << 20;
+    };
+    let src = u64::from(w) * u64::from(h);
+    let dst = match crate::pipeline::upscale::decide(w, h, &settings.stages.upscale) {
+        Ok([tw, th]) => u64::from(tw) * u64::from(th),
+        Err(_) => src,
+    };
+    (src + 2 * dst) * 8
+}
+
+fn remove_job_staging(ctx: &WorkerCtx, hf: &HotfolderConfig, id: JobId) {
+    let dir = ctx.staging_root(hf).join(id.to_string());
+    if dir.exists() {
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+fn rel_dir(rel: &Path) -> &Path {
+    rel.parent().unwrap_or(Path::new(""))
+}
+
+fn file_name(rel: &Path) -> String {
+    rel.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Modification time in nanoseconds since the epoch (0 when unknown).
+pub fn mtime_ns(m: &fs::Metadata) -> i64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,36 @@
+//! realskin makes AI-generated people look photographed: a hotfolder daemon that
+//! profiles each image, upscales it when it is too small for skin detail, renders real
+//! skin texture, and writes the result and a report atomically.
+//!
+//! The modules read in pipeline order, top to bottom:
+//!
+//! | module       | owns                                                                  | never touches        |
+//! |--------------|-----------------------------------------------------------------------|----------------------|
+//! | [`config`]   | settings, defaults, the default file, every-mistake-at-once checking  | files being processed |
+//! | [`watch`]    | hotfolder sources: events, polling, reconcile, settle gate, ignores   | image content        |
+//! | [`ledger`]   | the SQLite job database: claim, progress, outcome, resume             | pixels               |
+//! | [`decode`]   | bytes to pixels with limits (format sniffing, bombs, truncation)      | the filesystem       |
+//! | [`profile`]  | what an image is: size, format, depth, alpha, colour profile          | the filesystem       |
+//! | [`pipeline`] | the plan and the stages (upscale, ...), pure functions over images    | the filesystem       |
+//! | [`job`]      | one image through decode → profile → plan → stages → encode           | the filesystem       |
+//! | [`output`]   | encoding, output names, atomic writes, moving originals               | pixels' meaning      |
+//! | [`report`]   | the JSON report and the operator's reason file                        | pixels               |
+//! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
+//! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
+//!
+//! Errors come in two kinds ([`error`]): a per-image failure is reported and the daemon
+//! goes on; only start-up, configuration and watcher failures stop it.
+
+pub mod config;
+pub mod daemon;
+pub mod decode;
+pub mod error;
+pub mod job;
+pub mod ledger;
+pub mod logging;
+pub mod output;
+pub mod pipeline;
+pub mod process;
+pub mod profile;
+pub mod report;
+pub mod watch;

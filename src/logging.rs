@@ -1,0 +1,66 @@
+//! Logging: human-readable lines on stderr and, for the daemon, daily-rotated files in
+//! `<state_dir>/logs` (the newest `log_files` kept).
+//!
+//! The file writer runs on its own thread but is not lossy: when it falls behind,
+//! logging waits rather than dropping a line, because each job's outcome is one line
+//! an operator may need later. `RUST_LOG` overrides the level (`info` by default).
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+/// Keeps the file writer alive; drop it last so the final lines are flushed.
+pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
+
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Logs to stderr only (one-shot commands).
+pub fn init_stderr() -> LogGuard {
+    let _ = tracing_subscriber::registry()
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter()),
+        )
+        .try_init();
+    LogGuard(None)
+}
+
+/// Logs to stderr and to daily files in `<state_dir>/logs`.
+pub fn init_daemon(state_dir: &Path, keep: usize) -> anyhow::Result<LogGuard> {
+    let dir = state_dir.join("logs");
+    std::fs::create_dir_all(&dir)?;
+    let appender = RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_prefix("realskin")
+        .filename_suffix("log")
+        .max_log_files(keep.max(1))
+        .build(&dir)?;
+    let (file, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("realskin-log")
+        .finish(appender);
+    let _ = tracing_subscriber::registry()
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter()),
+        )
+        .with(
+            fmt::layer()
+                .with_writer(file)
+                .with_ansi(false)
+                .with_target(false)
+                .with_filter(filter()),
+        )
+        .try_init();
+    Ok(LogGuard(Some(guard)))
+}

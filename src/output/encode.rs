@@ -1,0 +1,269 @@
+//! Encoding the finished image in the output format, with the original's colour profile
+//! and EXIF carried over.
+//!
+//! Each format holds only some layouts: JPEG has no alpha and no 16-bit, WebP (lossless
+//! here) no 16-bit, TIFF no grey+alpha. A conversion a format forces is written down in
+//! `notes` so the report says what changed and why.
+
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::codecs::tiff::TiffEncoder;
+use image::codecs::webp::WebPEncoder;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageEncoder};
+use serde::Serialize;
+
+use crate::config::{OutputConfig, OutputFormat, PngCompression};
+use crate::decode::Format;
+
+/// Metadata from the original that the output should keep.
+#[derive(Debug, Clone, Default)]
+pub struct CarriedMetadata {
+    /// ICC colour profile.
+    pub icc: Option<Vec<u8>>,
+    /// EXIF block, orientation tag included.
+    pub exif: Option<Vec<u8>>,
+    /// XMP packet.
+    pub xmp: Option<Vec<u8>>,
+    /// The orientation the EXIF asks for (applied to the pixels if EXIF cannot be kept).
+    pub orientation: Option<Orientation>,
+}
+
+/// An encoded output, ready to write.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// Its format.
+    pub format: Format,
+    /// What the output holds, for the report.
+    pub facts: OutputFacts,
+}
+
+/// What was written, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutputFacts {
+    /// Format written.
+    pub format: Format,
+    /// Pixels across.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+    /// Bits per channel.
+    pub bit_depth: u8,
+    /// Whether alpha was kept.
+    pub alpha: bool,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Metadata carried from the original (`icc`, `exif`, `xmp`).
+    pub metadata_kept: Vec<&'static str>,
+    /// Conversions the format forced, in sentences.
+    pub notes: Vec<String>,
+}
+
+/// Which format an input of `input` format is written as.
+pub fn output_format(input: Format, cfg: &OutputConfig) -> Format {
+    match cfg.format {
+        OutputFormat::Same => input,
+        OutputFormat::Png => Format::Png,
+        OutputFormat::Jpeg => Format::Jpeg,
+        OutputFormat::Webp => Format::Webp,
+        OutputFormat::Tiff => Format::Tiff,
+    }
+}
+
+/// Encodes `image` as `format`. Fails only on an encoder bug or an impossible layout.
+pub fn encode(
+    image: DynamicImage,
+    format: Format,
+    cfg: &OutputConfig,
+    meta: &CarriedMetadata,
+) -> Result<Encoded, String> {
+    let mut notes = Vec::new();
+    let mut kept = Vec::new();
+    let mut image = image;
+    let color = image.color();
+
+    // Layouts each format can hold.
+    match format {
+        Format::Jpeg => {
+            if color.has_alpha() {
+                image = flatten_on_white(&image);
+                notes.push("JPEG has no transparency: alpha was flattened onto white.".into());
+            }
+            if color.bytes_per_pixel() / color.channel_count() > 1 {
+                notes.push(
+                    "JPEG holds 8 bits per channel: the 16-bit result was reduced to 8 bits."
+                        .into(),
+                );
+            }
+            image = if image.color().has_color() {
+                DynamicImage::ImageRgb8(image.to_rgb8())
+            } else {
+                DynamicImage::ImageLuma8(image.to_luma8())
+            };
+        }
+        Format::Webp => {
+            if color.bytes_per_pixel() / color.channel_count() > 1 {
+                notes.push(
+                    "WebP holds 8 bits per channel: the 16-bit result was reduced to 8 bits."
+                        .into(),
+                );
+            }
+            image = match (color.has_color(), color.has_alpha()) {
+                (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
+                (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
+                (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
+                (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
+            };
+        }
+        Format::Tiff => {
+            if matches!(image, DynamicImage::ImageLumaA8(_)) {
+                image = DynamicImage::ImageRgba8(image.to_rgba8());
+            } else if matches!(image, DynamicImage::ImageLumaA16(_)) {
+                image = DynamicImage::ImageRgba16(image.to_rgba16());
+            }
+        }
+        Format::Png => {}
+    }
+
+    // TIFF output cannot carry EXIF here, so the orientation goes into the pixels.
+    let exif_fits = format != Format::Tiff;
+    if !exif_fits && let Some(o) = meta.orientation.filter(|o| *o != Orientation::NoTransforms) {
+        image.apply_orientation(o);
+        notes.push(
+            "TIFF output does not carry EXIF here: the EXIF orientation was applied to the pixels."
+                .into(),
+        );
+    }
+
+    let (w, h) = (image.width(), image.height());
+    let color = image.color();
+    let mut bytes =
+        Vec::with_capacity((w as usize * h as usize * color.bytes_per_pixel() as usize) / 2);
+    let result = match format {
+        Format::Png => {
+            let compression = match cfg.png_compression {
+                PngCompression::Fast => CompressionType::Fast,
+                PngCompression::Default => CompressionType::Default,
+                PngCompression::Best => CompressionType::Best,
+            };
+            let mut enc =
+                PngEncoder::new_with_quality(&mut bytes, compression, FilterType::Adaptive);
+            attach(&mut enc, meta, true, &mut kept);
+            enc.write_image(image.as_bytes(), w, h, color.into())
+        }
+        Format::Jpeg => {
+            let mut enc = JpegEncoder::new_with_quality(&mut bytes, cfg.quality.clamp(1, 100));
+            attach(&mut enc, meta, true, &mut kept);
+            enc.write_image(image.as_bytes(), w, h, color.into())
+        }
+        Format::Webp => {
+            let mut enc = WebPEncoder::new_lossless(&mut bytes);
+            attach(&mut enc, meta, true, &mut kept);
+            enc.write_image(image.as_bytes(), w, h, color.into())
+        }
+        Format::Tiff => {
+            let mut enc = TiffEncoder::new(std::io::Cursor::new(&mut bytes));
+            attach(&mut enc, meta, false, &mut kept);
+            enc.write_image(image.as_bytes(), w, h, color.into())
+        }
+    };
+    result.map_err(|e| format!("encoding {format:?} failed: {e}"))?;
+
+    if meta.xmp.is_some() {
+        notes.push("The XMP packet is not written into outputs yet.".into());
+    }
+
+    Ok(Encoded {
+        facts: OutputFacts {
+            format,
+            width: w,
+            height: h,
+            bit_depth: (color.bytes_per_pixel() / color.channel_count()) * 8,
+            alpha: color.has_alpha(),
+            bytes: bytes.len() as u64,
+            metadata_kept: kept,
+            notes,
+        },
+        bytes,
+        format,
+    })
+}
+
+fn attach(
+    enc: &mut impl ImageEncoder,
+    meta: &CarriedMetadata,
+    exif: bool,
+    kept: &mut Vec<&'static str>,
+) {
+    if let Some(icc) = &meta.icc
+        && enc.set_icc_profile(icc.clone()).is_ok()
+    {
+        kept.push("icc");
+    }
+    if exif
+        && let Some(e) = &meta.exif
+        && enc.set_exif_metadata(e.clone()).is_ok()
+    {
+        kept.push("exif");
+    }
+}
+
+/// Composites over white, for formats without alpha.
+fn flatten_on_white(image: &DynamicImage) -> DynamicImage {
+    let rgba = image.to_rgba16();
+    let out = image::ImageBuffer::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let p = rgba.get_pixel(x, y).0;
+        let a = u32::from(p[3]);
+        let mix = |c: u16| ((u32::from(c) * a + 65535 * (65535 - a) + 32767) / 65535) as u16;
+        image::Rgb([mix(p[0]), mix(p[1]), mix(p[2])])
+    });
+    DynamicImage::ImageRgb16(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+
+    fn rgba16() -> DynamicImage {
+        DynamicImage::ImageRgba16(image::ImageBuffer::from_fn(8, 4, |x, _| {
+            image::Rgba([50000u16, 20000, 1000, if x < 4 { 0 } else { 65535 }])
+        }))
+    }
+
+    #[test]
+    fn png_keeps_16_bit_alpha_and_the_icc_profile() {
+        let meta = CarriedMetadata {
+            icc: Some(b"fake icc profile bytes".to_vec()),
+            ..Default::default()
+        };
+        let enc = encode(rgba16(), Format::Png, &OutputConfig::default(), &meta).unwrap();
+        assert_eq!(enc.facts.bit_depth, 16);
+        assert!(enc.facts.alpha);
+        assert_eq!(enc.facts.metadata_kept, vec!["icc"]);
+        let back = decode(&enc.bytes, 100.0).unwrap();
+        assert_eq!(back.icc.as_deref(), Some(&b"fake icc profile bytes"[..]));
+        assert_eq!(back.image, rgba16());
+    }
+
+    #[test]
+    fn jpeg_flattens_alpha_and_says_so() {
+        let enc = encode(
+            rgba16(),
+            Format::Jpeg,
+            &OutputConfig::default(),
+            &CarriedMetadata::default(),
+        )
+        .unwrap();
+        assert!(!enc.facts.alpha);
+        assert_eq!(enc.facts.bit_depth, 8);
+        assert_eq!(enc.facts.notes.len(), 2, "{:?}", enc.facts.notes);
+        let back = decode(&enc.bytes, 100.0).unwrap().image.to_rgb8();
+        assert!(
+            back.get_pixel(0, 0).0.iter().all(|&c| c > 240),
+            "transparent became white"
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! The JSON report written for every image: what came in, what was decided and why,
+//! what each stage did and how long it took, what went out, and, on failure, what
+//! went wrong and what to do. Built up as the job runs, so a failure still reports
+//! everything that was learnt before it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::JobError;
+use crate::output::encode::OutputFacts;
+use crate::pipeline::{Plan, StageRecord};
+use crate::profile::Profile;
+
+/// Report format version; bumped when a field changes meaning.
+pub const REPORT_VERSION: u32 = 1;
+
+/// One image's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Report format version.
+    pub report_version: u32,
+    /// realskin's version.
+    pub realskin: &'static str,
+    /// The ledger's job id (absent for `realskin process`).
+    pub job: Option<i64>,
+    /// The hotfolder's name (absent for `realskin process`).
+    pub hotfolder: Option<String>,
+    /// `processed`, `duplicate`, `skipped` or `failed`.
+    pub outcome: Outcome,
+    /// In a sentence, what happened.
+    pub summary: String,
+    /// The input file.
+    pub input: InputInfo,
+    /// What the image is.
+    pub profile: Option<Profile>,
+    /// Which stages were to run, and why.
+    pub plan: Option<Plan>,
+    /// What each stage did.
+    pub stages: Vec<StageRecord>,
+    /// The file written.
+    pub output: Option<OutputInfo>,
+    /// Where the original went.
+    pub original: Option<PathBuf>,
+    /// What went wrong.
+    pub error: Option<ErrorInfo>,
+    /// Tries, when the job had to be retried.
+    pub attempts: u32,
+    /// Milliseconds per step.
+    pub timings_ms: Timings,
+    /// When the job started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it finished.
+    pub finished_at: String,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Output written.
+    Processed,
+    /// Same content already processed; not done again.
+    Duplicate,
+    /// Nothing written on purpose (the output name was taken and `on_collision = "skip"`).
+    Skipped,
+    /// Could not be processed; the original is in failed/.
+    Failed,
+}
+
+impl Outcome {
+    /// The word used in the ledger, logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Duplicate => "duplicate",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputInfo {
+    /// Where it was dropped.
+    pub path: PathBuf,
+    /// Its path relative to the hotfolder input.
+    pub relative_path: PathBuf,
+    /// Bytes.
+    pub size: Option<u64>,
+    /// BLAKE3 of the content.
+    pub blake3: Option<String>,
+}
+
+/// The written output.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputInfo {
+    /// Where it is.
+    pub path: PathBuf,
+    /// What it holds.
+    #[serde(flatten)]
+    pub facts: OutputFacts,
+}
+
+/// A failure, for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorInfo {
+    /// Short kind (`corrupt`, `too-large`, `destination`, ...).
+    pub kind: String,
+    /// What went wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
+}
+
+impl From<&JobError> for ErrorInfo {
+    fn from(e: &JobError) -> Self {
+        Self {
+            kind: e.kind().to_string(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}
+
+/// Milliseconds per step; absent steps did not run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Reading the file and hashing it.
+    pub read: f64,
+    /// Decoding pixels.
+    pub decode: f64,
+    /// Profiling.
+    pub profile: f64,
+    /// All stages.
+    pub stages: f64,
+    /// Encoding.
+    pub encode: f64,
+    /// Writing the output.
+    pub write: f64,
+    /// The whole job.
+    pub total: f64,
+}
+
+impl Report {
+    /// An empty report for `input`, started now.
+    pub fn new(input: &Path, relative: &Path) -> Self {
+        Self {
+            report_version: REPORT_VERSION,
+            realskin: env!("CARGO_PKG_VERSION"),
+            job: None,
+            hotfolder: None,
+            outcome: Outcome::Failed,
+            summary: String::new(),
+            input: InputInfo {
+                path: input.to_path_buf(),
+                relative_path: relative.to_path_buf(),
+                size: None,
+                blake3: None,
+            },
+            profile: None,
+            plan: None,
+            stages: Vec::new(),
+            output: None,
+            original: None,
+            error: None,
+            attempts: 1,
+            timings_ms: Timings::default(),
+            started_at: now_rfc3339(),
+            finished_at: String::new(),
+        }
+    }
+
+    /// Marks the report finished with `outcome`.
+    pub fn finish(&mut self, outcome: Outcome, summary: String) {
+        self.outcome = outcome;
+        self.summary = summary;
+        self.finished_at = now_rfc3339();
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// One line for the log and the `process` command: what was done to the image.
+    pub fn what_was_done(&self) -> String {
+        let applied: Vec<String> = self
+            .stages
+            .iter()
+            .filter(|s| s.status == crate::pipeline::StageStatus::Applied)
+            .map(|s| s.summary.clone())
+            .collect();
+        if applied.is_empty() {
+            "no stage applied".to_string()
+        } else {
+            applied.join("; ")
+        }
+    }
+}
+
+/// Now, as `2026-11-26T18:02:03.123Z`.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`.
+pub fn today() -> String {
+    now_rfc3339()[..10].to_string()
+}
+
+/// The report path for an output (or, without one, for the input), in `reports_dir`,
+/// keeping the input's relative folder.
+pub fn report_path(reports_dir: &Path, relative: &Path, output: Option<&Path>) -> PathBuf {
+    let rel_dir = relative.parent().unwrap_or(Path::new(""));
+    let stem = match output {
+        Some(out) => out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        None => format!(
+            "{}.failed",
+            relative
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+    };
+    reports_dir.join(rel_dir).join(format!("{stem}.json"))
+}
+
+/// The text of `<name>.error.txt` beside a failed original.
+pub fn reason_text(report: &Report, original_name: &str) -> String {
+    let (message, hint) = report
+        .error
+        .as_ref()
+        .map(|e| (e.message.as_str(), e.hint.as_str()))
+        .unwrap_or(("It failed for an unknown reason.", "Check the log."));
+    format!(
+        "realskin could not process {original_name}.\n\n\
+         What went wrong: {message}\n\
+         What to do: {hint}\n\n\
+         When it is fixed, drop the image into the hotfolder again.\n\
+         (realskin {}, {}{})\n",
+        report.realskin,
+        report.finished_at,
+        report.job.map(|j| format!(", job {j}")).unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_paths_follow_the_output() {
+        assert_eq!(
+            report_path(
+                Path::new("/r"),
+                Path::new("shoot/a.png"),
+                Some(Path::new("/o/shoot/a.realskin-2.png"))
+            ),
+            PathBuf::from("/r/shoot/a.realskin-2.json")
+        );
+        assert_eq!(
+            report_path(Path::new("/r"), Path::new("a.png"), None),
+            PathBuf::from("/r/a.png.failed.json")
+        );
+    }
+}
