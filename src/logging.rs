@@ -5,6 +5,7 @@
 //! logging waits rather than dropping a line, because each job's outcome is one line
 //! an operator may need later. `RUST_LOG` overrides the level (`info` by default).
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
@@ -17,18 +18,25 @@ use tracing_subscriber::{EnvFilter, Layer, fmt};
 pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
 
 fn filter() -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+    // notify reports routine watch bookkeeping at info; only its warnings matter here.
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,notify=warn"))
+}
+
+fn stderr_layer<S>() -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .with_filter(filter())
 }
 
 /// Logs to stderr only (one-shot commands).
 pub fn init_stderr() -> LogGuard {
     let _ = tracing_subscriber::registry()
-        .with(
-            fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_target(false)
-                .with_filter(filter()),
-        )
+        .with(stderr_layer())
         .try_init();
     LogGuard(None)
 }
@@ -48,12 +56,7 @@ pub fn init_daemon(state_dir: &Path, keep: usize) -> anyhow::Result<LogGuard> {
         .thread_name("realskin-log")
         .finish(appender);
     let _ = tracing_subscriber::registry()
-        .with(
-            fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_target(false)
-                .with_filter(filter()),
-        )
+        .with(stderr_layer())
         .with(
             fmt::layer()
                 .with_writer(file)

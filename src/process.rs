@@ -176,7 +176,12 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
             (None, false)
         }
     };
-    let report_path = output::free_path(&report::report_path(&dir, &name, output.as_deref()));
+    let report_path = output::free_path(&report::report_path(
+        &dir,
+        &name,
+        output.as_deref(),
+        report.outcome,
+    ));
     let report_written = output::write_atomic(&report_path, &report.to_json()).is_ok();
     FileResult {
         input: input.to_path_buf(),

@@ -212,9 +212,15 @@ pub fn today() -> String {
     now_rfc3339()[..10].to_string()
 }
 
-/// The report path for an output (or, without one, for the input), in `reports_dir`,
-/// keeping the input's relative folder.
-pub fn report_path(reports_dir: &Path, relative: &Path, output: Option<&Path>) -> PathBuf {
+/// The report path in `reports_dir`, keeping the input's relative folder: named after
+/// the output (`a.realskin.json`), or without one after the input and the outcome
+/// (`a.png.failed.json`, `a.png.duplicate.json`).
+pub fn report_path(
+    reports_dir: &Path,
+    relative: &Path,
+    output: Option<&Path>,
+    outcome: Outcome,
+) -> PathBuf {
     let rel_dir = relative.parent().unwrap_or(Path::new(""));
     let stem = match output {
         Some(out) => out
@@ -222,11 +228,12 @@ pub fn report_path(reports_dir: &Path, relative: &Path, output: Option<&Path>) -
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
         None => format!(
-            "{}.failed",
+            "{}.{}",
             relative
                 .file_name()
                 .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            outcome.as_str()
         ),
     };
     reports_dir.join(rel_dir).join(format!("{stem}.json"))
@@ -266,7 +273,7 @@ mod tests {
             PathBuf::from("/r/shoot/a.realskin-2.json")
         );
         assert_eq!(
-            report_path(Path::new("/r"), Path::new("a.png"), None),
+            report_path(Path::new("/r"), Path::new("a.png"), None, Outcome::Failed),
             PathBuf::from("/r/a.png.failed.json")
         );
     }

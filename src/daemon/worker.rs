@@ -371,6 +371,7 @@ fn write_report_then_original(
                 &hf.reports,
                 &row.rel_path,
                 output.as_deref(),
+                report.outcome,
             ));
             ctx.ledger.set_report(row.id, &p)?;
             p
