@@ -209,15 +209,18 @@ fn config_init(path: Option<PathBuf>, force: bool) -> ExitCode {
 }
 
 fn config_check(path: Option<PathBuf>) -> ExitCode {
-    let explicit = path.is_some();
-    let loaded = match load(path) {
-        Ok(l) => l,
-        Err(code) => return code,
+    let path = path.or_else(|| config::default_config_path().filter(|p| p.exists()));
+    let (loaded, mut problems) = match &path {
+        Some(p) => LoadedConfig::from_file_lenient(p),
+        None => {
+            println!("No config file: checking the built-in defaults.");
+            (Some(LoadedConfig::defaults()), Vec::new())
+        }
     };
-    if !explicit && loaded.path.is_none() {
-        println!("No config file: checking the built-in defaults.");
+    if let Some(loaded) = &loaded {
+        problems.extend(config::check::check(loaded));
     }
-    let problems = config::check::check(&loaded);
+    problems.sort_by_key(|p| (p.severity, p.line));
     for p in &problems {
         println!("{p}");
     }
@@ -225,8 +228,7 @@ fn config_check(path: Option<PathBuf>) -> ExitCode {
         .iter()
         .filter(|p| p.severity == Severity::Error)
         .count();
-    let name = loaded
-        .path
+    let name = path
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "the defaults".into());

@@ -99,7 +99,8 @@ pub fn process_files(cfg: &Config, files: &[PathBuf], opts: &ProcessOptions) -> 
                     let Some(file) = files.get(i) else { break };
                     bar.set_message(file.display().to_string());
                     let r = process_one(file, &settings, opts.out_dir.as_deref());
-                    bar.println(r.line());
+                    // Results go to stdout, above the bar on a terminal.
+                    bar.suspend(|| println!("{}", r.line()));
                     bar.inc(1);
                     results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
                 }

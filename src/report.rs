@@ -268,7 +268,8 @@ mod tests {
             report_path(
                 Path::new("/r"),
                 Path::new("shoot/a.png"),
-                Some(Path::new("/o/shoot/a.realskin-2.png"))
+                Some(Path::new("/o/shoot/a.realskin-2.png")),
+                Outcome::Processed
             ),
             PathBuf::from("/r/shoot/a.realskin-2.json")
         );

@@ -104,8 +104,6 @@ pub struct LoadedConfig {
     pub path: Option<PathBuf>,
     /// Line of each key that was in the file (`daemon.workers`, `hotfolder[0].input`).
     pub lines: BTreeMap<String, usize>,
-    /// Problems that do not stop realskin (none from parsing; `check` adds some).
-    pub warnings: Vec<Problem>,
 }
 
 impl LoadedConfig {
@@ -118,43 +116,62 @@ impl LoadedConfig {
             config,
             path: None,
             lines: BTreeMap::new(),
-            warnings: Vec::new(),
         }
     }
 
     /// Reads `path`; every problem in it is reported at once.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            problems: vec![Problem {
-                severity: Severity::Error,
-                file: Some(path.to_path_buf()),
-                line: None,
-                key: String::new(),
-                message: format!(
-                    "cannot read the config file ({e}); check the path, or run `realskin config init {}` to write one",
-                    path.display()
-                ),
-                transient: false,
-            }],
-        })?;
+        match Self::from_file_lenient(path) {
+            (Some(loaded), problems) if problems.is_empty() => Ok(loaded),
+            (_, problems) => Err(ConfigError { problems }),
+        }
+    }
+
+    /// Reads `path`, returning the problems and, unless the file cannot be parsed at
+    /// all, the configuration with the bad entries left at their defaults (so that
+    /// `config check` can go on to check folders and report everything in one run).
+    pub fn from_file_lenient(path: &Path) -> (Option<Self>, Vec<Problem>) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let p = Problem {
+                    severity: Severity::Error,
+                    file: Some(path.to_path_buf()),
+                    line: None,
+                    key: String::new(),
+                    message: format!(
+                        "cannot read the config file ({e}); check the path, or run `realskin config init {}` to write one",
+                        path.display()
+                    ),
+                    transient: false,
+                };
+                return (None, vec![p]);
+            }
+        };
         let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let base = std::fs::canonicalize(&base).unwrap_or(base);
-        let mut loaded = Self::from_str(&text, Some(path)).map_err(|mut e| {
-            for p in &mut e.problems {
-                p.file = Some(path.to_path_buf());
-            }
-            e
-        })?;
-        loaded.config.resolve_paths(&base);
-        Ok(loaded)
+        let (mut loaded, problems) = Self::from_str_lenient(&text, Some(path));
+        if let Some(l) = &mut loaded {
+            l.config.resolve_paths(&base);
+        }
+        (loaded, problems)
     }
 
     /// Parses config text; paths stay as written (see [`Config::resolve_paths`]).
     pub fn from_str(text: &str, path: Option<&Path>) -> Result<Self, ConfigError> {
+        match Self::from_str_lenient(text, path) {
+            (Some(loaded), problems) if problems.is_empty() => Ok(loaded),
+            (_, problems) => Err(ConfigError { problems }),
+        }
+    }
+
+    /// Parses config text, returning every problem and, unless the text is not TOML,
+    /// the configuration with bad entries left at their defaults.
+    pub fn from_str_lenient(text: &str, path: Option<&Path>) -> (Option<Self>, Vec<Problem>) {
         let lines = LineIndex::new(text);
         let problem = |span: Option<Range<usize>>, key: String, message: String| Problem {
             severity: Severity::Error,
@@ -170,14 +187,21 @@ impl LoadedConfig {
             let problems = syntax
                 .iter()
                 .map(|e| {
+                    let at = e
+                        .span()
+                        .and_then(|s| text.get(s))
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty() && t.len() < 60)
+                        .map(|t| format!(" at `{t}`"))
+                        .unwrap_or_default();
                     problem(
                         e.span(),
                         String::new(),
-                        format!("{}; this is not valid TOML", e.message().trim_end()),
+                        format!("{}{at}; this is not valid TOML", e.message().trim_end()),
                     )
                 })
                 .collect();
-            return Err(ConfigError { problems });
+            return (None, problems);
         }
         doc.get_mut().make_owned();
 
@@ -205,13 +229,10 @@ impl LoadedConfig {
             }
             let removed = located.is_some_and(|path| remove_at(doc.get_mut(), &path));
             if !removed {
-                break;
+                return (None, problems);
             }
         }
-        if !problems.is_empty() {
-            problems.sort_by_key(|p| (p.severity, p.line));
-            return Err(ConfigError { problems });
-        }
+        problems.sort_by_key(|p| (p.severity, p.line));
 
         // Pass 2: give each hotfolder the global sections with its own keys on top.
         let has_hotfolders = matches!(
@@ -219,10 +240,13 @@ impl LoadedConfig {
             Some(DeValue::Array(a)) if !a.is_empty()
         );
         merge_overrides(doc.get_mut());
-        let mut config =
-            Config::deserialize(toml::de::Deserializer::from(doc)).map_err(|e| ConfigError {
-                problems: vec![problem(e.span(), String::new(), e.message().to_string())],
-            })?;
+        let mut config = match Config::deserialize(toml::de::Deserializer::from(doc)) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(problem(e.span(), String::new(), e.message().to_string()));
+                return (None, problems);
+            }
+        };
         if !has_hotfolders {
             config.hotfolder = vec![HotfolderConfig {
                 upscale: config.upscale.clone(),
@@ -231,12 +255,12 @@ impl LoadedConfig {
             }];
         }
 
-        Ok(Self {
+        let loaded = Self {
             config,
             path: path.map(Path::to_path_buf),
             lines: key_lines,
-            warnings: Vec::new(),
-        })
+        };
+        (Some(loaded), problems)
     }
 
     /// The line of a dotted key (`hotfolder[0].output`), falling back to its parents.

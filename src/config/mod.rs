@@ -397,3 +397,64 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod default_file_tests {
+    use super::*;
+
+    /// `config/realskin.toml` with every `# key = value` line (and `# [[hotfolder]]`)
+    /// uncommented, up to the per-hotfolder override example.
+    fn uncommented() -> String {
+        let mut text = String::new();
+        for line in DEFAULT_CONFIG_TOML.lines() {
+            if line.starts_with("# [hotfolder.") {
+                break;
+            }
+            let body = line.strip_prefix("# ").filter(|l| {
+                *l == "[[hotfolder]]"
+                    || l.split_once(" = ").is_some_and(|(k, _)| {
+                        !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    })
+            });
+            text.push_str(body.unwrap_or(line));
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn the_default_file_states_the_true_defaults() {
+        let loaded =
+            LoadedConfig::from_str(&uncommented(), None).expect("the uncommented defaults parse");
+        let mut want = Config::default();
+        if cfg!(any(target_os = "macos", windows)) {
+            // The file shows the Linux state folder; the others are named in its comment.
+            want.daemon.state_dir = loaded.config.daemon.state_dir.clone();
+        }
+        assert_eq!(loaded.config, want);
+    }
+
+    #[test]
+    fn the_default_file_names_every_key() {
+        let text = uncommented();
+        let value = serde_json::to_value(Config::default()).unwrap();
+        let mut missing = Vec::new();
+        for section in ["daemon", "upscale", "output"] {
+            for key in value[section].as_object().unwrap().keys() {
+                if !text.contains(&format!("\n{key} = ")) {
+                    missing.push(format!("{section}.{key}"));
+                }
+            }
+        }
+        for key in value["hotfolder"][0].as_object().unwrap().keys() {
+            let nested = ["upscale", "output_options"].contains(&key.as_str());
+            if !nested && !text.contains(&format!("\n{key} = ")) {
+                missing.push(format!("hotfolder.{key}"));
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys missing from config/realskin.toml: {missing:?}"
+        );
+    }
+}

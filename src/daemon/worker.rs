@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::memory::MemoryBudget;
 use crate::config::{Config, HotfolderConfig, OnDuplicate, OnSuccess};
@@ -218,6 +218,7 @@ fn render_and_write(
 ) -> Result<WorkResult, LedgerError> {
     let started = Instant::now();
     let id = row.id;
+    debug!(job = id, hotfolder = %hf.name, file = %row.rel_path.display(), attempt = row.attempts + 1, "Processing");
     let mut report = Report::new(&row.original_path, &row.rel_path);
     report.job = Some(id);
     report.hotfolder = Some(hf.name.clone());

@@ -100,6 +100,11 @@ impl Hotfolder {
         ] {
             std::fs::create_dir_all(d).unwrap();
         }
+        let upscale = if sections.contains("[upscale]") {
+            ""
+        } else {
+            "[upscale]\nmin_long_edge = 600\ntarget_long_edge = 600\n"
+        };
         let text = format!(
             r#"[daemon]
 state_dir = "state"
@@ -109,10 +114,7 @@ retry_backoff = "500ms"
 retry_max_backoff = "1s"
 shutdown_grace = "20s"
 
-[upscale]
-min_long_edge = 600
-target_long_edge = 600
-
+{upscale}
 [[hotfolder]]
 name = "test"
 input = "in"

@@ -1,0 +1,149 @@
+//! The command line: `config init`, `config check` and `process`, run as a user would.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Hotfolder, photo_png};
+
+fn realskin(args: &[&str], home: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_realskin"))
+        .args(args)
+        .env("HOME", home)
+        .env_remove("REALSKIN_CONFIG")
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn config_check_reports_all_three_mistakes_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("three-mistakes.toml");
+    std::fs::write(
+        &path,
+        "\
+[daemon]
+workers = \"many\"
+
+[upscale]
+min_long_edge = 2048
+enigne = \"lanczos\"
+
+[[hotfolder]]
+name = \"studio\"
+input = \"in\"
+output = \"in/out\"
+",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    let out = realskin(&["config", "check", path.to_str().unwrap()], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let file = path.display().to_string();
+    assert!(
+        text.contains(&format!("{file}:2: error: `daemon.workers`")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{file}:6: error: `upscale.enigne`")),
+        "{text}"
+    );
+    assert!(text.contains("remove it or fix its spelling"), "{text}");
+    assert!(
+        text.contains(&format!("{file}:11: error: `hotfolder[0].output`")),
+        "{text}"
+    );
+    assert!(text.contains("inside its own input folder"), "{text}");
+    assert!(text.contains("3 errors to fix"), "{text}");
+}
+
+#[test]
+fn config_check_collects_type_key_and_folder_mistakes_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("realskin.toml");
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(
+        &path,
+        "\
+[[hotfolder]]
+name = \"studio\"
+input = \"in\"
+output = \"in/results\"
+settle = 2
+colour = \"warm\"
+",
+    )
+    .unwrap();
+    // Type, key and folder mistakes are all listed in one run.
+    let out = realskin(&["config", "check", path.to_str().unwrap()], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(":5: error: `hotfolder[0].settle`"), "{text}");
+    assert!(text.contains("\"2s\""), "{text}");
+    assert!(text.contains(":6: error: `hotfolder[0].colour`"), "{text}");
+    assert!(text.contains(":4: error: `hotfolder[0].output`"), "{text}");
+}
+
+#[test]
+fn config_init_writes_the_repository_default_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/realskin.toml");
+    let out = realskin(&["config", "init", path.to_str().unwrap()], dir.path());
+    assert!(out.status.success());
+    let written = std::fs::read_to_string(&path).unwrap();
+    let repo =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/realskin.toml"))
+            .unwrap();
+    assert_eq!(written, repo);
+    let again = realskin(&["config", "init", path.to_str().unwrap()], dir.path());
+    assert!(!again.status.success(), "never overwrites without --force");
+    let out = realskin(&["config", "check", path.to_str().unwrap()], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn process_writes_outputs_and_reports_and_fails_on_bad_files() {
+    let hf = Hotfolder::new("", "");
+    let good = hf.root.path().join("good.png");
+    std::fs::write(&good, photo_png(300, 200, 1)).unwrap();
+    let bad = hf.root.path().join("bad.png");
+    std::fs::write(&bad, b"not an image").unwrap();
+    let outdir = hf.root.path().join("results");
+    let out = realskin(
+        &[
+            "process",
+            "--config",
+            hf.config.to_str().unwrap(),
+            "--out",
+            outdir.to_str().unwrap(),
+            good.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ],
+        hf.root.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("good.realskin.png (lanczos3 300×200 → 600×400"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("bad.png: FAILED: The file is not an image"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 2 files failed"));
+    assert_eq!(
+        Hotfolder::visible(&outdir),
+        vec![
+            "bad.png.failed.json",
+            "good.realskin.json",
+            "good.realskin.png"
+        ]
+    );
+    assert!(good.exists() && bad.exists(), "originals are never touched");
+}
