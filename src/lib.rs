@@ -17,10 +17,13 @@
 //! | [`report`]   | the JSON report and the operator's reason file                        | pixels               |
 //! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
 //! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
+//! | [`api`]      | the local control API, dashboard and metrics (loopback, token)        | pixels               |
+//! | [`service`]  | per-user service install (systemd, launchd, Windows), systemd notify  | pixels               |
 //!
 //! Errors come in two kinds ([`error`]): a per-image failure is reported and the daemon
 //! goes on; only start-up, configuration and watcher failures stop it.
 
+pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod decode;
@@ -33,4 +36,5 @@ pub mod pipeline;
 pub mod process;
 pub mod profile;
 pub mod report;
+pub mod service;
 pub mod watch;

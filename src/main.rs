@@ -42,6 +42,53 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Show what the running service is doing.
+    Status {
+        /// Config file of the running service (to find its state folder).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print the full status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open the dashboard of the running service in the browser.
+    Dashboard {
+        /// Config file of the running service.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Only print the address (with its login token).
+        #[arg(long)]
+        print: bool,
+    },
+    /// Install, remove, start or stop realskin as a service for this user.
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServiceAction {
+    /// Install and start it (systemd user unit, macOS LaunchAgent, Windows logon task).
+    Install {
+        /// Config file the service runs with (default: the usual one).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Stop and remove it.
+    Uninstall,
+    /// Start it.
+    Start,
+    /// Stop it (running jobs finish first).
+    Stop,
+    /// Ask the service manager how it is.
+    Status,
+    /// Print the unit file `install` would write, without installing.
+    Print {
+        /// Config file the service would run with.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -70,6 +117,144 @@ fn main() -> ExitCode {
             ConfigAction::Init { path, force } => config_init(path, force),
             ConfigAction::Check { path } => config_check(path),
         },
+        Command::Status { config, json } => status(config, json),
+        Command::Dashboard { config, print } => dashboard(config, print),
+        Command::Service { action } => service(action),
+    }
+}
+
+fn client(config: Option<PathBuf>) -> Result<realskin::api::client::Client, ExitCode> {
+    let loaded = load(config)?;
+    realskin::api::client::Client::discover(&loaded.config.daemon.state_dir).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(3)
+    })
+}
+
+fn status(config: Option<PathBuf>, json: bool) -> ExitCode {
+    let client = match client(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let s = match client.get_json("/api/status") {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(3);
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    let state = match s["state"].as_str().unwrap_or("?") {
+        "running" if s["running"].as_u64().unwrap_or(0) > 0 => "working",
+        "running" => "idle",
+        other => other,
+    };
+    let reason = s["reason"]
+        .as_str()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    println!(
+        "realskin {}: {state}{reason}",
+        s["version"].as_str().unwrap_or("")
+    );
+    println!(
+        "  queue {}, working on {} of {} workers; finished {} ({} failed, {} duplicates) since {}",
+        s["queue"],
+        s["running"],
+        s["workers"],
+        s["counts"]["processed"],
+        s["counts"]["failed"],
+        s["counts"]["duplicate"],
+        s["started_at"].as_str().unwrap_or("?")
+    );
+    for h in s["hotfolders"].as_array().into_iter().flatten() {
+        println!(
+            "  hotfolder {}: {} -> {} [{}]",
+            h["name"].as_str().unwrap_or(""),
+            h["input"].as_str().unwrap_or(""),
+            h["output"].as_str().unwrap_or(""),
+            h["watch"].as_str().unwrap_or("")
+        );
+    }
+    for e in s["last_errors"].as_array().into_iter().flatten().take(5) {
+        println!(
+            "  failed: {}: {}",
+            e["file"].as_str().unwrap_or(""),
+            e["message"].as_str().unwrap_or("")
+        );
+    }
+    println!("  dashboard: {}", client.url);
+    ExitCode::SUCCESS
+}
+
+fn dashboard(config: Option<PathBuf>, print: bool) -> ExitCode {
+    let client = match client(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let url = client.dashboard_url();
+    if print {
+        println!("{url}");
+        return ExitCode::SUCCESS;
+    }
+    match realskin::api::client::open_in_browser(&url) {
+        Ok(()) => {
+            println!("opened {}", client.url);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("could not open a browser ({e}); open this address yourself:\n{url}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn unit_params(config: Option<PathBuf>) -> Result<realskin::service::UnitParams, ExitCode> {
+    let config = config.map(|c| std::fs::canonicalize(&c).unwrap_or(c));
+    let loaded = load(config.clone())?;
+    let exec = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("realskin"));
+    Ok(realskin::service::UnitParams {
+        exec,
+        config: config.or_else(|| loaded.path.clone()),
+        stop_timeout_s: loaded.config.daemon.shutdown_grace.get().as_secs() + 15,
+        log_dir: loaded.config.daemon.state_dir.join("logs"),
+    })
+}
+
+fn service(action: ServiceAction) -> ExitCode {
+    use realskin::service;
+    let result = match action {
+        ServiceAction::Install { config } => match unit_params(config) {
+            Ok(p) => service::install(&p).map(|notes| notes.join("\n")),
+            Err(code) => return code,
+        },
+        ServiceAction::Print { config } => match unit_params(config) {
+            Ok(p) => Ok(if cfg!(target_os = "macos") {
+                service::render_launchd(&p)
+            } else if cfg!(windows) {
+                service::render_windows_task(&p, &std::env::var("USERNAME").unwrap_or_default())
+            } else {
+                service::render_systemd(&p)
+            }),
+            Err(code) => return code,
+        },
+        ServiceAction::Uninstall => service::uninstall().map(|notes| notes.join("\n")),
+        ServiceAction::Start => service::control("start"),
+        ServiceAction::Stop => service::control("stop"),
+        ServiceAction::Status => service::control("status"),
+    };
+    match result {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

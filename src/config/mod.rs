@@ -30,6 +30,8 @@ pub struct Config {
     pub upscale: UpscaleConfig,
     /// Output files, applied to every hotfolder unless one overrides it.
     pub output: OutputConfig,
+    /// The local control API and dashboard.
+    pub api: ApiConfig,
     /// The watched folders. None in the file means the one default hotfolder.
     pub hotfolder: Vec<HotfolderConfig>,
 }
@@ -40,7 +42,27 @@ impl Default for Config {
             daemon: DaemonConfig::default(),
             upscale: UpscaleConfig::default(),
             output: OutputConfig::default(),
+            api: ApiConfig::default(),
             hotfolder: vec![HotfolderConfig::default()],
+        }
+    }
+}
+
+/// `[api]`: the local control API and dashboard, on the loopback interface only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Serve the API and dashboard.
+    pub enabled: bool,
+    /// Address to listen on; must be a loopback address (port 0 picks a free one).
+    pub listen: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: "127.0.0.1:7869".to_string(),
         }
     }
 }
@@ -67,6 +89,11 @@ pub struct DaemonConfig {
     pub shutdown_grace: Duration,
     /// Create missing hotfolder folders at start-up.
     pub create_folders: bool,
+    /// Stop taking new images while other programs use more than this share of the CPU
+    /// (percent of all cores; 0 = never).
+    pub yield_above_cpu: f64,
+    /// Stop taking new images while free memory is below this many MiB (0 = never).
+    pub yield_below_free_memory_mb: u64,
 }
 
 impl Default for DaemonConfig {
@@ -81,6 +108,8 @@ impl Default for DaemonConfig {
             retry_max_backoff: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(30),
             create_folders: true,
+            yield_above_cpu: 75.0,
+            yield_below_free_memory_mb: 1024,
         }
     }
 }
@@ -439,7 +468,7 @@ mod default_file_tests {
         let text = uncommented();
         let value = serde_json::to_value(Config::default()).unwrap();
         let mut missing = Vec::new();
-        for section in ["daemon", "upscale", "output"] {
+        for section in ["daemon", "upscale", "output", "api"] {
             for key in value[section].as_object().unwrap().keys() {
                 if !text.contains(&format!("\n{key} = ")) {
                     missing.push(format!("{section}.{key}"));

@@ -8,10 +8,12 @@
 //! `shutdown_grace` to finish, and anything unfinished is resumed at the next start
 //! from the ledger (outputs are atomic, so nothing is half-written either way).
 
+pub mod guest;
 pub mod memory;
+pub mod status;
 pub mod worker;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,8 +27,11 @@ use crate::config::{Config, LoadedConfig};
 use crate::ledger::{Ledger, now_ms};
 use crate::output;
 use crate::report::Outcome;
+use crate::service::notify::Notifier;
 use crate::watch::{Source, WatchHealth, WatchMsg, run_source};
+use guest::{Guest, Thresholds};
 use memory::MemoryBudget;
+pub use status::{Counts, ErrorEntry, HotfolderStatus, RunState, Snapshot};
 use worker::{Work, WorkResult, WorkerCtx};
 
 /// The ledger's file name inside the state dir.
@@ -60,6 +65,30 @@ pub fn prepare_folders(cfg: &Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the API can ask of the scheduler; each answer is the snapshot after it.
+#[derive(Debug)]
+pub enum Control {
+    /// Stop taking new images (running ones finish).
+    Pause(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
+    /// Take new images again.
+    Resume(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
+    /// List every hotfolder now.
+    Rescan(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
+}
+
+/// Handles the API holds on a running daemon.
+#[derive(Clone)]
+pub struct DaemonHandle {
+    /// The latest snapshot.
+    pub status: watch::Receiver<Arc<Snapshot>>,
+    /// Commands to the scheduler.
+    pub control: mpsc::Sender<Control>,
+    /// The job database.
+    pub ledger: Arc<Ledger>,
+    /// The configuration.
+    pub config: Arc<Config>,
 }
 
 /// Runs the daemon until `shutdown` resolves.
@@ -154,6 +183,66 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
     for row in unfinished {
         sched.push_resume(row.id);
     }
+
+    let mut snap = Snapshot {
+        version: env!("CARGO_PKG_VERSION"),
+        started_at: crate::report::now_rfc3339(),
+        state: RunState::Starting,
+        queue: 0,
+        running: 0,
+        workers,
+        counts: Counts::default(),
+        per_minute: 0.0,
+        hotfolders: cfg
+            .hotfolder
+            .iter()
+            .map(|hf| HotfolderStatus {
+                name: hf.name.clone(),
+                input: hf.input.display().to_string(),
+                output: hf.output.display().to_string(),
+                watch: "starting",
+                listed: false,
+            })
+            .collect(),
+        last_errors: VecDeque::new(),
+        stage_seconds: BTreeMap::new(),
+    };
+    let (status_tx, status_rx) = watch::channel(Arc::new(snap.clone()));
+    let (control_tx, mut control_rx) = mpsc::channel::<Control>(16);
+    let handle = DaemonHandle {
+        status: status_rx,
+        control: control_tx,
+        ledger: ledger.clone(),
+        config: cfg.clone(),
+    };
+    let api = if cfg.api.enabled {
+        match crate::api::start(handle.clone()).await {
+            Ok(api) => Some(api),
+            Err(e) => {
+                warn!("The local API and dashboard are off: {e:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    let notifier = Notifier::from_env();
+    let mut watchdog = tokio::time::interval(
+        notifier
+            .watchdog_interval()
+            .unwrap_or(Duration::from_secs(3600)),
+    );
+    let mut guest = Guest::new(Thresholds {
+        cpu_percent: cfg.daemon.yield_above_cpu,
+        min_free_memory_mb: cfg.daemon.yield_below_free_memory_mb,
+    });
+    let mut guest_tick = tokio::time::interval(Duration::from_secs(3));
+    guest_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut paused = false;
+    let mut yielding: Option<String> = None;
+    let mut finished_at: VecDeque<tokio::time::Instant> = VecDeque::new();
+
     info!(workers, ledger = %ledger_path.display(), version = env!("CARGO_PKG_VERSION"), "realskin is running");
 
     let grace = cfg.daemon.shutdown_grace.get();
@@ -163,20 +252,55 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
     let mut deadline: Option<tokio::time::Instant> = None;
 
     loop {
-        if deadline.is_none() {
+        let intake = deadline.is_none() && !paused && yielding.is_none();
+        if intake {
             while let Some((worker, work)) = sched.next_dispatch() {
                 if senders[worker].send(work.clone()).is_err() {
                     error!("A worker thread stopped unexpectedly");
                     sched.finished(worker, &work);
                 }
             }
-        } else if sched.busy() == 0 {
+        } else if deadline.is_some() && sched.busy() == 0 {
             break;
         }
+
+        // Publish what changed.
+        let ten_min = Duration::from_secs(600);
+        while finished_at.front().is_some_and(|t| t.elapsed() > ten_min) {
+            finished_at.pop_front();
+        }
+        let all_listed = snap.hotfolders.iter().all(|h| h.listed);
+        let state = if deadline.is_some() {
+            RunState::Stopping
+        } else if !all_listed {
+            RunState::Starting
+        } else if paused {
+            RunState::Paused
+        } else if let Some(why) = &yielding {
+            RunState::Yielding(why.clone())
+        } else {
+            RunState::Running
+        };
+        let became_ready = snap.state == RunState::Starting && state != RunState::Starting;
+        snap.state = state;
+        snap.queue = sched.queue.len();
+        snap.running = sched.busy();
+        snap.counts = sched.counts;
+        snap.per_minute = finished_at.len() as f64 / 10.0;
+        if became_ready {
+            notifier.ready(&snap.one_line());
+            info!("All hotfolders are watched and listed");
+        }
+        if **status_tx.borrow() != snap {
+            notifier.status(&snap.one_line());
+            status_tx.send_replace(Arc::new(snap.clone()));
+        }
+
         tokio::select! {
             () = &mut shutdown, if deadline.is_none() => {
                 info!(running = sched.busy(), grace_s = grace.as_secs_f64(),
                     "Stopping: no new images are taken; running jobs may finish");
+                notifier.stopping("stopping: running jobs may finish");
                 let _ = cancel_tx.send(true);
                 deadline = Some(tokio::time::Instant::now() + grace);
             }
@@ -190,15 +314,75 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
                         sched.push_new(hotfolder, path);
                     }
                 }
+                WatchMsg::Listed { hotfolder } => {
+                    if let Some(h) = snap.hotfolders.get_mut(hotfolder) {
+                        h.listed = true;
+                    }
+                }
                 WatchMsg::Health { hotfolder, health } => {
-                    if health == WatchHealth::InputMissing {
-                        warn!(hotfolder = %cfg.hotfolder[hotfolder].name, "Hotfolder input is missing");
+                    if let Some(h) = snap.hotfolders.get_mut(hotfolder) {
+                        h.watch = match health {
+                            WatchHealth::Events => "events",
+                            WatchHealth::Polling => "polling",
+                            WatchHealth::InputMissing => "input-missing",
+                        };
                     }
                 }
             },
             Some(done) = done_rx.recv() => {
                 sched.finished(done.worker, &done.work);
                 sched.count(&done.result);
+                if let WorkResult::Finished(d) = &done.result {
+                    finished_at.push_back(tokio::time::Instant::now());
+                    for (stage, secs) in &d.seconds {
+                        let t = snap.stage_seconds.entry(stage.clone()).or_default();
+                        t.count += 1;
+                        t.seconds += secs;
+                    }
+                    if d.outcome == Outcome::Failed {
+                        snap.push_error(ErrorEntry {
+                            at: crate::report::now_rfc3339(),
+                            job: Some(d.job),
+                            file: d.file.clone(),
+                            message: d.error.clone().unwrap_or_default(),
+                        });
+                    }
+                }
+            }
+            Some(cmd) = control_rx.recv() => {
+                let reply = match cmd {
+                    Control::Pause(r) => {
+                        if !paused {
+                            info!("Paused: no new images are taken until resumed");
+                        }
+                        paused = true;
+                        r
+                    }
+                    Control::Resume(r) => {
+                        if paused {
+                            info!("Resumed: taking new images again");
+                        }
+                        paused = false;
+                        r
+                    }
+                    Control::Rescan(r) => {
+                        info!("Listing every hotfolder now, as asked");
+                        rescans.iter().for_each(|n| n.notify_one());
+                        r
+                    }
+                };
+                // Answer with the state the command led to.
+                snap.state = if deadline.is_some() {
+                    RunState::Stopping
+                } else if paused {
+                    RunState::Paused
+                } else if let Some(why) = &yielding {
+                    RunState::Yielding(why.clone())
+                } else {
+                    RunState::Running
+                };
+                status_tx.send_replace(Arc::new(snap.clone()));
+                let _ = reply.send(Arc::new(snap.clone()));
             }
             _ = retry_tick.tick() => {
                 if deadline.is_none() {
@@ -208,7 +392,23 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
                     }
                 }
             }
+            _ = guest_tick.tick(), if guest.enabled() => {
+                let g = guest.sample().map(|load| guest.judge(load));
+                if let Some(verdict) = g
+                    && verdict != yielding
+                {
+                    match &verdict {
+                        Some(why) => info!("Waiting before taking new images: {why}"),
+                        None => info!("The machine has room again; taking new images"),
+                    }
+                    yielding = verdict;
+                }
+            }
+            _ = watchdog.tick(), if notifier.watchdog_interval().is_some() => notifier.watchdog(),
         }
+    }
+    if let Some(api) = api {
+        api.stop();
     }
     drop(senders);
     for t in threads {
@@ -220,7 +420,7 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
         processed = sched.counts.processed,
         failed = sched.counts.failed,
         duplicates = sched.counts.duplicate,
-        retrying = sched.counts.retrying,
+        retries = sched.counts.retries,
         "realskin stopped"
     );
     Ok(())
@@ -241,21 +441,6 @@ fn is_kept_original(ledger: &Ledger, path: &Path) -> bool {
     ledger
         .is_kept(path, m.len(), worker::mtime_ns(&m))
         .unwrap_or(false)
-}
-
-/// Jobs finished since start-up, by outcome.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
-    /// Outputs written.
-    pub processed: u64,
-    /// Originals sent to failed/.
-    pub failed: u64,
-    /// Skipped as duplicates.
-    pub duplicate: u64,
-    /// Skipped on a taken name.
-    pub skipped: u64,
-    /// Retries scheduled.
-    pub retrying: u64,
 }
 
 /// The queue and the idle workers; plain data, so it is tested without threads.
@@ -317,13 +502,13 @@ impl Scheduler {
 
     fn count(&mut self, result: &WorkResult) {
         match result {
-            WorkResult::Finished { outcome, .. } => match outcome {
+            WorkResult::Finished(done) => match done.outcome {
                 Outcome::Processed => self.counts.processed += 1,
                 Outcome::Failed => self.counts.failed += 1,
                 Outcome::Duplicate => self.counts.duplicate += 1,
                 Outcome::Skipped => self.counts.skipped += 1,
             },
-            WorkResult::Retrying { .. } => self.counts.retrying += 1,
+            WorkResult::Retrying { .. } => self.counts.retries += 1,
             WorkResult::NotClaimed | WorkResult::LedgerFailed => {}
         }
     }

@@ -51,16 +51,26 @@ pub enum Work {
     },
 }
 
+/// A finished job, for the scheduler's status and metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobDone {
+    /// Its id.
+    pub job: JobId,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The file, relative to its hotfolder input.
+    pub file: String,
+    /// What went wrong, for a failed job.
+    pub error: Option<String>,
+    /// Seconds per stage and for the whole job (`total`), when the job ran here.
+    pub seconds: Vec<(String, f64)>,
+}
+
 /// How a piece of work ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum WorkResult {
     /// The job finished.
-    Finished {
-        /// Its id.
-        job: JobId,
-        /// How.
-        outcome: Outcome,
-    },
+    Finished(JobDone),
     /// A destination failed; the job waits in staging.
     Retrying {
         /// Its id.
@@ -161,14 +171,14 @@ fn process(ctx: &WorkerCtx, id: JobId) -> Result<WorkResult, LedgerError> {
         return orphan(ctx, &row);
     };
     match row.state {
-        JobState::Done | JobState::Failed => Ok(WorkResult::Finished {
-            job: id,
-            outcome: if row.state == JobState::Done {
+        JobState::Done | JobState::Failed => {
+            let outcome = if row.state == JobState::Done {
                 Outcome::Processed
             } else {
                 Outcome::Failed
-            },
-        }),
+            };
+            Ok(done(&row, outcome, row.error.clone()))
+        }
         JobState::Claiming => {
             if row.staged_path.exists() {
                 let row = JobRow {
@@ -205,10 +215,7 @@ fn orphan(ctx: &WorkerCtx, row: &JobRow) -> Result<WorkResult, LedgerError> {
         back.as_deref(),
         Some(msg),
     )?;
-    Ok(WorkResult::Finished {
-        job: row.id,
-        outcome: Outcome::Failed,
-    })
+    Ok(done(row, Outcome::Failed, Some(msg.to_string())))
 }
 
 fn render_and_write(
@@ -236,10 +243,8 @@ fn render_and_write(
                 None,
                 Some("the claimed file disappeared from staging"),
             )?;
-            return Ok(WorkResult::Finished {
-                job: id,
-                outcome: Outcome::Failed,
-            });
+            let msg = "the claimed file disappeared from staging".to_string();
+            return Ok(done(&row, Outcome::Failed, Some(msg)));
         }
         Err(e) => {
             let err = JobError::input(
@@ -400,7 +405,24 @@ fn write_report_then_original(
         report_path: Some(report_path),
         ..row.clone()
     };
-    place_original(ctx, hf, &row)
+    let mut result = place_original(ctx, hf, &row)?;
+    if let WorkResult::Finished(done) = &mut result {
+        done.seconds = report
+            .stages
+            .iter()
+            .filter(|s| s.status == crate::pipeline::StageStatus::Applied)
+            .map(|s| (format!("{:?}", s.stage).to_lowercase(), s.ms / 1000.0))
+            .chain([
+                ("decode".to_string(), report.timings_ms.decode / 1000.0),
+                ("encode".to_string(), report.timings_ms.encode / 1000.0),
+                ("total".to_string(), report.timings_ms.total / 1000.0),
+            ])
+            .collect();
+        if let Some(e) = &report.error {
+            done.error = Some(e.message.clone());
+        }
+    }
+    Ok(result)
 }
 
 /// Step 5: the original to its final place (and the reason file beside a failed one).
@@ -458,9 +480,16 @@ fn place_original(
         row.error.as_deref(),
     )?;
     remove_job_staging(ctx, hf, row.id);
-    Ok(WorkResult::Finished {
+    Ok(done(row, outcome, row.error.clone()))
+}
+
+fn done(row: &JobRow, outcome: Outcome, error: Option<String>) -> WorkResult {
+    WorkResult::Finished(JobDone {
         job: row.id,
         outcome,
+        file: row.rel_path.display().to_string(),
+        error,
+        seconds: Vec::new(),
     })
 }
 

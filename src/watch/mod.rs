@@ -43,6 +43,11 @@ pub enum WatchMsg {
         /// The file.
         path: PathBuf,
     },
+    /// The first full listing of a hotfolder is done (or its input is missing).
+    Listed {
+        /// Index of the hotfolder in the config.
+        hotfolder: usize,
+    },
     /// The hotfolder's watch changed state.
     Health {
         /// Index of the hotfolder in the config.
@@ -310,8 +315,10 @@ pub async fn run_source(
     let mut rescan_tick = tokio::time::interval(source.rescan_interval);
     rescan_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut health_tick = tokio::time::interval(Duration::from_secs(2).min(source.poll_interval));
-    // The first tick of each fires at once: that is the start-up listing.
+    // The first tick of an interval fires at once; the start-up listing is done here
+    // instead, so it can be reported.
     poll_tick.tick().await;
+    rescan_tick.tick().await;
 
     let list = |source: Arc<Source>, gate: Arc<Mutex<SettleGate>>| async move {
         let now = Instant::now();
@@ -323,6 +330,13 @@ pub async fn run_source(
             }
         }
     };
+
+    if present {
+        list(source.clone(), gate.clone()).await;
+    }
+    let _ = out.send(WatchMsg::Listed {
+        hotfolder: source.index,
+    });
 
     loop {
         tokio::select! {

@@ -93,6 +93,11 @@ rescan_interval = "1h"
 retry_backoff = "500ms"
 retry_max_backoff = "1s"
 shutdown_grace = "20s"
+yield_above_cpu = 0
+yield_below_free_memory_mb = 0
+
+[api]
+listen = "127.0.0.1:0"
 
 {upscale}
 [[hotfolder]]
