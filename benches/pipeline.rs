@@ -53,7 +53,7 @@ fn basic_job(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let mut report = Report::new("in.png".as_ref(), "in.png".as_ref());
-                render(&png, &s, &mut report).unwrap()
+                render(&png, &s, &mut report).unwrap().encoded
             })
         });
     }

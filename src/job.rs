@@ -14,6 +14,7 @@ use crate::output::encode::{self, CarriedMetadata, Encoded};
 use crate::pipeline::{self, StageSettings, millis};
 use crate::profile;
 use crate::report::Report;
+use crate::report::previews::{self, Previews};
 
 /// The settings one image is processed with (a hotfolder's effective sections).
 #[derive(Debug, Clone, PartialEq)]
@@ -39,12 +40,20 @@ impl JobSettings {
     }
 }
 
+/// The result of the pixel pipeline.
+pub struct Rendered {
+    /// The output file's bytes.
+    pub encoded: Encoded,
+    /// Small pictures for people (dashboard, HTML report).
+    pub previews: Previews,
+}
+
 /// Runs the pixel pipeline on `bytes`, recording each step in `report`.
 pub fn render(
     bytes: &[u8],
     settings: &JobSettings,
     report: &mut Report,
-) -> Result<Encoded, JobError> {
+) -> Result<Rendered, JobError> {
     let t = Instant::now();
     let decoded = decode::decode(bytes, settings.max_megapixels)?;
     report.timings_ms.decode = millis(t);
@@ -65,9 +74,12 @@ pub fn render(
     let format = encode::output_format(decoded.format, &settings.output);
 
     let t = Instant::now();
-    let (image, records) = pipeline::run(decoded.image, &plan, &settings.stages);
+    let input = decoded.image;
+    let (image, records) = pipeline::run(&input, &plan, &settings.stages);
     report.timings_ms.stages = millis(t);
     report.stages = records;
+    let previews = previews::make(&input, &image, None, None);
+    drop(input);
 
     let t = Instant::now();
     let encoded = encode::encode(image, format, &settings.output, &meta).map_err(|e| {
@@ -78,7 +90,7 @@ pub fn render(
         )
     })?;
     report.timings_ms.encode = millis(t);
-    Ok(encoded)
+    Ok(Rendered { encoded, previews })
 }
 
 /// BLAKE3 of the content, hex.

@@ -490,6 +490,22 @@ impl Ledger {
         })
     }
 
+    /// Jobs of a hotfolder finished in `[from, to)` (Unix ms), newest first.
+    pub fn finished_between(
+        &self,
+        hotfolder: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<JobRow>, LedgerError> {
+        self.query(
+            &format!(
+                "SELECT {COLUMNS} FROM jobs WHERE hotfolder = ?1 AND finished_at >= ?2 AND finished_at < ?3
+                 ORDER BY finished_at DESC"
+            ),
+            params![hotfolder, from, to],
+        )
+    }
+
     /// The most recent jobs, newest first.
     pub fn recent(&self, limit: u32, offset: u32) -> Result<Vec<JobRow>, LedgerError> {
         self.query(

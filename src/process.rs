@@ -125,6 +125,7 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
         .or_else(|| input.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
 
+    let mut previews = crate::report::previews::Previews::default();
     let result = (|| -> Result<Option<PathBuf>, JobError> {
         let t = Instant::now();
         let bytes = std::fs::read(input).map_err(|e| {
@@ -137,7 +138,9 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
         report.input.size = Some(bytes.len() as u64);
         report.input.blake3 = Some(job::content_hash(&bytes));
         report.timings_ms.read = millis(t);
-        let encoded = job::render(&bytes, settings, &mut report)?;
+        let rendered = job::render(&bytes, settings, &mut report)?;
+        let encoded = rendered.encoded;
+        previews = rendered.previews;
         let wanted = dir.join(output::output_file_name(
             &name,
             &settings.output.naming,
@@ -184,6 +187,10 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
         report.outcome,
     ));
     let report_written = output::write_atomic(&report_path, &report.to_json()).is_ok();
+    let _ = output::write_atomic(
+        &report_path.with_extension("html"),
+        report::html::render(&report, &previews).as_bytes(),
+    );
     FileResult {
         input: input.to_path_buf(),
         output,

@@ -140,7 +140,9 @@ fn process_writes_outputs_and_reports_and_fails_on_bad_files() {
     assert_eq!(
         Hotfolder::visible(&outdir),
         vec![
+            "bad.png.failed.html",
             "bad.png.failed.json",
+            "good.realskin.html",
             "good.realskin.json",
             "good.realskin.png"
         ]

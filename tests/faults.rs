@@ -25,7 +25,7 @@ fn assert_exactly_once(hf: &Hotfolder, names: &[String]) {
         assert!(common::decodes(&bytes), "{o} is complete");
     }
     assert_eq!(
-        Hotfolder::visible(&hf.reports).len(),
+        Hotfolder::json_reports(&hf.reports).len(),
         names.len(),
         "one report each"
     );

@@ -104,7 +104,7 @@ fn burst(watch: &str) {
         "the whole slow file was read"
     );
 
-    let reports = Hotfolder::visible(&hf.reports);
+    let reports = Hotfolder::json_reports(&hf.reports);
     assert_eq!(
         reports.len(),
         expected + 2,

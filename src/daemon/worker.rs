@@ -32,6 +32,7 @@ use crate::job::{self, JobSettings};
 use crate::ledger::{JobId, JobRow, JobState, Ledger, LedgerError, now_ms};
 use crate::output::{self, encode::Encoded};
 use crate::pipeline::millis;
+use crate::report::previews::Previews;
 use crate::report::{self, ErrorInfo, Outcome, OutputInfo, Report};
 
 /// Work for a worker.
@@ -280,7 +281,7 @@ fn render_and_write(
             ),
         );
         report.timings_ms.total = millis(started);
-        return write_report_then_original(ctx, hf, &row, report, None);
+        return write_report_then_original(ctx, hf, &row, report, None, None);
     }
 
     let settings = ctx.settings(hf);
@@ -288,8 +289,8 @@ fn render_and_write(
     let permit = ctx.budget.acquire(estimate);
     let rendered = job::render(&bytes, &settings, &mut report);
     drop(bytes);
-    let encoded = match rendered {
-        Ok(enc) => enc,
+    let (encoded, previews) = match rendered {
+        Ok(r) => (r.encoded, r.previews),
         Err(e) => {
             drop(permit);
             return fail(ctx, hf, &row, report, e, started);
@@ -322,7 +323,7 @@ fn render_and_write(
                 .into(),
         );
         report.timings_ms.total = millis(started);
-        return write_report_then_original(ctx, hf, &row, report, None);
+        return write_report_then_original(ctx, hf, &row, report, None, None);
     };
     if row.output_path.is_none() {
         ctx.ledger.set_output(id, &out_path)?;
@@ -339,7 +340,61 @@ fn render_and_write(
     report.output = Some(output_info(&out_path, encoded));
     report.finish(Outcome::Processed, summary);
     report.timings_ms.total = millis(started);
-    write_report_then_original(ctx, hf, &row, report, Some(out_path))
+    write_report_then_original(ctx, hf, &row, report, Some(out_path), Some(previews))
+}
+
+/// Rewrites today's index of the hotfolder's reports (`reports/index-<date>.html`, and
+/// `reports/index.html` for the latest day).
+fn write_day_index(ctx: &WorkerCtx, hf: &HotfolderConfig) -> std::io::Result<()> {
+    let date = report::today();
+    let day_start = now_ms() - now_ms().rem_euclid(86_400_000);
+    let rows = ctx
+        .ledger
+        .finished_between(&hf.name, day_start, day_start + 86_400_000)
+        .map_err(std::io::Error::other)?;
+    let previews = crate::api::previews_dir(&ctx.config.daemon.state_dir);
+    let entries: Vec<report::html::IndexEntry> = rows
+        .iter()
+        .map(|r| {
+            let outcome = match r.outcome.as_deref() {
+                Some("processed") => Outcome::Processed,
+                Some("duplicate") => Outcome::Duplicate,
+                Some("skipped") => Outcome::Skipped,
+                _ => Outcome::Failed,
+            };
+            let summary = match (&r.output_path, &r.error) {
+                (_, Some(e)) if outcome == Outcome::Failed => e
+                    .lines()
+                    .find(|l| l.starts_with("What went wrong"))
+                    .unwrap_or(e)
+                    .to_string(),
+                (Some(o), _) => format!("→ {}", o.display()),
+                _ => String::new(),
+            };
+            report::html::IndexEntry {
+                name: r.rel_path.display().to_string(),
+                outcome,
+                finished_at: report::rfc3339_from_ms(r.finished_at.unwrap_or(r.updated_at)),
+                report_href: r
+                    .report_path
+                    .as_ref()
+                    .and_then(|p| p.strip_prefix(&hf.reports).ok())
+                    .map(|p| {
+                        p.with_extension("html")
+                            .to_string_lossy()
+                            .replace('\\', "/")
+                    }),
+                icon: fs::read(previews.join(r.id.to_string()).join("icon.jpg")).ok(),
+                summary,
+            }
+        })
+        .collect();
+    let page = report::html::day_index(&hf.name, &date, &entries);
+    output::write_atomic(
+        &hf.reports.join(format!("index-{date}.html")),
+        page.as_bytes(),
+    )?;
+    output::write_atomic(&hf.reports.join("index.html"), page.as_bytes())
 }
 
 fn output_info(path: &Path, encoded: Encoded) -> OutputInfo {
@@ -367,6 +422,7 @@ fn write_report_then_original(
     row: &JobRow,
     mut report: Report,
     output: Option<PathBuf>,
+    previews: Option<Previews>,
 ) -> Result<WorkResult, LedgerError> {
     let planned = planned_destination(hf, row, report.outcome);
     report.original = planned.clone();
@@ -385,6 +441,23 @@ fn write_report_then_original(
     };
     if let Err(e) = output::write_atomic(&report_path, &report.to_json()) {
         return retry(ctx, hf, row, JobError::destination(&report_path, e));
+    }
+    // The pictures and the HTML report are for people: a failure to write them is
+    // logged, never a reason to hold the job back.
+    let previews = previews.unwrap_or_default();
+    let preview_dir =
+        crate::api::previews_dir(&ctx.config.daemon.state_dir).join(row.id.to_string());
+    for (name, bytes) in &previews.images {
+        if let Err(e) = output::write_atomic(&preview_dir.join(format!("{name}.jpg")), bytes) {
+            debug!(job = row.id, error = %e, "Could not store a preview picture");
+        }
+    }
+    let html_path = report_path.with_extension("html");
+    if let Err(e) = output::write_atomic(
+        &html_path,
+        report::html::render(&report, &previews).as_bytes(),
+    ) {
+        warn!(job = row.id, file = %html_path.display(), error = %e, "Could not write the HTML report");
     }
     let reason = report
         .error
@@ -406,6 +479,9 @@ fn write_report_then_original(
         ..row.clone()
     };
     let mut result = place_original(ctx, hf, &row)?;
+    if let Err(e) = write_day_index(ctx, hf) {
+        warn!(hotfolder = %hf.name, error = %e, "Could not update the daily index of reports");
+    }
     if let WorkResult::Finished(done) = &mut result {
         done.seconds = report
             .stages
@@ -507,7 +583,7 @@ fn fail(
     report.error = Some(ErrorInfo::from(&err));
     report.finish(Outcome::Failed, format!("Not processed: {err}"));
     report.timings_ms.total = millis(started);
-    write_report_then_original(ctx, hf, row, report, None)
+    write_report_then_original(ctx, hf, row, report, None, None)
 }
 
 fn retry(

@@ -12,6 +12,7 @@
 
 pub mod upscale;
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use image::DynamicImage;
@@ -108,13 +109,14 @@ pub fn plan(profile: &Profile, settings: &StageSettings) -> Plan {
     }
 }
 
-/// Runs the planned stages in order.
+/// Runs the planned stages in order. The input is only read: every stage makes a new
+/// image, and the input stays available for before/after pictures.
 pub fn run(
-    image: DynamicImage,
+    input: &DynamicImage,
     plan: &Plan,
     settings: &StageSettings,
 ) -> (DynamicImage, Vec<StageRecord>) {
-    let mut image = image;
+    let mut image = Cow::Borrowed(input);
     let mut records = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
         let start = Instant::now();
@@ -139,7 +141,7 @@ pub fn run(
                 (out, summary, serde_json::to_value(d).unwrap_or_default())
             }
         };
-        image = next;
+        image = Cow::Owned(next);
         records.push(StageRecord {
             stage: step.stage,
             status: StageStatus::Applied,
@@ -148,7 +150,7 @@ pub fn run(
             ms: millis(start),
         });
     }
-    (image, records)
+    (image.into_owned(), records)
 }
 
 /// Milliseconds since `start`, to 0.1 ms.

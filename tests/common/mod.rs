@@ -139,6 +139,14 @@ poll_interval = "200ms"
         out
     }
 
+    /// The JSON reports under `dir`.
+    pub fn json_reports(dir: &Path) -> Vec<String> {
+        Self::visible(dir)
+            .into_iter()
+            .filter(|f| f.ends_with(".json"))
+            .collect()
+    }
+
     /// Non-hidden files under `dir`.
     pub fn visible(dir: &Path) -> Vec<String> {
         Self::files(dir)

@@ -3,6 +3,9 @@
 //! went wrong and what to do. Built up as the job runs, so a failure still reports
 //! everything that was learnt before it.
 
+pub mod html;
+pub mod previews;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -210,6 +213,12 @@ pub fn now_rfc3339() -> String {
 /// Today's date in UTC, `YYYY-MM-DD`.
 pub fn today() -> String {
     now_rfc3339()[..10].to_string()
+}
+
+/// Unix milliseconds as RFC 3339 (UTC).
+pub fn rfc3339_from_ms(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(t).to_string()
 }
 
 /// The report path in `reports_dir`, keeping the input's relative folder: named after

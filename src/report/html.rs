@@ -1,0 +1,282 @@
+//! The HTML report beside each JSON report, and the daily index of a reports folder.
+//!
+//! Both are single self-contained files (styles, script and pictures inside), so they
+//! open from a shared drive or an e-mail attachment with nothing else around them.
+//! A person should understand what happened to their image without reading JSON:
+//! pictures first, then what was done and why, then the figures.
+
+use std::fmt::Write;
+
+use super::previews::{Previews, base64};
+use super::{Outcome, Report};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = r#"
+:root{--bg:#fbfaf8;--text:#1d1b19;--dim:#6b665f;--line:#e4e0da;--ok:#1f7a45;--bad:#b3261e;--accent:#a8643a}
+*{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--text);font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif}
+main{max-width:1100px;margin:0 auto;padding:28px 24px 60px}h1{font-size:22px;margin:0 0 4px;word-break:break-all}
+h2{font-size:13px;text-transform:uppercase;letter-spacing:.8px;color:var(--dim);margin:30px 0 10px}
+.badge{display:inline-block;font-size:12px;font-weight:700;padding:2px 10px;border-radius:999px;text-transform:uppercase;letter-spacing:.5px}
+.processed{background:#dcf1e3;color:var(--ok)}.failed{background:#f8dedc;color:var(--bad)}.duplicate,.skipped{background:#eceae6;color:var(--dim)}
+.summary{font-size:17px;margin:10px 0 0}.dim{color:var(--dim);font-size:13px}
+.compare{position:relative;max-width:100%;border-radius:10px;overflow:hidden;background:#000;user-select:none;margin-top:8px}
+.compare img{display:block;width:100%;height:auto}.compare .after{position:absolute;inset:0;overflow:hidden;width:50%;border-right:2px solid #fff}
+.compare .after img{width:auto;height:100%;max-width:none}.compare input{position:absolute;inset:0;width:100%;height:100%;opacity:0;cursor:ew-resize;margin:0}
+.tag{position:absolute;top:8px;padding:2px 8px;background:#000a;color:#fff;border-radius:4px;font-size:12px}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:20px}@media(max-width:800px){.grid{grid-template-columns:1fr}}
+table{width:100%;border-collapse:collapse;font-size:14px}td,th{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{color:var(--dim);font-weight:500;width:34%}.err{background:#fbeceb;border:1px solid #efc5c1;border-radius:10px;padding:14px 16px;margin-top:18px}
+.err b{color:var(--bad)}.step{padding:10px 0;border-bottom:1px solid var(--line)}.step b{text-transform:capitalize}
+a{color:var(--accent)}
+"#;
+
+const SLIDER_JS: &str = r#"
+for(const c of document.querySelectorAll('.compare')){const a=c.querySelector('.after'),i=a.querySelector('img'),b=c.querySelector('img');
+const fit=()=>{i.style.width=b.clientWidth+'px';i.style.height=b.clientHeight+'px'};b.addEventListener('load',fit);addEventListener('resize',fit);fit();
+c.querySelector('input').addEventListener('input',e=>{a.style.width=e.target.value+'%'})}
+"#;
+
+fn img_src(bytes: &[u8]) -> String {
+    format!("data:image/jpeg;base64,{}", base64(bytes))
+}
+
+fn compare(before: &[u8], after: &[u8], label: &str) -> String {
+    format!(
+        r#"<div class="compare"><img src="{}" alt="before"><div class="after"><img src="{}" alt="after"></div><span class="tag" style="left:8px">realskin</span><span class="tag" style="right:8px">before</span><input type="range" min="0" max="100" value="50" aria-label="{}"></div>"#,
+        img_src(before),
+        img_src(after),
+        esc(label)
+    )
+}
+
+fn row(out: &mut String, k: &str, v: &str) {
+    let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+}
+
+/// The HTML report for one job.
+pub fn render(report: &Report, previews: &Previews) -> String {
+    let name = report
+        .input
+        .relative_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let outcome = report.outcome.as_str();
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        r#"<h1>{}</h1><span class="badge {outcome}">{outcome}</span> <span class="dim">{}{}</span><p class="summary">{}</p>"#,
+        esc(&name),
+        esc(&report.finished_at),
+        report
+            .hotfolder
+            .as_ref()
+            .map(|h| format!(" · hotfolder {}", esc(h)))
+            .unwrap_or_default(),
+        esc(&report.summary)
+    );
+    if let Some(e) = &report.error {
+        let _ = write!(
+            body,
+            r#"<div class="err"><b>What went wrong:</b> {}<br><b style="color:inherit">What to do:</b> {}</div>"#,
+            esc(&e.message),
+            esc(&e.hint)
+        );
+    }
+
+    // Pictures first.
+    match (previews.get("face-before"), previews.get("face-after")) {
+        (Some(b), Some(a)) => {
+            let _ = write!(
+                body,
+                "<h2>The largest face at 100 %</h2>{}<p class=\"dim\">Drag across the picture to compare. \"Before\" is the original enlarged the plain way (Lanczos) to the same size.</p>",
+                compare(b, a, "largest face")
+            );
+        }
+        _ => {}
+    }
+    if let (Some(b), Some(a)) = (previews.get("before"), previews.get("after")) {
+        let _ = write!(
+            body,
+            "<h2>The whole image</h2>{}<p class=\"dim\">Drag across the picture to compare.</p>",
+            compare(b, a, "whole image")
+        );
+    }
+    if let Some(m) = previews.get("mask") {
+        let _ = write!(
+            body,
+            "<h2>Where skin was found</h2><img src=\"{}\" alt=\"skin mask\" style=\"max-width:100%;border-radius:10px\"><p class=\"dim\">Tinted areas are the skin realskin worked on; everything else (eyes, lips, hair, clothes, background) was left alone.</p>",
+            img_src(m)
+        );
+    }
+
+    // What was done and why.
+    body.push_str("<h2>What realskin did</h2>");
+    if let Some(plan) = &report.plan {
+        for step in &plan.steps {
+            let done = report.stages.iter().find(|s| s.stage == step.stage);
+            let (verb, text) = match done {
+                Some(s) if s.status == crate::pipeline::StageStatus::Applied => (
+                    "done",
+                    format!("{} ({} ms). {}", s.summary, s.ms, step.reason),
+                ),
+                _ => ("skipped", step.reason.clone()),
+            };
+            let _ = write!(
+                body,
+                "<div class=\"step\"><b>{:?}</b>: {verb}. {}</div>",
+                step.stage,
+                esc(&text)
+            );
+        }
+    } else {
+        body.push_str("<p class=\"dim\">Nothing: the image could not be read.</p>");
+    }
+
+    // The figures.
+    body.push_str("<div class=\"grid\"><div><h2>The image</h2><table>");
+    if let Some(p) = &report.profile {
+        let f = &p.facts;
+        row(
+            &mut body,
+            "size",
+            &format!("{} × {} px ({} MP)", f.width, f.height, f.megapixels),
+        );
+        row(
+            &mut body,
+            "format",
+            &format!(
+                "{:?}, {} bit, {}{}",
+                f.format,
+                f.bit_depth,
+                f.color,
+                if f.alpha { " + alpha" } else { "" }
+            ),
+        );
+        row(
+            &mut body,
+            "colour profile",
+            &f.icc
+                .as_ref()
+                .map(|i| i.description.clone().unwrap_or_else(|| "embedded".into()))
+                .unwrap_or_else(|| "none (sRGB assumed)".into()),
+        );
+        row(&mut body, "orientation", &f.orientation.to_string());
+    }
+    row(
+        &mut body,
+        "original",
+        &report.input.path.display().to_string(),
+    );
+    if let Some(p) = &report.original {
+        row(&mut body, "original moved to", &p.display().to_string());
+    }
+    body.push_str("</table></div><div><h2>The result</h2><table>");
+    if let Some(o) = &report.output {
+        row(&mut body, "file", &o.path.display().to_string());
+        row(
+            &mut body,
+            "size",
+            &format!(
+                "{} × {} px, {:?}, {} bit",
+                o.facts.width, o.facts.height, o.facts.format, o.facts.bit_depth
+            ),
+        );
+        row(
+            &mut body,
+            "kept from the original",
+            &if o.facts.metadata_kept.is_empty() {
+                "no metadata".into()
+            } else {
+                o.facts.metadata_kept.join(", ")
+            },
+        );
+        for n in &o.facts.notes {
+            row(&mut body, "note", n);
+        }
+    } else {
+        row(&mut body, "file", "none");
+    }
+    let t = &report.timings_ms;
+    row(
+        &mut body,
+        "time",
+        &format!(
+            "{:.0} ms (decode {:.0}, stages {:.0}, encode {:.0}, write {:.0})",
+            t.total, t.decode, t.stages, t.encode, t.write
+        ),
+    );
+    row(&mut body, "realskin", report.realskin);
+    body.push_str("</table></div></div>");
+
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{} · realskin report</title><style>{STYLE}</style></head><body><main>{body}</main><script>{SLIDER_JS}</script></body></html>\n",
+        esc(&name)
+    )
+}
+
+/// One line of a daily index.
+#[derive(Debug, Clone)]
+pub struct IndexEntry {
+    /// The input's relative path.
+    pub name: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// When (local display is the browser's business; RFC 3339 here).
+    pub finished_at: String,
+    /// The HTML report, relative to the index.
+    pub report_href: Option<String>,
+    /// A tiny JPEG thumbnail.
+    pub icon: Option<Vec<u8>>,
+    /// What happened, in a sentence.
+    pub summary: String,
+}
+
+/// The index of one day's jobs in one reports folder.
+pub fn day_index(hotfolder: &str, date: &str, entries: &[IndexEntry]) -> String {
+    let mut body = String::new();
+    let processed = entries
+        .iter()
+        .filter(|e| e.outcome == Outcome::Processed)
+        .count();
+    let failed = entries
+        .iter()
+        .filter(|e| e.outcome == Outcome::Failed)
+        .count();
+    let _ = write!(
+        body,
+        "<h1>realskin · {} · {}</h1><p class=\"dim\">{} images: {processed} finished, {failed} failed. Newest first.</p><table>",
+        esc(hotfolder),
+        esc(date),
+        entries.len()
+    );
+    for e in entries {
+        let icon = e
+            .icon
+            .as_ref()
+            .map(|b| format!("<img src=\"{}\" alt=\"\" style=\"width:64px;height:64px;object-fit:cover;border-radius:6px\">", img_src(b)))
+            .unwrap_or_default();
+        let name = match &e.report_href {
+            Some(href) => format!("<a href=\"{}\">{}</a>", esc(href), esc(&e.name)),
+            None => esc(&e.name),
+        };
+        let _ = write!(
+            body,
+            "<tr><td style=\"width:76px\">{icon}</td><td>{name}<div class=\"dim\">{}</div></td><td><span class=\"badge {o}\">{o}</span><div class=\"dim\">{}</div></td></tr>",
+            esc(&e.summary),
+            esc(e.finished_at.get(11..19).unwrap_or(&e.finished_at)),
+            o = e.outcome.as_str()
+        );
+    }
+    body.push_str("</table>");
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>realskin · {}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
+        esc(date)
+    )
+}
