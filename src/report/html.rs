@@ -91,15 +91,12 @@ pub fn render(report: &Report, previews: &Previews) -> String {
     }
 
     // Pictures first.
-    match (previews.get("face-before"), previews.get("face-after")) {
-        (Some(b), Some(a)) => {
-            let _ = write!(
-                body,
-                "<h2>The largest face at 100 %</h2>{}<p class=\"dim\">Drag across the picture to compare. \"Before\" is the original enlarged the plain way (Lanczos) to the same size.</p>",
-                compare(b, a, "largest face")
-            );
-        }
-        _ => {}
+    if let (Some(b), Some(a)) = (previews.get("face-before"), previews.get("face-after")) {
+        let _ = write!(
+            body,
+            "<h2>The largest face at 100 %</h2>{}<p class=\"dim\">Drag across the picture to compare. \"Before\" is the original enlarged the plain way (Lanczos) to the same size.</p>",
+            compare(b, a, "largest face")
+        );
     }
     if let (Some(b), Some(a)) = (previews.get("before"), previews.get("after")) {
         let _ = write!(
