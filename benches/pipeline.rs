@@ -3,7 +3,7 @@
 //! `bench/vs-vips.sh` runs the same job beside libvips in one run for the ratio.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use realskin::config::{OutputConfig, OutputFormat, PngCompression, UpscaleConfig};
+use realskin::config::{OutputConfig, OutputFormat, PngCompression, SkinConfig, UpscaleConfig};
 use realskin::job::{JobSettings, render};
 use realskin::pipeline::StageSettings;
 use realskin::report::Report;
@@ -18,6 +18,11 @@ fn settings(format: OutputFormat, png: PngCompression) -> JobSettings {
                 min_long_edge: 2048,
                 target_long_edge: 2048,
                 ..UpscaleConfig::default()
+            },
+            // The basic job compared with libvips: decode, resize, encode.
+            skin: SkinConfig {
+                enabled: false,
+                ..SkinConfig::default()
             },
         },
         output: OutputConfig {

@@ -33,6 +33,7 @@ impl JobSettings {
         Self {
             stages: StageSettings {
                 upscale: hf.upscale.clone(),
+                skin: hf.skin.clone(),
             },
             output: hf.output_options.clone(),
             max_megapixels,
@@ -75,10 +76,16 @@ pub fn render(
 
     let t = Instant::now();
     let input = decoded.image;
-    let (image, records) = pipeline::run(&input, &plan, &settings.stages);
+    let (image, records, artifacts) = pipeline::run(&input, &plan, &settings.stages);
     report.timings_ms.stages = millis(t);
     report.stages = records;
-    let previews = previews::make(&input, &image, None, None);
+    let face = artifacts.face.map(|f| previews::FaceRect {
+        x: f.x,
+        y: f.y,
+        w: f.w,
+        h: f.h,
+    });
+    let previews = previews::make(&input, &image, face, artifacts.mask_overlay.as_ref());
     drop(input);
 
     let t = Instant::now();

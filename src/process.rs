@@ -71,6 +71,7 @@ pub fn process_files(cfg: &Config, files: &[PathBuf], opts: &ProcessOptions) -> 
     let settings = JobSettings {
         stages: StageSettings {
             upscale: cfg.upscale.clone(),
+            skin: cfg.skin.clone(),
         },
         output: cfg.output.clone(),
         max_megapixels: cfg.daemon.max_megapixels,

@@ -182,11 +182,9 @@ fn the_same_content_twice_is_a_duplicate_and_keep_leaves_the_original() {
         .join("first.realskin.png")
         .exists()));
     hf.drop_file("second-same-content.png", &bytes);
-    assert!(wait_until(Duration::from_secs(20), || Hotfolder::visible(
-        &hf.reports
-    )
-    .len()
-        == 2));
+    assert!(wait_until(Duration::from_secs(20), || {
+        Hotfolder::json_reports(&hf.reports).len() == 2
+    }));
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(Hotfolder::visible(&hf.output), vec!["first.realskin.png"]);
     let report: serde_json::Value = serde_json::from_slice(

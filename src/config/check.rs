@@ -89,6 +89,14 @@ pub fn check(loaded: &LoadedConfig) -> Vec<Problem> {
                 ),
             );
         }
+        for msg in hf.skin.validate() {
+            // The engine's messages start with `skin.<key> is ...`.
+            let k = msg
+                .strip_prefix("skin.")
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or("");
+            add(Severity::Error, key(&format!("skin.{k}")), msg);
+        }
         if let Err(msg) = check_naming(&out_cfg.naming) {
             add(Severity::Error, key("output_options.naming"), msg);
         }

@@ -18,7 +18,11 @@ use toml::de::{DeString, DeTable, DeValue};
 use super::{Config, HotfolderConfig};
 
 /// Pipeline sections a hotfolder may override: (global table, key inside `[[hotfolder]]`).
-const OVERRIDABLE: &[(&str, &str)] = &[("upscale", "upscale"), ("output", "output_options")];
+const OVERRIDABLE: &[(&str, &str)] = &[
+    ("upscale", "upscale"),
+    ("output", "output_options"),
+    ("skin", "skin"),
+];
 
 /// How serious a [`Problem`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -251,6 +255,7 @@ impl LoadedConfig {
             config.hotfolder = vec![HotfolderConfig {
                 upscale: config.upscale.clone(),
                 output_options: config.output.clone(),
+                skin: config.skin.clone(),
                 ..HotfolderConfig::default()
             }];
         }

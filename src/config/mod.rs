@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::pipeline::skin::SkinConfig;
 pub use load::{ConfigError, LoadedConfig, Problem, Severity};
 pub use units::Duration;
 
@@ -30,6 +31,8 @@ pub struct Config {
     pub upscale: UpscaleConfig,
     /// Output files, applied to every hotfolder unless one overrides it.
     pub output: OutputConfig,
+    /// The skin engine, applied to every hotfolder unless one overrides it.
+    pub skin: SkinConfig,
     /// The local control API and dashboard.
     pub api: ApiConfig,
     /// The watched folders. None in the file means the one default hotfolder.
@@ -42,6 +45,7 @@ impl Default for Config {
             daemon: DaemonConfig::default(),
             upscale: UpscaleConfig::default(),
             output: OutputConfig::default(),
+            skin: SkinConfig::default(),
             api: ApiConfig::default(),
             hotfolder: vec![HotfolderConfig::default()],
         }
@@ -246,6 +250,8 @@ pub struct HotfolderConfig {
     pub upscale: UpscaleConfig,
     /// This hotfolder's `[output]`, the global one with the keys given here replaced.
     pub output_options: OutputConfig,
+    /// This hotfolder's `[skin]`, the global one with the keys given here replaced.
+    pub skin: SkinConfig,
 }
 
 impl Default for HotfolderConfig {
@@ -267,6 +273,7 @@ impl Default for HotfolderConfig {
             on_duplicate: OnDuplicate::Skip,
             upscale: UpscaleConfig::default(),
             output_options: OutputConfig::default(),
+            skin: SkinConfig::default(),
         }
     }
 }
@@ -468,7 +475,7 @@ mod default_file_tests {
         let text = uncommented();
         let value = serde_json::to_value(Config::default()).unwrap();
         let mut missing = Vec::new();
-        for section in ["daemon", "upscale", "output", "api"] {
+        for section in ["daemon", "upscale", "output", "skin", "api"] {
             for key in value[section].as_object().unwrap().keys() {
                 if !text.contains(&format!("\n{key} = ")) {
                     missing.push(format!("{section}.{key}"));
@@ -476,7 +483,7 @@ mod default_file_tests {
             }
         }
         for key in value["hotfolder"][0].as_object().unwrap().keys() {
-            let nested = ["upscale", "output_options"].contains(&key.as_str());
+            let nested = ["upscale", "output_options", "skin"].contains(&key.as_str());
             if !nested && !text.contains(&format!("\n{key} = ")) {
                 missing.push(format!("hotfolder.{key}"));
             }

@@ -487,7 +487,7 @@ fn write_report_then_original(
             .stages
             .iter()
             .filter(|s| s.status == crate::pipeline::StageStatus::Applied)
-            .map(|s| (format!("{:?}", s.stage).to_lowercase(), s.ms / 1000.0))
+            .map(|s| (s.stage.name().to_string(), s.ms / 1000.0))
             .chain([
                 ("decode".to_string(), report.timings_ms.decode / 1000.0),
                 ("encode".to_string(), report.timings_ms.encode / 1000.0),

@@ -5,21 +5,26 @@
 //! a skip with a reason, never an error. The order is fixed and deliberate:
 //!
 //! 1. **upscale** first, because the skin engine renders texture at the face's physical
-//!    scale and needs the pixels to hold pores;
-//! 2. (the skin engine slots in here; it must see the final resolution).
+//!    scale and needs pixels to hold pores;
+//! 2. **skin** on the final resolution: pores, micro-relief, tone and grain where there
+//!    is skin, nothing anywhere else. It decides for itself whether the picture is a
+//!    photograph with people (a skip with the reason otherwise).
 //!
 //! Nothing here touches the filesystem.
 
+pub mod skin;
 pub mod upscale;
 
 use std::borrow::Cow;
 use std::time::Instant;
 
-use image::DynamicImage;
+use image::{DynamicImage, RgbImage};
 use serde::Serialize;
 
 use crate::config::UpscaleConfig;
 use crate::profile::Profile;
+use crate::profile::faces::FaceBox;
+use skin::{SkinConfig, SkinContext, SkinOutcome};
 
 /// The stages, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,6 +32,18 @@ use crate::profile::Profile;
 pub enum Stage {
     /// Enlarge small images.
     Upscale,
+    /// Real skin texture and tone.
+    Skin,
+}
+
+impl Stage {
+    /// The stage's name in reports, logs and metrics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Upscale => "upscale",
+            Self::Skin => "skin",
+        }
+    }
 }
 
 /// Settings the stages read (one hotfolder's effective sections).
@@ -34,10 +51,12 @@ pub enum Stage {
 pub struct StageSettings {
     /// `[upscale]`.
     pub upscale: UpscaleConfig,
+    /// `[skin]`.
+    pub skin: SkinConfig,
 }
 
 /// One stage's entry in the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
     /// The stage.
     pub stage: Stage,
@@ -50,10 +69,13 @@ pub struct PlanStep {
 }
 
 /// Which stages run, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     /// Every stage, in order, with its decision.
     pub steps: Vec<PlanStep>,
+    /// What the profile tells the skin engine (generator preset, faces, picture kind).
+    #[serde(skip)]
+    pub skin_context: SkinContext,
 }
 
 /// What a stage did.
@@ -81,6 +103,15 @@ pub enum StageStatus {
     Skipped,
 }
 
+/// Pictures the stages leave for people (not part of the output).
+#[derive(Debug, Clone, Default)]
+pub struct StageArtifacts {
+    /// The largest face the skin engine worked on, in output pixels.
+    pub face: Option<FaceBox>,
+    /// The skin mask tinted over a reduced copy of the image.
+    pub mask_overlay: Option<RgbImage>,
+}
+
 /// Decides which stages run for this image.
 pub fn plan(profile: &Profile, settings: &StageSettings) -> Plan {
     let f = &profile.facts;
@@ -104,8 +135,24 @@ pub fn plan(profile: &Profile, settings: &StageSettings) -> Plan {
             target: None,
         },
     };
+    let skin = if settings.skin.enabled {
+        PlanStep {
+            stage: Stage::Skin,
+            run: true,
+            reason: "the skin engine is on; it treats photographs with people and leaves everything else untouched".into(),
+            target: None,
+        }
+    } else {
+        PlanStep {
+            stage: Stage::Skin,
+            run: false,
+            reason: "the skin engine is off ([skin] enabled = false)".into(),
+            target: None,
+        }
+    };
     Plan {
-        steps: vec![upscale],
+        steps: vec![upscale, skin],
+        skin_context: SkinContext::default(),
     }
 }
 
@@ -115,9 +162,10 @@ pub fn run(
     input: &DynamicImage,
     plan: &Plan,
     settings: &StageSettings,
-) -> (DynamicImage, Vec<StageRecord>) {
+) -> (DynamicImage, Vec<StageRecord>, StageArtifacts) {
     let mut image = Cow::Borrowed(input);
     let mut records = Vec::with_capacity(plan.steps.len());
+    let mut artifacts = StageArtifacts::default();
     for step in &plan.steps {
         let start = Instant::now();
         if !step.run {
@@ -130,7 +178,7 @@ pub fn run(
             });
             continue;
         }
-        let (next, summary, details) = match step.stage {
+        let (next, status, summary, details) = match step.stage {
             Stage::Upscale => {
                 let to = step.target.unwrap_or([image.width(), image.height()]);
                 let (out, d) = upscale::apply(&image, to, &settings.upscale);
@@ -138,19 +186,65 @@ pub fn run(
                     "{} {}×{} → {}×{} (×{})",
                     d.engine, d.from[0], d.from[1], d.to[0], d.to[1], d.factor
                 );
-                (out, summary, serde_json::to_value(d).unwrap_or_default())
+                let details = serde_json::to_value(d).unwrap_or_default();
+                (Some(out), StageStatus::Applied, summary, details)
             }
+            Stage::Skin => match skin::apply(&image, &settings.skin, &plan.skin_context) {
+                SkinOutcome::Applied { image: out, report } => {
+                    artifacts.face = report
+                        .faces_used
+                        .iter()
+                        .copied()
+                        .max_by(|a, b| (a.w * a.h).total_cmp(&(b.w * b.h)));
+                    artifacts.mask_overlay =
+                        report.artifacts.as_ref().map(|a| a.mask_overlay.clone());
+                    let summary = skin_summary(&report);
+                    let details = serde_json::to_value(&report).unwrap_or_default();
+                    (Some(out), StageStatus::Applied, summary, details)
+                }
+                SkinOutcome::Skipped { reason, report } => {
+                    let details = serde_json::to_value(&report).unwrap_or_default();
+                    (None, StageStatus::Skipped, reason, details)
+                }
+            },
         };
-        image = Cow::Owned(next);
+        if let Some(next) = next {
+            image = Cow::Owned(next);
+        }
         records.push(StageRecord {
             stage: step.stage,
-            status: StageStatus::Applied,
+            status,
             summary,
             details,
             ms: millis(start),
         });
     }
-    (image.into_owned(), records)
+    (image.into_owned(), records, artifacts)
+}
+
+/// One sentence on what the skin engine did.
+fn skin_summary(r: &skin::SkinReport) -> String {
+    let faces = r.faces_used.len();
+    let mut parts = vec![format!(
+        "skin texture on {faces} face{}",
+        if faces == 1 { "" } else { "s" }
+    )];
+    if let Some(s) = &r.scale {
+        parts.push(format!("at {:.1} px/mm ({})", s.px_per_mm, s.mode));
+    }
+    if let Some(m) = &r.mask {
+        parts.push(format!("{:.1} % of the image is skin", m.coverage * 100.0));
+    }
+    if let Some(p) = &r.preset {
+        parts.push(format!("preset {p}"));
+    }
+    if let Some(m) = &r.measure {
+        parts.push(format!(
+            "pore band {:.4} → {:.4} (real skin ≈ {:.4})",
+            m.before.fine, m.after.fine, m.target.fine
+        ));
+    }
+    parts.join(", ")
 }
 
 /// Milliseconds since `start`, to 0.1 ms.

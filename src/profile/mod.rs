@@ -2,6 +2,8 @@
 //! alpha, colour profile, orientation). The profile drives the plan and goes into the
 //! report. Pure: it reads a decoded image and writes nothing.
 
+pub mod classify;
+pub mod faces;
 mod icc;
 
 use serde::Serialize;

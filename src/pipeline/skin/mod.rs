@@ -1,0 +1,1057 @@
+//! The skin engine: makes AI skin read as photographed (pores, micro-relief, tone, grain) at the face's
+//! physical scale, and changes nothing else.
+//!
+//! [`apply`] is a pure function from an image to an image plus a report. The steps, in order:
+//! 1. gate ([`crate::profile::classify`]): photographs only; illustrations, renders and graphics pass untouched;
+//! 2. faces ([`crate::profile::faces`], or the profiler's via [`SkinContext`]): no face, no person: untouched;
+//! 3. scale (`scale.rs`): px per mm from the face width;
+//! 4. mask (`mask.rs`): soft skin mask with eyes, lips, brows, hair and beard locked;
+//! 5. measure (`measure.rs`): pore/relief band energy and fine chroma against real-skin targets;
+//! 6. texture (`texture.rs`) sized from the deficit, tone (`tone.rs`) and grain (`grain.rs`);
+//! 7. render (`render.rs`): one full-resolution pass in strips.
+//!
+//! Everything statistical runs on a reduced copy (≤ 512 px) or on one face crop; the full image is read
+//! twice (reduce, render) and written once. The result depends only on the input and the config: seeds
+//! come from the image content and no step depends on the thread count.
+
+pub mod filters;
+pub mod grain;
+pub mod mask;
+pub mod measure;
+pub mod pixels;
+pub mod presets;
+pub mod render;
+pub mod scale;
+pub mod texture;
+pub mod tone;
+
+use crate::profile::classify::{self, Classification, PictureKind};
+use crate::profile::faces::{self, FaceBox, FaceSearch};
+use image::{DynamicImage, RgbImage};
+use measure::{Bands, Rect};
+use pixels::{Layout, Pixels, Reduced, Sample};
+pub use presets::{Preset, PresetChoice};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// `[skin]` settings; every hotfolder may override any of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SkinConfig {
+    /// Default `true`. `false` passes every image through untouched (reported as skipped).
+    pub enabled: bool,
+    /// Default `1.0`: fill the whole measured deficit. Scales every feature at once (0 = nothing, 1 = as
+    /// measured); values above 1 are refused, because the deficit already says how much real skin has.
+    pub strength: f32,
+    /// Default `"auto"`: the generator preset the profiler detects, `generic` without a hint.
+    /// Named presets shift the mix of features, never the total (which the measurement decides).
+    pub preset: PresetChoice,
+    /// Default `1.0`: pores and pore-band micro-grain, as a multiplier of what the deficit asks for.
+    pub pores: f32,
+    /// Default `1.0`: 0.3–1 mm micro-relief, multiplier of what the deficit asks for.
+    pub relief: f32,
+    /// Default `1.0`: how hard the smooth specular sheen is broken into micro-highlights and pore shadows.
+    pub highlight_breakup: f32,
+    /// Default `1.0`: the pull of over-saturated, orange skin toward natural chroma (bounded to −20 %).
+    pub tone: f32,
+    /// Default `1.0` (× the preset's: 1 for `openai`, 0 for the others, whose casts are more often
+    /// intended grading): global warm-cast correction measured on near-neutral areas, bounded to 6 Lab
+    /// units. It is the one feature besides grain that touches pixels off the skin.
+    pub cast: f32,
+    /// Default `1.0`: fine chroma mottling (redness and pigment), filled up to real skin's level.
+    pub mottling: f32,
+    /// Default `1.0`: monochrome luminance grain over the whole image, topping the image's own noise floor
+    /// up to that of real photographs; `0` turns it off (then nothing off the skin changes).
+    pub grain: f32,
+    /// Default `4.0` px/mm: the scale used when no face gives one (with `require_face = false`); a head
+    /// and shoulders filling a 2048 px frame is about 4–5 px/mm.
+    pub default_px_per_mm: f32,
+    /// Default `true`: without a detected face the picture counts as "no person" and is left untouched;
+    /// `false` textures skin found by colour alone at `default_px_per_mm`.
+    pub require_face: bool,
+    /// Default `0.001`: below this share of the image in skin, the image is left untouched.
+    pub min_skin_share: f32,
+    /// Default `0.0095`: target pore-band (0.1–0.3 mm) energy, from the real photographs (see measure.rs).
+    pub target_fine: f32,
+    /// Default `0.0145`: target micro-relief-band (0.3–1 mm) energy, from the real photographs.
+    pub target_mid: f32,
+    /// Default `1.85`: target fine chroma variation (Lab units), from the real photographs.
+    pub target_chroma: f32,
+    /// Default `0` (all cores): worker threads; the output does not depend on it.
+    pub threads: usize,
+    /// Default `true`: build the two small debug images (mask overlay, before/after face crop).
+    pub artifacts: bool,
+}
+
+impl Default for SkinConfig {
+    fn default() -> Self {
+        SkinConfig {
+            enabled: true,
+            strength: 1.0,
+            preset: PresetChoice::Auto,
+            pores: 1.0,
+            relief: 1.0,
+            highlight_breakup: 1.0,
+            tone: 1.0,
+            cast: 1.0,
+            mottling: 1.0,
+            grain: 1.0,
+            default_px_per_mm: 4.0,
+            require_face: true,
+            min_skin_share: 0.001,
+            target_fine: measure::TARGET_FINE,
+            target_mid: measure::TARGET_MID,
+            target_chroma: measure::TARGET_CHROMA,
+            threads: 0,
+            artifacts: true,
+        }
+    }
+}
+
+impl SkinConfig {
+    /// Every problem with the values, each as a sentence saying what to change (empty = valid).
+    pub fn validate(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if !(0.0..=1.0).contains(&self.strength) {
+            errs.push(format!(
+                "skin.strength is {}; use a value from 0 to 1",
+                self.strength
+            ));
+        }
+        let amounts = [
+            ("pores", self.pores),
+            ("relief", self.relief),
+            ("highlight_breakup", self.highlight_breakup),
+            ("tone", self.tone),
+            ("cast", self.cast),
+            ("mottling", self.mottling),
+            ("grain", self.grain),
+        ];
+        for (name, v) in amounts {
+            if !(0.0..=3.0).contains(&v) || !v.is_finite() {
+                errs.push(format!(
+                    "skin.{name} is {v}; use a multiplier from 0 (off) to 3 (1 = as measured)"
+                ));
+            }
+        }
+        if !(0.2..=100.0).contains(&self.default_px_per_mm) {
+            errs.push(format!("skin.default_px_per_mm is {}; use 0.2 to 100 (about 4 for a head and shoulders at 2048 px)", self.default_px_per_mm));
+        }
+        for (name, v, lo, hi) in [
+            ("target_fine", self.target_fine, 0.0, 0.05),
+            ("target_mid", self.target_mid, 0.0, 0.05),
+            ("target_chroma", self.target_chroma, 0.0, 10.0),
+            ("min_skin_share", self.min_skin_share, 0.0, 1.0),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                errs.push(format!("skin.{name} is {v}; use a value from {lo} to {hi}"));
+            }
+        }
+        errs
+    }
+}
+
+/// What the profiler already knows about the image; `None` = the engine finds out itself.
+#[derive(Clone, Debug, Default)]
+pub struct SkinContext {
+    pub preset_hint: Option<Preset>,
+    pub classification: Option<Classification>,
+    pub faces: Option<Vec<FaceBox>>,
+}
+
+/// The result of [`apply`].
+pub enum SkinOutcome {
+    Applied {
+        image: DynamicImage,
+        report: SkinReport,
+    },
+    Skipped {
+        reason: String,
+        report: SkinReport,
+    },
+}
+
+impl SkinOutcome {
+    pub fn report(&self) -> &SkinReport {
+        match self {
+            SkinOutcome::Applied { report, .. } | SkinOutcome::Skipped { report, .. } => report,
+        }
+    }
+}
+
+/// Small debug images for the HTML report (not serialised).
+#[derive(Clone, Debug)]
+pub struct SkinArtifacts {
+    /// The reduced image (≤ 512 px) with skin tinted red and eye/mouth locks blue.
+    pub mask_overlay: RgbImage,
+    /// Largest face at 100 %, before | after, side by side (each at most 384 px).
+    pub face_before_after: Option<RgbImage>,
+}
+
+/// File names the report refers to; the output stage writes [`SkinArtifacts`] under these names.
+pub const MASK_OVERLAY_FILE: &str = "skin-mask.png";
+pub const FACE_BEFORE_AFTER_FILE: &str = "skin-face.png";
+
+/// Where a figure came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Context,
+    Engine,
+    Face,
+    Default,
+}
+
+/// The engine's account of one image.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SkinReport {
+    pub applied: bool,
+    pub skipped_reason: Option<String>,
+    pub width: u32,
+    pub height: u32,
+    pub pixel_type: String,
+    pub classification: Option<Classification>,
+    pub classification_source: Option<Source>,
+    /// Faces as detected (or given); `faces_used` passed the skin check.
+    pub faces: Vec<FaceBox>,
+    pub faces_source: Option<Source>,
+    pub faces_used: Vec<FaceBox>,
+    /// Faces set aside, each with the reason.
+    pub faces_rejected: Vec<RejectedFace>,
+    pub scale: Option<ScaleReport>,
+    pub mask: Option<MaskReport>,
+    pub preset: Option<String>,
+    pub preset_why: Option<String>,
+    pub amounts: Option<Amounts>,
+    pub measure: Option<MeasureReport>,
+    pub tone: Option<tone::SkinTone>,
+    pub cast: Option<tone::Cast>,
+    pub grain: Option<GrainReport>,
+    pub timings_ms: Timings,
+    /// Debug images, kept out of the JSON; see [`MASK_OVERLAY_FILE`] and [`FACE_BEFORE_AFTER_FILE`].
+    #[serde(skip)]
+    pub artifacts: Option<SkinArtifacts>,
+    pub artifact_files: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RejectedFace {
+    pub face: FaceBox,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScaleReport {
+    pub px_per_mm: f32,
+    pub source: Source,
+    /// Pixels across the largest pores (0.25 mm).
+    pub pore_px: f32,
+    /// "pores" when pores are resolved (≥ 2 px), otherwise "micro-grain".
+    pub mode: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MaskReport {
+    /// Share of the image with mask > 0.5.
+    pub coverage: f32,
+    pub models: Vec<mask::SkinModel>,
+    pub grid: [usize; 2],
+    pub file: String,
+}
+
+/// Effective amounts: the configured multipliers (preset × config × strength) and the amplitudes used.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Amounts {
+    pub pores: f32,
+    pub relief: f32,
+    pub highlight_breakup: f32,
+    pub tone: f32,
+    pub cast: f32,
+    pub mottling: f32,
+    pub grain: f32,
+    /// Relative linear-light amplitude at a unit pore pit, of micro-grain and of relief (sd).
+    pub pore_depth: f32,
+    pub micro_grain: f32,
+    pub relief_amplitude: f32,
+    /// Mottling sd in Lab units (a* and b* each).
+    pub mottling_lab: f32,
+    /// Chroma of a unit pore pit, Lab units.
+    pub pore_chroma_lab: f32,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MeasureReport {
+    /// The face crop measured (full-image pixels).
+    pub region: Option<Rect>,
+    pub before: Bands,
+    pub after: Bands,
+    pub target: Bands,
+    /// Energy still missing per band (sqrt(target² − measured²), 0 when at or above target).
+    pub deficit_before: Deficit,
+    pub deficit_after: Deficit,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Deficit {
+    pub fine: f32,
+    pub mid: f32,
+    pub chroma: f32,
+}
+
+impl Deficit {
+    fn of(b: &Bands, t: &Bands) -> Deficit {
+        let d = |m: f32, t: f32| (t * t - m * m).max(0.0).sqrt();
+        Deficit {
+            fine: d(b.fine, t.fine),
+            mid: d(b.mid, t.mid),
+            chroma: d(b.chroma, t.chroma),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GrainReport {
+    /// Measured noise floor of the input (L* sd, 0.5–1 px band) and the target.
+    pub floor_before: f32,
+    pub floor_target: f32,
+    /// Grain added: sd in L* units at mid-grey, and as a share of full scale peak-to-peak (±2σ).
+    pub sigma_lstar: f32,
+    pub percent_peak_to_peak: f32,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Timings {
+    pub reduce: f32,
+    /// Classification and the quick face search, run side by side.
+    pub classify: f32,
+    /// The thorough face search (when the quick one found nothing) and the face checks.
+    pub faces: f32,
+    pub mask: f32,
+    pub tone: f32,
+    pub measure: f32,
+    pub render: f32,
+    pub artifacts: f32,
+    pub total: f32,
+}
+
+/// Runs two closures, on two threads when `threads` allows it.
+pub(crate) fn join<A: Send, B: Send>(
+    threads: usize,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if threads < 2 {
+        return (a(), b());
+    }
+    std::thread::scope(|s| {
+        let hb = s.spawn(b);
+        let ra = a();
+        (ra, hb.join().expect("worker thread panicked"))
+    })
+}
+
+fn ms(t: Instant) -> f32 {
+    (t.elapsed().as_secs_f64() * 1e3) as f32
+}
+
+/// Treats the skin of a photograph; anything else comes back skipped, with the reason.
+pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOutcome {
+    let t_all = Instant::now();
+    let mut report = SkinReport {
+        width: img.width(),
+        height: img.height(),
+        pixel_type: format!("{:?}", img.color()),
+        ..SkinReport::default()
+    };
+    let skip = |mut report: SkinReport, reason: String, t_all: Instant| {
+        report.skipped_reason = Some(reason.clone());
+        report.timings_ms.total = ms(t_all);
+        SkinOutcome::Skipped { reason, report }
+    };
+    if !cfg.enabled {
+        return skip(report, "skin engine disabled in the config".into(), t_all);
+    }
+    let problems = cfg.validate();
+    if !problems.is_empty() {
+        return skip(
+            report,
+            format!("invalid [skin] settings: {}", problems.join("; ")),
+            t_all,
+        );
+    }
+    if cfg.strength <= 0.0 {
+        return skip(report, "skin.strength is 0".into(), t_all);
+    }
+    let (Some(layout), Some(px)) = (Layout::of(img), Pixels::of(img)) else {
+        return skip(
+            report,
+            format!(
+                "pixel type {:?} is not treated (RGB/RGBA 8 or 16 bit only; grey images have no skin colour)",
+                img.color()
+            ),
+            t_all,
+        );
+    };
+    report.pixel_type = layout.name().to_string();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w < 64 || h < 64 {
+        return skip(
+            report,
+            format!("image is {w}×{h}; too small to hold skin texture"),
+            t_all,
+        );
+    }
+    let threads = pixels::thread_count(cfg.threads);
+
+    let t = Instant::now();
+    let red = Reduced::build(&px, w, h, threads);
+    report.timings_ms.reduce = ms(t);
+
+    // 1. Gate (photographs only) and 2. faces: independent, so they run side by side.
+    let t = Instant::now();
+    let small = red.to_rgb8();
+    let detect = || match &ctx.faces {
+        Some(f) => (f.clone(), Source::Context),
+        None => {
+            let gray = red.to_gray8();
+            (
+                faces::detect_in_gray(
+                    &gray,
+                    red.w,
+                    red.h,
+                    red.k as f32,
+                    0.0,
+                    FaceSearch::QUICK.min_score,
+                ),
+                Source::Engine,
+            )
+        }
+    };
+    let classify = || match &ctx.classification {
+        Some(c) => (c.clone(), Source::Context),
+        None => (classify::classify_reduced(&small), Source::Engine),
+    };
+    let ((class, class_src), (mut found, faces_src)) = join(threads, classify, detect);
+    report.timings_ms.classify = ms(t);
+    report.classification = Some(class.clone());
+    report.classification_source = Some(class_src);
+    if class.kind != PictureKind::Photo {
+        let what = match class.kind {
+            PictureKind::Illustration => "an illustration",
+            PictureKind::Render3d => "a 3D render",
+            PictureKind::Graphic => "a graphic",
+            PictureKind::Photo => unreachable!(),
+        };
+        return skip(
+            report,
+            format!("not a photograph: {what} ({})", class.reasons.join("; ")),
+            t_all,
+        );
+    }
+    let t = Instant::now();
+    // The quick search covers faces from ~4 % of the long edge; only when it finds none is the thorough
+    // search (down to ~40 px) worth its cost.
+    if found.is_empty() && faces_src == Source::Engine && red.k > 1 {
+        found = faces::detect_faces_with(img, &FaceSearch::THOROUGH);
+    }
+    let mut used = Vec::new();
+    for f in &found {
+        let why = if f.w < 24.0 {
+            Some("smaller than 24 px".to_string())
+        } else if !mask::face_has_skin(&red, f) {
+            Some("no skin colour in the face box".to_string())
+        } else {
+            mask::drawn_face_score(&small, red.k, f)
+                .filter(|s| *s > mask::DRAWN_FACE_SCORE)
+                .map(|s| format!("drawn, not photographed (face-region score {s:.1})"))
+        };
+        match why {
+            Some(reason) => report
+                .faces_rejected
+                .push(RejectedFace { face: *f, reason }),
+            None => used.push(*f),
+        }
+    }
+    report.timings_ms.faces = ms(t);
+    report.faces = found;
+    report.faces_source = Some(faces_src);
+    report.faces_used = used.clone();
+    if used.is_empty() && cfg.require_face {
+        return skip(report, "no person: no face with skin found".into(), t_all);
+    }
+
+    // 3. Scale.
+    let sc = scale::from_faces(&used, cfg.default_px_per_mm);
+    report.scale = Some(ScaleReport {
+        px_per_mm: sc.px_per_mm,
+        source: sc.source,
+        pore_px: 0.25 * sc.px_per_mm,
+        mode: if 0.25 * sc.px_per_mm >= texture::MIN_PORE_PX {
+            "pores"
+        } else {
+            "micro-grain"
+        }
+        .into(),
+    });
+
+    // 4. Mask.
+    let t = Instant::now();
+    let models = mask::fit_models(&red, &used);
+    let maps = mask::build(&red, &used, &models);
+    report.timings_ms.mask = ms(t);
+    report.mask = Some(MaskReport {
+        coverage: maps.coverage,
+        models: maps.models.clone(),
+        grid: [red.w, red.h],
+        file: MASK_OVERLAY_FILE.into(),
+    });
+    let overlay = cfg.artifacts.then(|| mask::overlay(&red, &maps));
+    if cfg.artifacts {
+        report.artifact_files.push(MASK_OVERLAY_FILE.into());
+    }
+    if maps.coverage < cfg.min_skin_share {
+        report.artifacts = overlay.map(|o| SkinArtifacts {
+            mask_overlay: o,
+            face_before_after: None,
+        });
+        return skip(
+            report,
+            format!(
+                "no visible skin: {:.2} % of the image, below skin.min_skin_share",
+                maps.coverage * 100.0
+            ),
+            t_all,
+        );
+    }
+
+    // Preset and amounts.
+    let (preset, why) = cfg.preset.resolve(ctx.preset_hint);
+    let recipe = preset.recipe();
+    report.preset = Some(preset.name().into());
+    report.preset_why = Some(why);
+    let s = cfg.strength;
+    let mut amounts = Amounts {
+        pores: recipe.pores * cfg.pores * s,
+        relief: recipe.relief * cfg.relief * s,
+        highlight_breakup: recipe.highlight_breakup * cfg.highlight_breakup * s,
+        tone: recipe.tone * cfg.tone * s,
+        cast: recipe.cast * cfg.cast * s,
+        mottling: recipe.mottling * cfg.mottling * s,
+        grain: recipe.grain * cfg.grain * s,
+        ..Amounts::default()
+    };
+
+    // Tone and cast, on the reduced copy.
+    let t = Instant::now();
+    let cast = tone::detect_cast(&red, &maps.mask, amounts.cast);
+    let skin_tone = tone::skin_tone(&red, &maps.mask, amounts.tone);
+    let (va0, vb0) = tone::lab_gain_vectors(skin_tone.mean_lin);
+    // Mottling moves along skin's own chromophore axes, never toward green or blue at random: redness
+    // (haemoglobin) is +a* with a little +b*, pigment (melanin) is +b* with some +a*.
+    let va: [f32; 3] = std::array::from_fn(|k| va0[k] + 0.25 * vb0[k]);
+    let vb: [f32; 3] = std::array::from_fn(|k| 0.35 * va0[k] + vb0[k]);
+    report.timings_ms.tone = ms(t);
+
+    let seed = red.content_seed();
+    let tex = texture::Textures::new(sc.px_per_mm, seed);
+    let floor = match &px {
+        Pixels::U8 { data, channels } => grain::noise_floor(data, *channels, w, h),
+        Pixels::U16 { data, channels } => grain::noise_floor(data, *channels, w, h),
+    };
+    let grain_sigma = grain::grain_sigma(floor, amounts.grain);
+    report.grain = Some(GrainReport {
+        floor_before: floor,
+        floor_target: grain::TARGET_NOISE_FLOOR,
+        sigma_lstar: grain_sigma,
+        percent_peak_to_peak: 4.0 * grain_sigma,
+    });
+
+    let mut params = render::RenderParams {
+        k: red.k,
+        mask: &maps.mask,
+        density: &maps.density,
+        sheen: &maps.sheen,
+        tex: &tex,
+        a_pore: 0.0,
+        a_micro: 0.0,
+        a_relief: 0.0,
+        a_sheen: amounts.highlight_breakup,
+        a_redness: 0.0,
+        a_pigment: 0.0,
+        a_pore_chroma: 0.0,
+        va,
+        vb,
+        saturation: skin_tone.saturation_scale,
+        cast: cast
+            .detected
+            .then_some(cast.gains)
+            .filter(|g| *g != [1.0; 3]),
+        grain: grain_sigma,
+        grain_seed: texture::split(seed, 99) as u32,
+    };
+    let skin_chroma = skin_tone.chroma;
+    report.tone = Some(skin_tone);
+    report.cast = Some(cast);
+
+    // 5. Measure and size the texture from the deficit.
+    let t = Instant::now();
+    let resolv = resolvability(sc.px_per_mm);
+    let targets = Bands {
+        fine: cfg.target_fine * resolv,
+        mid: cfg.target_mid * resolv,
+        chroma: cfg.target_chroma.min(CHROMA_PER_SKIN_CHROMA * skin_chroma),
+        ..Bands::default()
+    };
+    let region = measure_region(&used, &maps, &red, w, h);
+    let mreport = match &px {
+        Pixels::U8 { data, channels } => calibrate(
+            data,
+            *channels,
+            w,
+            region,
+            &mut params,
+            &amounts,
+            &recipe,
+            sc.px_per_mm,
+            &targets,
+            skin_chroma,
+            threads,
+        ),
+        Pixels::U16 { data, channels } => calibrate(
+            data,
+            *channels,
+            w,
+            region,
+            &mut params,
+            &amounts,
+            &recipe,
+            sc.px_per_mm,
+            &targets,
+            skin_chroma,
+            threads,
+        ),
+    };
+    amounts.pore_depth = params.a_pore;
+    amounts.micro_grain = params.a_micro;
+    amounts.relief_amplitude = params.a_relief;
+    amounts.mottling_lab = params.a_redness;
+    amounts.pore_chroma_lab = params.a_pore_chroma;
+    report.amounts = Some(amounts);
+    report.measure = Some(mreport);
+    report.timings_ms.measure = ms(t);
+
+    // 6. Render.
+    let t = Instant::now();
+    let out = match img {
+        DynamicImage::ImageRgb8(b) => {
+            let mut o = b.clone();
+            render::render_image(b.as_raw(), 3, w, h, &params, &mut o, threads);
+            DynamicImage::ImageRgb8(o)
+        }
+        DynamicImage::ImageRgba8(b) => {
+            let mut o = b.clone();
+            render::render_image(b.as_raw(), 4, w, h, &params, &mut o, threads);
+            DynamicImage::ImageRgba8(o)
+        }
+        DynamicImage::ImageRgb16(b) => {
+            let mut o = b.clone();
+            render::render_image(b.as_raw(), 3, w, h, &params, &mut o, threads);
+            DynamicImage::ImageRgb16(o)
+        }
+        DynamicImage::ImageRgba16(b) => {
+            let mut o = b.clone();
+            render::render_image(b.as_raw(), 4, w, h, &params, &mut o, threads);
+            DynamicImage::ImageRgba16(o)
+        }
+        _ => unreachable!("layout checked above"),
+    };
+    report.timings_ms.render = ms(t);
+
+    let t = Instant::now();
+    if let Some(mask_overlay) = overlay {
+        let face = used.first().map(|f| before_after(img, &out, f));
+        if face.is_some() {
+            report.artifact_files.push(FACE_BEFORE_AFTER_FILE.into());
+        }
+        report.artifacts = Some(SkinArtifacts {
+            mask_overlay,
+            face_before_after: face,
+        });
+    }
+    report.timings_ms.artifacts = ms(t);
+    report.applied = true;
+    report.timings_ms.total = ms(t_all);
+    SkinOutcome::Applied { image: out, report }
+}
+
+/// The crop measured: the largest face with its neck (where most of the visible skin is), at most
+/// 384×384 px around its centre (≥ 50 000 skin samples, enough for the fourth moment), or the most skin-dense block without a face.
+fn measure_region(
+    faces: &[FaceBox],
+    maps: &mask::SkinMaps,
+    red: &Reduced,
+    w: usize,
+    h: usize,
+) -> Rect {
+    const MAX: f32 = 384.0;
+    let (cx, cy, rw, rh) = match faces.first() {
+        Some(f) => (f.cx(), f.y + 0.7 * f.h, 1.1 * f.w, 1.4 * f.h),
+        None => {
+            let (mut best, mut bi) = (-1.0f32, 0usize);
+            for (i, m) in maps.mask.data.iter().enumerate() {
+                if *m > best {
+                    best = *m;
+                    bi = i;
+                }
+            }
+            let k = red.k as f32;
+            (
+                ((bi % red.w) as f32 + 0.5) * k,
+                ((bi / red.w) as f32 + 0.5) * k,
+                400.0,
+                400.0,
+            )
+        }
+    };
+    let (rw, rh) = (rw.min(MAX), rh.min(MAX));
+    let x0 = (cx - rw / 2.0).max(0.0) as usize;
+    let y0 = (cy - rh / 2.0).max(0.0) as usize;
+    let x1 = ((cx + rw / 2.0) as usize).min(w).max(x0 + 1);
+    let y1 = ((cy + rh / 2.0) as usize).min(h).max(y0 + 1);
+    Rect { x0, y0, x1, y1 }
+}
+
+/// How much of the real-skin texture target a face can carry at this scale. Below ~4 px/mm the pore and
+/// relief bands fall on the pixel grid: in a real photograph their energy there is mostly the camera's
+/// noise, shared with the background. Skin-only texture at full target then reads as noise pasted on the
+/// face, so the target eases down to 60 % at 1.5 px/mm (the grain still tops up the shared floor).
+pub fn resolvability(ppm: f32) -> f32 {
+    0.6 + 0.4 * ((ppm - 1.5) / 2.5).clamp(0.0, 1.0)
+}
+
+/// Safety bound on the micro-grain amplitude (relative linear-light sd). The target, not this bound, is
+/// what limits it in practice: a bound that binds would make a second pass add more.
+const MAX_MICRO: f32 = 0.12;
+
+/// Fine chroma variation grows with the skin's own chroma: on desaturated (graded, pale) skin red patches
+/// read as make-up. The chroma target is at most this times the skin's mean C* (C* 25 → the full 1.85).
+const CHROMA_PER_SKIN_CHROMA: f32 = 0.075;
+
+/// Safety bound on mottling (Lab sd per axis); the chroma target is what limits it in practice.
+const MAX_MOTTLE_LAB: f32 = 2.0;
+
+fn mottle_cap(_skin_chroma: f32) -> f32 {
+    MAX_MOTTLE_LAB
+}
+/// Pigment mottling relative to redness mottling: redness patches dominate the fine colour of skin.
+const PIGMENT_SHARE: f32 = 0.5;
+/// Largest chroma carried by a unit pore pit (Lab units).
+const MAX_PORE_CHROMA_LAB: f32 = 0.8;
+
+/// Measures the crop, sizes every component from the deficit, checks by rendering the crop, and
+/// corrects once. Leaves the amplitudes in `params`.
+#[allow(clippy::too_many_arguments)]
+fn calibrate<T: Sample>(
+    src: &[T],
+    ch: usize,
+    img_w: usize,
+    region: Rect,
+    params: &mut render::RenderParams,
+    amounts: &Amounts,
+    recipe: &presets::Recipe,
+    ppm: f32,
+    targets: &Bands,
+    skin_chroma: f32,
+    threads: usize,
+) -> MeasureReport {
+    let (lab0, comps) = join(
+        threads,
+        || measure::lab_of(src, ch, img_w * ch, region, (0, 0)),
+        || render::components(src, ch, img_w, region, params),
+    );
+    let sel = measure::selection(&lab0.l, &comps.mask, ppm);
+    let before = measure::bands_par(&lab0, &sel, ppm, threads);
+    let mut rep = MeasureReport {
+        region: Some(region),
+        before,
+        target: *targets,
+        deficit_before: Deficit::of(&before, targets),
+        ..MeasureReport::default()
+    };
+    if before.samples == 0 {
+        rep.after = before;
+        rep.deficit_after = rep.deficit_before;
+        return rep;
+    }
+    let ml = measure::mean_l(&lab0, &sel);
+    let hb = params.a_sheen;
+    // ΔL* fields per unit amplitude of each component, weighted like the render does.
+    let field = |f: &dyn Fn(usize) -> f32| {
+        let g = filters::Plane {
+            w: region.w(),
+            h: region.h(),
+            data: (0..comps.weight.data.len())
+                .map(|i| comps.weight.data[i] * f(i))
+                .collect(),
+        };
+        measure::lstar_response(&lab0, &g)
+    };
+    let pores = field(&|i| comps.pores.data[i] + 2.0 * hb * comps.sheen_pores.data[i]);
+    let micro = field(&|i| comps.micro.data[i] + 1.5 * hb * comps.sheen_micro.data[i]);
+    let relief = field(&|i| comps.relief.data[i]);
+    let resp = |p: &filters::Plane| {
+        (
+            measure::band_energy(p, &sel, ppm, 0.1, 0.3, ml),
+            measure::band_energy(p, &sel, ppm, 0.3, 1.0, ml),
+        )
+    };
+    // Grain at its planned σ (ΔL* = σ · profile(L*) · noise).
+    let grain_field = filters::Plane {
+        w: region.w(),
+        h: region.h(),
+        data: (0..comps.grain.data.len())
+            .map(|i| params.grain * grain::profile(lab0.l.data[i]) * comps.grain.data[i])
+            .collect(),
+    };
+    // Mottling: both fields at unit Lab amplitude.
+    let mred = filters::Plane {
+        w: region.w(),
+        h: region.h(),
+        data: (0..comps.mask.data.len())
+            .map(|i| comps.mask.data[i] * comps.redness.data[i])
+            .collect(),
+    };
+    let mpig = filters::Plane {
+        w: region.w(),
+        h: region.h(),
+        data: (0..comps.mask.data.len())
+            .map(|i| PIGMENT_SHARE * comps.mask.data[i] * comps.pigment.data[i])
+            .collect(),
+    };
+    let (
+        ((p_f, p_m), (vp, m3p, k4p, vg, m3g, k4g, g_f, g_m)),
+        ((r_f, r_m), ((n_f, n_m), (c_unit, pc_unit))),
+    ) = join(
+        threads,
+        || {
+            let (vp, m3p, k4p) = measure::band_cumulants(&pores, &sel, ppm, 0.1, 0.3, ml);
+            let (vg, m3g, k4g) = measure::band_cumulants(&micro, &sel, ppm, 0.1, 0.3, ml);
+            (
+                (
+                    vp.sqrt() as f32,
+                    measure::band_energy(&pores, &sel, ppm, 0.3, 1.0, ml),
+                ),
+                (
+                    vp,
+                    m3p,
+                    k4p,
+                    vg,
+                    m3g,
+                    k4g,
+                    vg.sqrt() as f32,
+                    measure::band_energy(&micro, &sel, ppm, 0.3, 1.0, ml),
+                ),
+            )
+        },
+        || {
+            let pcf = |k: f32| filters::Plane {
+                w: region.w(),
+                h: region.h(),
+                data: (0..comps.mask.data.len())
+                    .map(|i| k * comps.mask.data[i] * comps.pits.data[i])
+                    .collect(),
+            };
+            let pc_unit = measure::chroma_energy(
+                &pcf(render::PORE_CHROMA_A),
+                &pcf(render::PORE_CHROMA_B),
+                &sel,
+                ppm,
+            );
+            (
+                resp(&relief),
+                (
+                    resp(&grain_field),
+                    (
+                        measure::chroma_energy(&mred, &mpig, &sel, ppm).max(1e-6),
+                        pc_unit,
+                    ),
+                ),
+            )
+        },
+    );
+    if std::env::var_os("SKIN_DEBUG").is_some() {
+        let shape = |f: &filters::Plane| {
+            let mut l = measure::LabCrop {
+                l: f.clone(),
+                a: f.clone(),
+                b: f.clone(),
+            };
+            l.l.data.iter_mut().for_each(|v| *v += 50.0);
+            let b = measure::bands(&l, &sel, ppm);
+            (b.fine_skew, b.fine_kurt)
+        };
+        eprintln!(
+            "calib: pores f {p_f:.5} m {p_m:.5} {:?}; micro f {g_f:.5} m {g_m:.5}; relief f {r_f:.5} m {r_m:.5}; grain f {n_f:.5} m {n_m:.5} {:?}",
+            shape(&pores),
+            shape(&grain_field)
+        );
+    }
+
+    // Pores carry the band's shape: size them so the whole pore band lands at real skin's skew (third
+    // moments of independent components add), hold the kurtosis under the pepper limit (fourth cumulants
+    // add), then let symmetric micro-grain fill what is left of the deficit. Relief is solved so both
+    // bands reach their targets (energies add in quadrature).
+    let t2 = (targets.fine as f64).powi(2);
+    let t3 = t2 * targets.fine as f64;
+    let m3e = before.fine_skew as f64 * (before.fine as f64).powi(3);
+    let k4e = before.fine_kurt as f64 * (before.fine as f64).powi(4);
+    let df2 = targets.fine.powi(2) - before.fine.powi(2) - n_f * n_f;
+    // Split of the pore band between discrete pits and micro-grain: the share that lands the band's skew
+    // nearest real skin's, with the kurtosis under the pepper limit, no more than the scale allows.
+    let s_max = (texture::max_pore_share(ppm) * recipe.pore_share / 0.8).min(1.0);
+    let share = if df2 > 0.0 && vp > 0.0 && vg > 0.0 {
+        let skp = m3p / vp.powf(1.5);
+        let kup = k4p / (vp * vp);
+        let skg = m3g / vg.powf(1.5);
+        let kug = k4g / (vg * vg);
+        let d = df2 as f64;
+        let mut best = (f64::MAX, 0.0f32);
+        for step in 0..=20 {
+            let sh = s_max * step as f32 / 20.0;
+            let (vp_, vg_) = (sh as f64 * d, (1.0 - sh as f64) * d);
+            let m3 = m3e + skp * vp_.powf(1.5) + skg * vg_.powf(1.5);
+            let k4 = k4e + kup * vp_ * vp_ + kug * vg_ * vg_;
+            let skew = m3 / t3;
+            let kurt = k4 / (t2 * t2);
+            let cost = (skew - measure::SKEW_TARGET as f64).abs()
+                + 0.2 * (kurt - measure::KURT_MAX as f64).max(0.0);
+            if cost < best.0 {
+                best = (cost, sh);
+            }
+        }
+        best.1
+    } else {
+        s_max.min(recipe.pore_share)
+    };
+    let dm2 = targets.mid.powi(2) - before.mid.powi(2) - n_m * n_m;
+    let (pf2, gf2) = ((p_f * p_f).max(1e-12), (g_f * g_f).max(1e-12));
+    let q = share * (p_m * p_m) / pf2 + (1.0 - share) * (g_m * g_m) / gf2;
+    let (rf2, rm2) = (r_f * r_f, (r_m * r_m).max(1e-12));
+    let (fine_e, relief_x) = if df2 <= 0.0 {
+        (0.0, (dm2.max(0.0)) / rm2)
+    } else {
+        let den = rm2 - q * rf2;
+        let x = if den > 1e-12 {
+            ((dm2 - q * df2) / den).clamp(0.0, df2 / rf2.max(1e-12))
+        } else {
+            0.0
+        };
+        ((df2 - x * rf2).max(0.0), x)
+    };
+    params.a_pore = (share * fine_e).sqrt() / p_f.max(1e-6);
+    params.a_micro = (((1.0 - share) * fine_e).sqrt() / g_f.max(1e-6)).min(MAX_MICRO);
+    params.a_relief = relief_x.sqrt();
+    // Chroma: blotchy mottling first, up to a natural amplitude; what is still missing rides on the pores
+    // (red-brown pits), never as free colour noise.
+    let c_deficit = (targets.chroma.powi(2) - before.chroma.powi(2))
+        .max(0.0)
+        .sqrt();
+    let mottle_cap = mottle_cap(skin_chroma);
+    let a_c = (c_deficit / c_unit).min(mottle_cap);
+    let rest2 = (c_deficit * c_deficit - (a_c * c_unit).powi(2)).max(0.0);
+    // Pores carry chroma only where they are drawn.
+    let a_pc = if rest2 > 0.0 && params.a_pore > 0.0 {
+        (rest2.sqrt() / pc_unit.max(1e-6)).min(MAX_PORE_CHROMA_LAB * share)
+    } else {
+        0.0
+    };
+    params.a_redness = a_c;
+    params.a_pigment = PIGMENT_SHARE * a_c;
+    params.a_pore_chroma = a_pc;
+    // Check on the crop and correct once (the linear model misses clipping and the sheen's interplay).
+    let render_measure = |p: &render::RenderParams| {
+        let (w, h) = (region.w(), region.h());
+        let mut buf = vec![src[0]; w * h * ch];
+        let half = h / 2;
+        let (top, bottom) = buf.split_at_mut(half * w * ch);
+        join(
+            threads,
+            || {
+                render::render_rect(
+                    src,
+                    ch,
+                    img_w,
+                    Rect {
+                        y1: region.y0 + half,
+                        ..region
+                    },
+                    p,
+                    top,
+                )
+            },
+            || {
+                render::render_rect(
+                    src,
+                    ch,
+                    img_w,
+                    Rect {
+                        y0: region.y0 + half,
+                        ..region
+                    },
+                    p,
+                    bottom,
+                )
+            },
+        );
+        let lab = measure::lab_of(&buf, ch, w * ch, region, (region.x0, region.y0));
+        measure::bands_par(&lab, &sel, ppm, threads)
+    };
+    let first = render_measure(params);
+    let fix = |after: f32, before: f32, target: f32| {
+        let added = after * after - before * before;
+        let want = target * target - before * before;
+        if added <= 1e-12 || want <= 0.0 {
+            1.0
+        } else {
+            (want / added).sqrt().clamp(0.5, 2.0)
+        }
+    };
+    if fine_e > 0.0 {
+        let kf = fix(first.fine, before.fine, targets.fine);
+        params.a_pore *= kf;
+        params.a_micro = (params.a_micro * kf).min(MAX_MICRO);
+    }
+    if a_c > 0.0 || a_pc > 0.0 {
+        let kc = fix(first.chroma, before.chroma, targets.chroma).min(1.0 / 0.8);
+        params.a_redness = (params.a_redness * kc).min(mottle_cap);
+        params.a_pigment = (params.a_pigment * kc).min(PIGMENT_SHARE * mottle_cap);
+        params.a_pore_chroma = (params.a_pore_chroma * kc).min(MAX_PORE_CHROMA_LAB * share);
+    }
+    // The configured multipliers (preset × config × strength) apply on top of the deficit fill.
+    params.a_pore *= amounts.pores;
+    params.a_micro *= amounts.pores;
+    params.a_relief *= amounts.relief;
+    params.a_redness *= amounts.mottling;
+    params.a_pigment *= amounts.mottling;
+    params.a_pore_chroma *= amounts.mottling;
+    let after = render_measure(params);
+    rep.after = after;
+    rep.deficit_after = Deficit::of(&after, targets);
+    rep
+}
+
+/// Largest face at 100 %, before | after, each at most 384 px, as 8-bit RGB.
+fn before_after(a: &DynamicImage, b: &DynamicImage, f: &FaceBox) -> RgbImage {
+    let side = (f.w.max(f.h) * 1.1).min(384.0) as u32;
+    let cx = f.cx() as i64;
+    let cy = (f.y + 0.55 * f.h) as i64;
+    let x0 = (cx - side as i64 / 2).clamp(0, (a.width() - side.min(a.width())) as i64) as u32;
+    let y0 = (cy - side as i64 / 2).clamp(0, (a.height() - side.min(a.height())) as i64) as u32;
+    let (cw, chh) = (side.min(a.width()), side.min(a.height()));
+    let ca = a.crop_imm(x0, y0, cw, chh).to_rgb8();
+    let cb = b.crop_imm(x0, y0, cw, chh).to_rgb8();
+    let mut out = RgbImage::new(cw * 2 + 4, chh);
+    image::imageops::replace(&mut out, &ca, 0, 0);
+    image::imageops::replace(&mut out, &cb, (cw + 4) as i64, 0);
+    out
+}

@@ -1,0 +1,406 @@
+//! Pixel formats, sRGB transfer tables and the reduced working copy the engine builds in one full-resolution pass.
+//!
+//! Everything that needs statistics (classification, faces, mask, tone) works on [`Reduced`]; only the
+//! render pass and the crop measurements touch full-resolution pixels.
+
+use image::DynamicImage;
+use std::sync::OnceLock;
+
+/// Rec. 709 / sRGB luminance weights for linear RGB.
+pub const LUMA: [f32; 3] = [0.2126, 0.7152, 0.0722];
+
+/// The pixel layouts the engine renders in place; anything else is skipped with a reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Rgb8,
+    Rgba8,
+    Rgb16,
+    Rgba16,
+}
+
+impl Layout {
+    pub fn of(img: &DynamicImage) -> Option<Layout> {
+        match img {
+            DynamicImage::ImageRgb8(_) => Some(Layout::Rgb8),
+            DynamicImage::ImageRgba8(_) => Some(Layout::Rgba8),
+            DynamicImage::ImageRgb16(_) => Some(Layout::Rgb16),
+            DynamicImage::ImageRgba16(_) => Some(Layout::Rgba16),
+            _ => None,
+        }
+    }
+
+    pub fn channels(self) -> usize {
+        match self {
+            Layout::Rgb8 | Layout::Rgb16 => 3,
+            Layout::Rgba8 | Layout::Rgba16 => 4,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Rgb8 => "rgb8",
+            Layout::Rgba8 => "rgba8",
+            Layout::Rgb16 => "rgb16",
+            Layout::Rgba16 => "rgba16",
+        }
+    }
+}
+
+/// A sample type the render pass can read and write (u8 or u16), with its sRGB tables.
+///
+/// Hot loops fetch the tables once ([`Sample::lin_table`], [`Sample::enc_table`]) and index them directly.
+pub trait Sample: Copy + Send + Sync + PartialEq + 'static {
+    /// Encoded value to linear light, indexed by [`Sample::index`].
+    fn lin_table() -> &'static [f32];
+    /// Linear light quantised by [`enc_index`] to the nearest encoded value.
+    fn enc_table() -> &'static [Self];
+    fn index(self) -> usize;
+    /// Encoded value scaled to 0..1.
+    fn unit(self) -> f32;
+    #[inline]
+    fn to_lin(self) -> f32 {
+        Self::lin_table()[self.index()]
+    }
+    #[inline]
+    fn from_lin(v: f32) -> Self {
+        Self::enc_table()[enc_index(v)]
+    }
+}
+
+fn srgb_to_linear(v: f64) -> f64 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn linear_to_srgb(v: f64) -> f64 {
+    if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+/// Size of the linear-to-encoded tables: linear light is quantised to 1/65535, fine enough that a
+/// round trip of an untouched 16-bit value changes it by at most one code in the darkest tones.
+const ENC_N: usize = 65536;
+
+fn lin8() -> &'static [f32; 256] {
+    static T: OnceLock<[f32; 256]> = OnceLock::new();
+    T.get_or_init(|| std::array::from_fn(|i| srgb_to_linear(i as f64 / 255.0) as f32))
+}
+
+fn lin16() -> &'static [f32] {
+    static T: OnceLock<Vec<f32>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..65536)
+            .map(|i| srgb_to_linear(i as f64 / 65535.0) as f32)
+            .collect()
+    })
+}
+
+fn enc8() -> &'static [u8] {
+    static T: OnceLock<Vec<u8>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..ENC_N)
+            .map(|i| (linear_to_srgb(i as f64 / (ENC_N - 1) as f64) * 255.0).round() as u8)
+            .collect()
+    })
+}
+
+fn enc16() -> &'static [u16] {
+    static T: OnceLock<Vec<u16>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..ENC_N)
+            .map(|i| (linear_to_srgb(i as f64 / (ENC_N - 1) as f64) * 65535.0).round() as u16)
+            .collect()
+    })
+}
+
+/// Index into [`Sample::enc_table`] for a linear value (clamped to 0..1).
+#[inline]
+pub fn enc_index(v: f32) -> usize {
+    // Adding 2²³ leaves round-to-nearest(x) in the low mantissa bits: a branch-free float-to-index
+    // conversion (the saturating `as` cast costs several instructions per channel in the hot loop).
+    ((v.clamp(0.0, 1.0) * (ENC_N - 1) as f32 + 8_388_608.0).to_bits() & 0xffff) as usize
+}
+
+impl Sample for u8 {
+    fn lin_table() -> &'static [f32] {
+        lin8()
+    }
+    fn enc_table() -> &'static [u8] {
+        enc8()
+    }
+    #[inline]
+    fn index(self) -> usize {
+        self as usize
+    }
+    #[inline]
+    fn unit(self) -> f32 {
+        self as f32 * (1.0 / 255.0)
+    }
+}
+
+impl Sample for u16 {
+    fn lin_table() -> &'static [f32] {
+        lin16()
+    }
+    fn enc_table() -> &'static [u16] {
+        enc16()
+    }
+    #[inline]
+    fn index(self) -> usize {
+        self as usize
+    }
+    #[inline]
+    fn unit(self) -> f32 {
+        self as f32 * (1.0 / 65535.0)
+    }
+}
+
+/// Linear light to encoded sRGB, 0..1 (for statistics on the reduced copy).
+pub fn encode_unit(v: f32) -> f32 {
+    linear_to_srgb(v.clamp(0.0, 1.0) as f64) as f32
+}
+
+/// Encoded sRGB 0..1 to linear light.
+pub fn decode_unit(v: f32) -> f32 {
+    srgb_to_linear(v.clamp(0.0, 1.0) as f64) as f32
+}
+
+/// CIE L* from relative luminance Y (0..1).
+pub fn lstar(y: f32) -> f32 {
+    let f = lab_f(y);
+    116.0 * f - 16.0
+}
+
+#[inline]
+pub fn lab_f(t: f32) -> f32 {
+    const E: f32 = 216.0 / 24389.0;
+    const K: f32 = 24389.0 / 27.0;
+    if t > E {
+        t.max(0.0).cbrt()
+    } else {
+        (K * t + 16.0) / 116.0
+    }
+}
+
+/// Linear sRGB (D65) to CIE Lab.
+pub fn lin_to_lab(c: [f32; 3]) -> [f32; 3] {
+    let x = (0.412_456_4 * c[0] + 0.357_576_1 * c[1] + 0.180_437_5 * c[2]) / 0.950_47;
+    let y = 0.212_672_9 * c[0] + 0.715_152_2 * c[1] + 0.072_175 * c[2];
+    let z = (0.019_333_9 * c[0] + 0.119_192 * c[1] + 0.950_304_1 * c[2]) / 1.088_83;
+    let (fx, fy, fz) = (lab_f(x), lab_f(y), lab_f(z));
+    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+}
+
+/// Read-only view of the input pixels in one of the supported layouts.
+pub enum Pixels<'a> {
+    U8 { data: &'a [u8], channels: usize },
+    U16 { data: &'a [u16], channels: usize },
+}
+
+impl<'a> Pixels<'a> {
+    pub fn of(img: &'a DynamicImage) -> Option<Pixels<'a>> {
+        Some(match img {
+            DynamicImage::ImageRgb8(b) => Pixels::U8 {
+                data: b.as_raw(),
+                channels: 3,
+            },
+            DynamicImage::ImageRgba8(b) => Pixels::U8 {
+                data: b.as_raw(),
+                channels: 4,
+            },
+            DynamicImage::ImageRgb16(b) => Pixels::U16 {
+                data: b.as_raw(),
+                channels: 3,
+            },
+            DynamicImage::ImageRgba16(b) => Pixels::U16 {
+                data: b.as_raw(),
+                channels: 4,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// Resolves a thread-count setting: 0 means "all cores", capped at 16.
+pub fn thread_count(requested: usize) -> usize {
+    let n = if requested == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        requested
+    };
+    n.clamp(1, 16)
+}
+
+/// The reduced working copy: block means over k×k full-resolution pixels.
+pub struct Reduced {
+    /// Block size in full-resolution pixels.
+    pub k: usize,
+    pub w: usize,
+    pub h: usize,
+    /// Full-resolution size.
+    pub full_w: usize,
+    pub full_h: usize,
+    /// Mean encoded sRGB (0..1) per block.
+    pub rgb: Vec<[f32; 3]>,
+    /// Mean linear RGB per block.
+    pub lin: Vec<[f32; 3]>,
+    /// Standard deviation of encoded luma inside each block: local texture finer than the block.
+    pub luma_sd: Vec<f32>,
+}
+
+/// Longest side of the reduced copy; classification, faces and masks are computed at this size.
+pub const REDUCED_LONG_EDGE: usize = 512;
+
+impl Reduced {
+    /// Block size for an image: the smallest integer k that brings the long edge to at most 512.
+    pub fn block_for(w: usize, h: usize) -> usize {
+        w.max(h).div_ceil(REDUCED_LONG_EDGE).max(1)
+    }
+
+    /// Builds the reduced copy in one pass over the full-resolution pixels, in horizontal bands
+    /// shared among `threads` workers (the result does not depend on the thread count).
+    pub fn build(px: &Pixels, w: usize, h: usize, threads: usize) -> Reduced {
+        let k = Self::block_for(w, h);
+        match px {
+            Pixels::U8 { data, channels } => Self::build_t(data, *channels, w, h, k, threads),
+            Pixels::U16 { data, channels } => Self::build_t(data, *channels, w, h, k, threads),
+        }
+    }
+
+    fn build_t<T: Sample>(
+        data: &[T],
+        ch: usize,
+        w: usize,
+        h: usize,
+        k: usize,
+        threads: usize,
+    ) -> Reduced {
+        let rw = w.div_ceil(k);
+        let rh = h.div_ceil(k);
+        let mut rgb = vec![[0f32; 3]; rw * rh];
+        let mut lin = vec![[0f32; 3]; rw * rh];
+        let mut sd = vec![0f32; rw * rh];
+        let rows_per = rh.div_ceil(threads.max(1)).max(1);
+        std::thread::scope(|s| {
+            let chunks = rgb
+                .chunks_mut(rows_per * rw)
+                .zip(lin.chunks_mut(rows_per * rw))
+                .zip(sd.chunks_mut(rows_per * rw))
+                .enumerate();
+            for (ci, ((rgb_c, lin_c), sd_c)) in chunks {
+                s.spawn(move || {
+                    let mut acc = vec![[0f64; 8]; rw];
+                    let lt = T::lin_table();
+                    for (ry_local, ((rgb_row, lin_row), sd_row)) in rgb_c
+                        .chunks_mut(rw)
+                        .zip(lin_c.chunks_mut(rw))
+                        .zip(sd_c.chunks_mut(rw))
+                        .enumerate()
+                    {
+                        let ry = ci * rows_per + ry_local;
+                        for a in acc.iter_mut() {
+                            *a = [0.0; 8];
+                        }
+                        let y0 = ry * k;
+                        let y1 = (y0 + k).min(h);
+                        for y in y0..y1 {
+                            let row = &data[y * w * ch..(y + 1) * w * ch];
+                            for (bx, a) in acc.iter_mut().enumerate() {
+                                let x0 = bx * k;
+                                let x1 = (x0 + k).min(w);
+                                let (
+                                    mut s0,
+                                    mut s1,
+                                    mut s2,
+                                    mut l0,
+                                    mut l1,
+                                    mut l2,
+                                    mut yy,
+                                    mut y2,
+                                ) = (0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
+                                for p in row[x0 * ch..x1 * ch].chunks_exact(ch) {
+                                    let (r, g, b) = (p[0].unit(), p[1].unit(), p[2].unit());
+                                    s0 += r;
+                                    s1 += g;
+                                    s2 += b;
+                                    l0 += lt[p[0].index()];
+                                    l1 += lt[p[1].index()];
+                                    l2 += lt[p[2].index()];
+                                    let luma = 0.299 * r + 0.587 * g + 0.114 * b;
+                                    yy += luma;
+                                    y2 += luma * luma;
+                                }
+                                a[0] += s0 as f64;
+                                a[1] += s1 as f64;
+                                a[2] += s2 as f64;
+                                a[3] += l0 as f64;
+                                a[4] += l1 as f64;
+                                a[5] += l2 as f64;
+                                a[6] += yy as f64;
+                                a[7] += y2 as f64;
+                            }
+                        }
+                        for (bx, a) in acc.iter().enumerate() {
+                            let x0 = bx * k;
+                            let n = (((x0 + k).min(w) - x0) * (y1 - y0)) as f64;
+                            rgb_row[bx] = [(a[0] / n) as f32, (a[1] / n) as f32, (a[2] / n) as f32];
+                            lin_row[bx] = [(a[3] / n) as f32, (a[4] / n) as f32, (a[5] / n) as f32];
+                            let m = a[6] / n;
+                            sd_row[bx] = ((a[7] / n - m * m).max(0.0)).sqrt() as f32;
+                        }
+                    }
+                });
+            }
+        });
+        Reduced {
+            k,
+            w: rw,
+            h: rh,
+            full_w: w,
+            full_h: h,
+            rgb,
+            lin,
+            luma_sd: sd,
+        }
+    }
+
+    /// Reduced copy as 8-bit RGB (for the classifier and debug images).
+    pub fn to_rgb8(&self) -> image::RgbImage {
+        let mut out = image::RgbImage::new(self.w as u32, self.h as u32);
+        for (p, c) in out.pixels_mut().zip(&self.rgb) {
+            *p = image::Rgb(c.map(|v| (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8));
+        }
+        out
+    }
+
+    /// Reduced copy as 8-bit luma (for the face detector).
+    pub fn to_gray8(&self) -> Vec<u8> {
+        self.rgb
+            .iter()
+            .map(|c| {
+                ((0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]) * 255.0 + 0.5).clamp(0.0, 255.0) as u8
+            })
+            .collect()
+    }
+
+    /// A 64-bit content hash of the reduced copy: the seed for every random choice, so the same image
+    /// always gets the same texture and a different image a different one.
+    pub fn content_seed(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for c in &self.rgb {
+            for v in c {
+                h ^= (v * 4095.0) as u64;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        h ^ ((self.full_w as u64) << 32 | self.full_h as u64)
+    }
+}

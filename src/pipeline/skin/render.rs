@@ -1,0 +1,450 @@
+//! The full-resolution pass: one read, one write per pixel, in horizontal strips shared among threads.
+//!
+//! Per pixel, in linear light: cast gains (whole image, when a cast is corrected); inside the mask the
+//! saturation pull, luminance-neutral mottling gains, and the texture as a luminance modulation weighted
+//! by a shading curve (weak in deep shadow, full in the mid-tones) with extra pore darkening and
+//! micro-highlights on the specular sheen; then monochrome grain over the whole image. Pixels the
+//! engine does not touch are copied bit for bit; alpha is always copied.
+
+use super::filters::Plane;
+use super::grain;
+use super::measure::Rect;
+use super::pixels::{LUMA, Sample, enc_index, lstar};
+use super::texture::{GridSampler, Textures, splat_pores};
+use std::sync::OnceLock;
+
+/// Direction of the pores' chroma in (redness, pigment) field units: red-brown.
+pub const PORE_CHROMA_A: f32 = 0.8;
+pub const PORE_CHROMA_B: f32 = 0.6;
+
+/// Rows per strip: bounds the working memory (a few f32 rows per strip) independently of image size.
+pub const STRIP_ROWS: usize = 32;
+
+/// Everything the pass needs, resolved.
+pub struct RenderParams<'a> {
+    /// Reduced-grid block size.
+    pub k: usize,
+    pub mask: &'a Plane,
+    pub density: &'a Plane,
+    pub sheen: &'a Plane,
+    pub tex: &'a Textures,
+    /// Relative linear-light amplitudes of pores (per unit pit depth), micro-grain and relief.
+    pub a_pore: f32,
+    pub a_micro: f32,
+    pub a_relief: f32,
+    /// Highlight breakup multiplier on the sheen.
+    pub a_sheen: f32,
+    /// Mottling: Lab units per unit field, and the gain vectors for +1 a*, +1 b*.
+    pub a_redness: f32,
+    pub a_pigment: f32,
+    /// Chroma carried by the pores (Lab units per unit pit depth): pits and follicles read slightly
+    /// red-brown, so part of real skin's fine chroma variation sits exactly where the luminance pits are.
+    pub a_pore_chroma: f32,
+    pub va: [f32; 3],
+    pub vb: [f32; 3],
+    /// Skin saturation factor at full mask.
+    pub saturation: f32,
+    /// Whole-image cast gains (None = no cast correction).
+    pub cast: Option<[f32; 3]>,
+    /// Grain σ in L* units (0 = off) and its seed.
+    pub grain: f32,
+    pub grain_seed: u32,
+}
+
+impl RenderParams<'_> {
+    fn skin_active(&self) -> bool {
+        self.a_pore != 0.0
+            || self.a_micro != 0.0
+            || self.a_relief != 0.0
+            || self.a_redness != 0.0
+            || self.a_pigment != 0.0
+            || self.a_pore_chroma != 0.0
+            || self.saturation != 1.0
+    }
+}
+
+const LUT_N: usize = 1024;
+
+/// Shading weight by linear luminance: texture fades out in deep shadow (where pores are invisible) and
+/// eases off in the brightest highlights (where the sheen term takes over).
+fn shade_lut() -> &'static [f32] {
+    static T: OnceLock<Vec<f32>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..=LUT_N)
+            .map(|i| {
+                let y = i as f32 / LUT_N as f32;
+                let s = |e0: f32, e1: f32, x: f32| {
+                    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
+                    t * t * (3.0 - 2.0 * t)
+                };
+                s(0.004, 0.06, y) * (1.0 - 0.35 * s(0.45, 0.95, y))
+            })
+            .collect()
+    })
+}
+
+/// Grain gain per unit L* σ by linear luminance: relative linear gain that gives a ΔL* of
+/// profile(L*) at that tone (dY/Y = 3 ΔL* / (L* + 16)).
+fn grain_lut() -> &'static [f32] {
+    static T: OnceLock<Vec<f32>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..=LUT_N)
+            .map(|i| {
+                let y = (i as f32 / LUT_N as f32).max(1e-4);
+                let l = lstar(y);
+                3.0 * grain::profile(l) / (l + 16.0)
+            })
+            .collect()
+    })
+}
+
+#[inline]
+pub fn shade(y: f32) -> f32 {
+    shade_lut()[(y.clamp(0.0, 1.0) * LUT_N as f32) as usize]
+}
+
+/// Horizontal bilinear taps from full-res columns to the reduced grid.
+struct Taps {
+    i0: Vec<u32>,
+    i1: Vec<u32>,
+    f: Vec<f32>,
+}
+
+fn taps(x0: usize, n: usize, k: usize, grid_n: usize) -> Taps {
+    let mut t = Taps {
+        i0: Vec::with_capacity(n),
+        i1: Vec::with_capacity(n),
+        f: Vec::with_capacity(n),
+    };
+    for x in x0..x0 + n {
+        let u = ((x as f32 + 0.5) / k as f32 - 0.5).clamp(0.0, (grid_n - 1) as f32);
+        let i = u as usize;
+        t.i0.push(i as u32);
+        t.i1.push((i + 1).min(grid_n - 1) as u32);
+        t.f.push(u - i as f32);
+    }
+    t
+}
+
+/// Vertical interpolation of one grid row set at full-res row y into `out` (grid width).
+fn grid_row(p: &Plane, y: usize, k: usize, out: &mut [f32]) {
+    let v = ((y as f32 + 0.5) / k as f32 - 0.5).clamp(0.0, (p.h - 1) as f32);
+    let j0 = v as usize;
+    let j1 = (j0 + 1).min(p.h - 1);
+    let f = v - j0 as f32;
+    let (a, b) = (
+        &p.data[j0 * p.w..(j0 + 1) * p.w],
+        &p.data[j1 * p.w..(j1 + 1) * p.w],
+    );
+    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+        *o = x + (y - x) * f;
+    }
+}
+
+/// Component fields of a rect (for calibration): gain-ready texture components before amplitudes.
+pub struct Components {
+    /// m · shade(Y): the weight every luminance component is multiplied by.
+    pub weight: Plane,
+    pub mask: Plane,
+    pub pores: Plane,
+    /// Pit depth only (≥ 0 in pits, mean-compensated): what carries the pores' chroma.
+    pub pits: Plane,
+    pub micro: Plane,
+    pub relief: Plane,
+    /// Sheen-only extra terms (already multiplied by the sheen map).
+    pub sheen_pores: Plane,
+    pub sheen_micro: Plane,
+    pub redness: Plane,
+    pub pigment: Plane,
+    pub grain: Plane,
+}
+
+/// Computes the texture components over a rect of the source (pixels read for the shading weight).
+pub fn components<T: Sample>(
+    src: &[T],
+    ch: usize,
+    img_w: usize,
+    rect: Rect,
+    p: &RenderParams,
+) -> Components {
+    let (w, h) = (rect.w(), rect.h());
+    let mut c = Components {
+        weight: Plane::new(w, h),
+        mask: Plane::new(w, h),
+        pores: Plane::new(w, h),
+        pits: Plane::new(w, h),
+        micro: Plane::new(w, h),
+        relief: Plane::new(w, h),
+        sheen_pores: Plane::new(w, h),
+        sheen_micro: Plane::new(w, h),
+        redness: Plane::new(w, h),
+        pigment: Plane::new(w, h),
+        grain: Plane::new(w, h),
+    };
+    let gs = GridSampler {
+        k: p.k as f32,
+        mask: p.mask,
+        density: p.density,
+    };
+    splat_pores(&mut c.pores.data, rect.x0, rect.y0, w, h, &p.tex.pores, &gs);
+    grain::noise_rect(&mut c.grain.data, rect.x0, rect.y0, w, h, p.grain_seed);
+    let tx = taps(rect.x0, w, p.k, p.mask.w);
+    let mut rows = [
+        vec![0f32; p.mask.w],
+        vec![0f32; p.mask.w],
+        vec![0f32; p.mask.w],
+    ];
+    for j in 0..h {
+        let y = rect.y0 + j;
+        grid_row(p.mask, y, p.k, &mut rows[0]);
+        grid_row(p.density, y, p.k, &mut rows[1]);
+        grid_row(p.sheen, y, p.k, &mut rows[2]);
+        for i in 0..w {
+            let x = rect.x0 + i;
+            let lerp = |r: &[f32]| {
+                r[tx.i0[i] as usize] + (r[tx.i1[i] as usize] - r[tx.i0[i] as usize]) * tx.f[i]
+            };
+            let (m, d, s) = (lerp(&rows[0]), lerp(&rows[1]), lerp(&rows[2]));
+            let px = &src[(y * img_w + x) * ch..][..3];
+            let yl = LUMA[0] * px[0].to_lin() + LUMA[1] * px[1].to_lin() + LUMA[2] * px[2].to_lin();
+            let o = j * w + i;
+            c.weight.data[o] = m * shade(yl);
+            c.mask.data[o] = m;
+            let raw = c.pores.data[o];
+            let pore = raw + p.tex.pores.comp * d;
+            c.pores.data[o] = pore;
+            c.pits.data[o] = (-raw).max(0.0) - p.tex.pores.comp_pits * d;
+            let micro = p.tex.micro.at(x, y);
+            c.micro.data[o] = micro;
+            c.relief.data[o] = p.tex.relief.at(x, y);
+            c.sheen_pores.data[o] = s * pore;
+            c.sheen_micro.data[o] = s * (micro.max(0.0) - 0.4);
+            c.redness.data[o] = p.tex.redness.at(x, y);
+            c.pigment.data[o] = p.tex.pigment.at(x, y);
+        }
+    }
+    c
+}
+
+/// Renders `rect` of the source into `out` (rect-sized, interleaved with the source's channel count).
+pub fn render_rect<T: Sample>(
+    src: &[T],
+    ch: usize,
+    img_w: usize,
+    rect: Rect,
+    p: &RenderParams,
+    out: &mut [T],
+) {
+    let (w, h) = (rect.w(), rect.h());
+    let skin = p.skin_active();
+    let lt = T::lin_table();
+    let et = T::enc_table();
+    let shade_t = shade_lut();
+    let grain_t = grain_lut();
+    let lut_i =
+        |y: f32| ((y.clamp(0.0, 1.0) * LUT_N as f32 + 8_388_608.0).to_bits() & 0x7ff) as usize;
+    let mut pores = vec![
+        0f32;
+        if skin && (p.a_pore != 0.0 || p.a_pore_chroma != 0.0) {
+            w * h
+        } else {
+            0
+        }
+    ];
+    if !pores.is_empty() {
+        let gs = GridSampler {
+            k: p.k as f32,
+            mask: p.mask,
+            density: p.density,
+        };
+        splat_pores(&mut pores, rect.x0, rect.y0, w, h, &p.tex.pores, &gs);
+    }
+    let grain_on = p.grain > 0.0;
+    let gf = grain::GrainField::new(p.grain_seed);
+    let (gca, gcb) = if grain_on {
+        gf.cols(rect.x0, w)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let gs = p.grain * grain::TILE_WEIGHT;
+    let tx = taps(rect.x0, w, p.k, p.mask.w);
+    let gw = p.mask.w;
+    let mut mrow = vec![0f32; gw];
+    let mut drow = vec![0f32; gw];
+    let mut srow = vec![0f32; gw];
+    let mut m_full = vec![0f32; w];
+    let cast = p.cast.unwrap_or([1.0; 3]);
+    let has_cast = p.cast.is_some();
+    let comp = p.tex.pores.comp;
+    let comp_pits = p.tex.pores.comp_pits;
+    let tex = p.tex;
+    let (na, nb) = (tex.micro.a.w, tex.micro.b.w);
+    let xa: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect();
+    let xb: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect();
+    let enc = |v: f32| et[enc_index(v)];
+    for j in 0..h {
+        let y = rect.y0 + j;
+        let src_row = &src[(y * img_w + rect.x0) * ch..(y * img_w + rect.x0 + w) * ch];
+        let out_row = &mut out[j * w * ch..(j + 1) * w * ch];
+        let mut row_has_skin = false;
+        if skin {
+            grid_row(p.mask, y, p.k, &mut mrow);
+            for (i, m) in m_full.iter_mut().enumerate() {
+                let (a, b) = (mrow[tx.i0[i] as usize], mrow[tx.i1[i] as usize]);
+                *m = a + (b - a) * tx.f[i];
+                row_has_skin |= *m > 0.0;
+            }
+        }
+        if !row_has_skin {
+            // Off the skin: copy, or cast and grain only.
+            if !has_cast && !grain_on {
+                out_row.copy_from_slice(src_row);
+                continue;
+            }
+            let (ga, gb) = gf.rows(y);
+            for (i, (sp, op)) in src_row
+                .chunks_exact(ch)
+                .zip(out_row.chunks_exact_mut(ch))
+                .enumerate()
+            {
+                let c = [
+                    lt[sp[0].index()] * cast[0],
+                    lt[sp[1].index()] * cast[1],
+                    lt[sp[2].index()] * cast[2],
+                ];
+                let g = if grain_on {
+                    let yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
+                    let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
+                    1.0 + gs * grain_t[lut_i(yl)] * n
+                } else {
+                    1.0
+                };
+                op[0] = enc(c[0] * g);
+                op[1] = enc(c[1] * g);
+                op[2] = enc(c[2] * g);
+                if ch == 4 {
+                    op[3] = sp[3];
+                }
+            }
+            continue;
+        }
+        grid_row(p.density, y, p.k, &mut drow);
+        grid_row(p.sheen, y, p.k, &mut srow);
+        let (mi_a, mi_b) = (tex.micro.a.row(y), tex.micro.b.row(y));
+        let (re_a, re_b) = (tex.relief.a.row(y), tex.relief.b.row(y));
+        let (rd_a, rd_b) = (tex.redness.a.row(y), tex.redness.b.row(y));
+        let (pg_a, pg_b) = (tex.pigment.a.row(y), tex.pigment.b.row(y));
+        let mottle = p.a_redness != 0.0 || p.a_pigment != 0.0 || p.a_pore_chroma != 0.0;
+        for i in 0..w {
+            let sp = &src_row[i * ch..(i + 1) * ch];
+            let op = &mut out_row[i * ch..(i + 1) * ch];
+            let m = m_full[i];
+            if m <= 0.0 && !has_cast && !grain_on {
+                op.copy_from_slice(sp);
+                continue;
+            }
+            let mut c = [
+                lt[sp[0].index()] * cast[0],
+                lt[sp[1].index()] * cast[1],
+                lt[sp[2].index()] * cast[2],
+            ];
+            let mut yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
+            let mut gain = 1.0f32;
+            if m > 0.0 {
+                if p.saturation != 1.0 {
+                    let f = 1.0 - m * (1.0 - p.saturation);
+                    for v in c.iter_mut() {
+                        *v = yl + f * (*v - yl);
+                    }
+                }
+                let (ia, ib) = (xa[i] as usize, xb[i] as usize);
+                let lerp = |r: &[f32]| {
+                    r[tx.i0[i] as usize] + (r[tx.i1[i] as usize] - r[tx.i0[i] as usize]) * tx.f[i]
+                };
+                let raw = if pores.is_empty() {
+                    0.0
+                } else {
+                    pores[j * w + i]
+                };
+                let dens = lerp(&drow);
+                let pore = raw + comp * dens;
+                if mottle {
+                    // Only the pits carry colour (the bright specks are light, not pigment).
+                    let pc = p.a_pore_chroma * ((-raw).max(0.0) - comp_pits * dens);
+                    let ma = p.a_redness * (tex.redness.wa * rd_a[ia] + tex.redness.wb * rd_b[ib])
+                        + PORE_CHROMA_A * pc;
+                    let mb = p.a_pigment * (tex.pigment.wa * pg_a[ia] + tex.pigment.wb * pg_b[ib])
+                        + PORE_CHROMA_B * pc;
+                    for (k, v) in c.iter_mut().enumerate() {
+                        *v *= 1.0 + m * (ma * p.va[k] + mb * p.vb[k]);
+                    }
+                    yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
+                }
+                let micro = tex.micro.wa * mi_a[ia] + tex.micro.wb * mi_b[ib];
+                let relief = tex.relief.wa * re_a[ia] + tex.relief.wb * re_b[ib];
+                let sheen = lerp(&srow);
+                let t = p.a_pore * pore
+                    + p.a_micro * micro
+                    + p.a_relief * relief
+                    + p.a_sheen
+                        * sheen
+                        * (2.0 * p.a_pore * pore + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
+                gain = (1.0 + m * shade_t[lut_i(yl)] * t).clamp(0.5, 1.5);
+            }
+            if grain_on {
+                let (ga, gb) = gf.rows(y);
+                let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
+                gain *= 1.0 + gs * grain_t[lut_i(yl * gain)] * n;
+            }
+            op[0] = enc(c[0] * gain);
+            op[1] = enc(c[1] * gain);
+            op[2] = enc(c[2] * gain);
+            if ch == 4 {
+                op[3] = sp[3];
+            }
+        }
+    }
+}
+
+/// Renders the whole image into `out` (same layout as `src`) in strips shared among `threads` workers.
+pub fn render_image<T: Sample>(
+    src: &[T],
+    ch: usize,
+    w: usize,
+    h: usize,
+    p: &RenderParams,
+    out: &mut [T],
+    threads: usize,
+) {
+    let stride = w * ch;
+    let mut strips: Vec<(usize, &mut [T])> =
+        out.chunks_mut(STRIP_ROWS * stride).enumerate().collect();
+    let threads = threads.max(1).min(strips.len().max(1));
+    let mut per: Vec<Vec<(usize, &mut [T])>> = (0..threads).map(|_| Vec::new()).collect();
+    for (n, s) in strips.drain(..).enumerate() {
+        per[n % threads].push(s);
+    }
+    std::thread::scope(|sc| {
+        for work in per {
+            sc.spawn(move || {
+                for (si, buf) in work {
+                    let y0 = si * STRIP_ROWS;
+                    let y1 = (y0 + STRIP_ROWS).min(h);
+                    render_rect(
+                        src,
+                        ch,
+                        w,
+                        Rect {
+                            x0: 0,
+                            y0,
+                            x1: w,
+                            y1,
+                        },
+                        p,
+                        buf,
+                    );
+                }
+            });
+        }
+    });
+}

@@ -1,0 +1,266 @@
+//! The skin engine's invariants (issue 3), on synthetic fixtures: low-pass kept, nothing off the skin or on
+//! eyes and lips touched, no halos, byte-identical repeats at any thread count, drawings and person-free
+//! pictures untouched, 16-bit and alpha kept, and a second pass that adds next to nothing.
+
+mod skin_common;
+
+use image::{DynamicImage, RgbImage, Rgba, RgbaImage};
+use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, apply};
+use skin_common::*;
+
+const SIZE: u32 = 640;
+
+fn no_grain() -> SkinConfig {
+    SkinConfig {
+        grain: 0.0,
+        threads: 2,
+        ..SkinConfig::default()
+    }
+}
+
+fn applied(out: SkinOutcome) -> (DynamicImage, realskin::pipeline::skin::SkinReport) {
+    match out {
+        SkinOutcome::Applied { image, report } => (image, report),
+        SkinOutcome::Skipped { reason, .. } => {
+            panic!("expected the engine to apply, it skipped: {reason}")
+        }
+    }
+}
+
+fn rgb8(img: &DynamicImage) -> RgbImage {
+    img.to_rgb8()
+}
+
+#[test]
+fn synthetic_face_gets_texture_and_keeps_lowpass_ssim() {
+    let img = face_image(SIZE);
+    let (out, report) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
+    let m = report.measure.expect("measured");
+    assert!(
+        m.after.fine > m.before.fine * 1.5,
+        "texture was added: {:?} → {:?}",
+        m.before,
+        m.after
+    );
+    let ppm = report.scale.expect("scale").px_per_mm;
+    let (a, b) = (
+        blurred_luma(&rgb8(&img), ppm),
+        blurred_luma(&rgb8(&out), ppm),
+    );
+    let s = ssim(&a, &b, SIZE as usize, SIZE as usize);
+    assert!(s >= 0.99, "low-pass (σ = 1 mm) luminance SSIM {s}");
+}
+
+#[test]
+fn with_grain_off_nothing_outside_the_dilated_skin_nor_on_eyes_and_lips_changes() {
+    let img = face_image(SIZE);
+    let (out, _) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
+    let (a, b) = (rgb8(&img), rgb8(&out));
+    let f = Face::of(SIZE);
+    let (mut outside, mut features) = (0usize, 0usize);
+    for (x, y, p) in a.enumerate_pixels() {
+        let q = b.get_pixel(x, y);
+        let diff = (0..3)
+            .map(|c| (p[c] as i32 - q[c] as i32).abs())
+            .max()
+            .unwrap_or(0);
+        let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
+        // The skin ellipse dilated by ~10 % of the face width.
+        if f.skin(xf, yf) > 1.45 {
+            assert!(
+                diff <= 1,
+                "pixel ({x},{y}) outside the dilated skin changed by {diff}"
+            );
+            outside += 1;
+        }
+        if f.eye(xf, yf) || f.lips(xf, yf) {
+            assert!(diff <= 1, "eye/lip pixel ({x},{y}) changed by {diff}");
+            features += 1;
+        }
+    }
+    assert!(outside > 100_000 && features > 500);
+}
+
+#[test]
+fn no_halo_at_the_mask_edge() {
+    // The change the engine makes, measured as gradient energy of the difference image, must not jump at
+    // the skin border: the ring along the border gets no more than the skin interior.
+    let img = face_image(SIZE);
+    let (out, _) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
+    let (a, b) = (rgb8(&img), rgb8(&out));
+    let f = Face::of(SIZE);
+    let diff = |x: u32, y: u32| {
+        let (p, q) = (a.get_pixel(x, y), b.get_pixel(x, y));
+        (0..3).map(|c| q[c] as f32 - p[c] as f32).sum::<f32>() / 3.0
+    };
+    let (mut ring, mut nr, mut inner, mut ni) = (0f64, 0usize, 0f64, 0usize);
+    for y in 1..SIZE - 1 {
+        for x in 1..SIZE - 1 {
+            let gx = diff(x + 1, y) - diff(x - 1, y);
+            let gy = diff(x, y + 1) - diff(x, y - 1);
+            let e = (gx * gx + gy * gy) as f64;
+            let d = f.skin(x as f32 + 0.5, y as f32 + 0.5);
+            if (0.85..1.15).contains(&d) {
+                ring += e;
+                nr += 1;
+            } else if (0.2..0.5).contains(&d) {
+                inner += e;
+                ni += 1;
+            }
+        }
+    }
+    let (ring, inner) = (ring / nr as f64, inner / ni as f64);
+    assert!(inner > 0.0, "interior was textured");
+    assert!(
+        ring <= inner * 1.05,
+        "gradient energy of the change at the border {ring} vs interior {inner}"
+    );
+}
+
+#[test]
+fn same_input_same_output_at_any_thread_count() {
+    let img = face_image(SIZE);
+    let cfg1 = SkinConfig {
+        threads: 1,
+        ..SkinConfig::default()
+    };
+    let cfg3 = SkinConfig {
+        threads: 3,
+        ..SkinConfig::default()
+    };
+    let (o1, _) = applied(apply(&img, &cfg1, &face_ctx(SIZE)));
+    let (o1b, _) = applied(apply(&img, &cfg1, &face_ctx(SIZE)));
+    let (o3, _) = applied(apply(&img, &cfg3, &face_ctx(SIZE)));
+    assert_eq!(o1.as_bytes(), o1b.as_bytes(), "repeat differs");
+    assert_eq!(
+        o1.as_bytes(),
+        o3.as_bytes(),
+        "thread count changed the output"
+    );
+}
+
+#[test]
+fn illustration_is_left_untouched() {
+    let img = illustration(SIZE);
+    match apply(&img, &SkinConfig::default(), &SkinContext::default()) {
+        SkinOutcome::Skipped { reason, report } => {
+            assert!(reason.contains("not a photograph"), "{reason}");
+            assert!(!report.applied);
+        }
+        SkinOutcome::Applied { .. } => panic!("an illustration was treated"),
+    }
+}
+
+#[test]
+fn picture_without_people_is_left_untouched() {
+    let img = landscape(SIZE);
+    match apply(&img, &SkinConfig::default(), &SkinContext::default()) {
+        SkinOutcome::Skipped { reason, .. } => assert!(
+            reason.contains("no person") || reason.contains("skin"),
+            "{reason}"
+        ),
+        SkinOutcome::Applied { .. } => panic!("a landscape was treated"),
+    }
+}
+
+#[test]
+fn sixteen_bit_stays_sixteen_bit_and_alpha_is_untouched() {
+    let px = face_rgb(SIZE);
+    let alpha = |x: u32, y: u32| ((x * 7 + y * 13) % 256) as u16;
+    let img16 = DynamicImage::ImageRgba16(image::ImageBuffer::from_fn(SIZE, SIZE, |x, y| {
+        let c = px[(y * SIZE + x) as usize];
+        let v = c.map(|v| (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16);
+        Rgba([v[0], v[1], v[2], alpha(x, y) * 257])
+    }));
+    let (out, _) = applied(apply(&img16, &SkinConfig::default(), &face_ctx(SIZE)));
+    let DynamicImage::ImageRgba16(o) = &out else {
+        panic!("16-bit RGBA input came back as {:?}", out.color())
+    };
+    let DynamicImage::ImageRgba16(i) = &img16 else {
+        unreachable!()
+    };
+    assert!(
+        i.pixels().zip(o.pixels()).all(|(p, q)| p[3] == q[3]),
+        "alpha changed"
+    );
+    assert!(
+        i.pixels().zip(o.pixels()).any(|(p, q)| p[0] != q[0]),
+        "nothing was treated"
+    );
+
+    let img8 = DynamicImage::ImageRgba8(RgbaImage::from_fn(SIZE, SIZE, |x, y| {
+        let c = px[(y * SIZE + x) as usize];
+        let v = c.map(|v| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8);
+        Rgba([v[0], v[1], v[2], alpha(x, y) as u8])
+    }));
+    let (out8, _) = applied(apply(&img8, &SkinConfig::default(), &face_ctx(SIZE)));
+    let DynamicImage::ImageRgba8(o8) = &out8 else {
+        panic!("8-bit RGBA came back as {:?}", out8.color())
+    };
+    let DynamicImage::ImageRgba8(i8) = &img8 else {
+        unreachable!()
+    };
+    assert!(
+        i8.pixels().zip(o8.pixels()).all(|(p, q)| p[3] == q[3]),
+        "alpha changed"
+    );
+}
+
+#[test]
+fn second_pass_adds_next_to_nothing() {
+    let img = face_image(SIZE);
+    let cfg = no_grain();
+    let (once, r1) = applied(apply(&img, &cfg, &face_ctx(SIZE)));
+    let (twice, r2) = applied(apply(&once, &cfg, &face_ctx(SIZE)));
+    let (m1, m2) = (r1.measure.unwrap(), r2.measure.unwrap());
+    assert!(
+        m2.after.fine <= m1.after.fine * 1.1,
+        "fine band grew again: {} → {}",
+        m1.after.fine,
+        m2.after.fine
+    );
+    let mad = |a: &DynamicImage, b: &DynamicImage| {
+        a.as_bytes()
+            .iter()
+            .zip(b.as_bytes())
+            .map(|(p, q)| (*p as i32 - *q as i32).unsigned_abs() as u64)
+            .sum::<u64>() as f64
+    };
+    let (first, second) = (mad(&img, &once), mad(&once, &twice));
+    assert!(
+        second < first * 0.35,
+        "second pass changed {second} vs first {first}"
+    );
+}
+
+#[test]
+fn grey_images_and_disabled_config_are_skipped_with_a_reason() {
+    let grey = DynamicImage::ImageLuma8(image::GrayImage::new(200, 200));
+    assert!(matches!(
+        apply(&grey, &SkinConfig::default(), &SkinContext::default()),
+        SkinOutcome::Skipped { .. }
+    ));
+    let off = SkinConfig {
+        enabled: false,
+        ..SkinConfig::default()
+    };
+    match apply(&face_image(256), &off, &face_ctx(256)) {
+        SkinOutcome::Skipped { reason, .. } => assert!(reason.contains("disabled")),
+        SkinOutcome::Applied { .. } => panic!("disabled engine applied"),
+    }
+}
+
+#[test]
+fn config_rejects_unknown_fields_and_reports_every_bad_value() {
+    let err = serde_json::from_str::<SkinConfig>(r#"{"strenght": 0.5}"#).unwrap_err();
+    assert!(err.to_string().contains("unknown field"));
+    let cfg: SkinConfig =
+        serde_json::from_str(r#"{"preset": "stable-diffusion", "grain": 0}"#).unwrap();
+    assert_eq!(cfg.grain, 0.0);
+    let bad = SkinConfig {
+        strength: 2.0,
+        pores: -1.0,
+        ..SkinConfig::default()
+    };
+    assert_eq!(bad.validate().len(), 2);
+}
