@@ -13,6 +13,7 @@ mod fixtures;
 
 fn settings(format: OutputFormat, png: PngCompression) -> JobSettings {
     JobSettings {
+        profile: realskin::profile::ProfileOptions::default(),
         stages: StageSettings {
             upscale: UpscaleConfig {
                 min_long_edge: 2048,
@@ -58,7 +59,7 @@ fn basic_job(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let mut report = Report::new("in.png".as_ref(), "in.png".as_ref());
-                render(&png, &s, &mut report).unwrap().encoded
+                render("in.png", &png, &s, &mut report).unwrap().encoded
             })
         });
     }

@@ -1,23 +1,26 @@
-//! One image through the pixel pipeline, top to bottom:
-//! decode → profile → plan → stages → encode.
+//! One image through the pipeline, top to bottom:
+//! profile → decode → plan → stages → encode → provenance.
 //!
 //! Shared by the daemon and `realskin process`. It fills the report as it goes, so a
-//! failure still reports what was learnt before it. It neither reads nor writes files:
-//! the caller hands in the bytes and writes the result (see `output`).
+//! failure still reports what was learnt before it (the profile is made from metadata
+//! alone, before any pixel is decoded). It neither reads nor writes files: the caller
+//! hands in the bytes and writes the result (see `output`).
 
 use std::time::Instant;
 
-use crate::config::{HotfolderConfig, OutputConfig};
+use crate::config::{Config, HotfolderConfig, OutputConfig};
 use crate::decode;
 use crate::error::JobError;
-use crate::output::encode::{self, CarriedMetadata, Encoded};
+use crate::meta;
+use crate::output::encode::{self, Encoded};
+use crate::pipeline::skin::Preset;
 use crate::pipeline::{self, StageSettings, millis};
-use crate::profile;
-use crate::report::Report;
+use crate::profile::{self, EditInfo, ProfileOptions, output_provenance};
 use crate::report::previews::{self, Previews};
+use crate::report::{ProvenanceInfo, Report};
 
 /// The settings one image is processed with (a hotfolder's effective sections).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct JobSettings {
     /// Stage settings.
     pub stages: StageSettings,
@@ -25,60 +28,75 @@ pub struct JobSettings {
     pub output: OutputConfig,
     /// Decompression-bomb limit.
     pub max_megapixels: f64,
+    /// How images are profiled (C2PA reading, the generator → preset map).
+    pub profile: ProfileOptions,
 }
 
 impl JobSettings {
     /// A hotfolder's settings.
-    pub fn for_hotfolder(hf: &HotfolderConfig, max_megapixels: f64) -> Self {
+    pub fn for_hotfolder(hf: &HotfolderConfig, cfg: &Config) -> Self {
+        let mut skin = hf.skin.clone();
+        if skin.threads == 0 {
+            // The cores are shared among the workers, so jobs do not fight over them.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            skin.threads = (cores / cfg.worker_count()).max(1);
+        }
         Self {
             stages: StageSettings {
                 upscale: hf.upscale.clone(),
-                skin: hf.skin.clone(),
+                skin,
             },
             output: hf.output_options.clone(),
-            max_megapixels,
+            max_megapixels: cfg.daemon.max_megapixels,
+            profile: cfg.profile_options(),
         }
     }
 }
 
-/// The result of the pixel pipeline.
+/// The result of the pipeline.
 pub struct Rendered {
-    /// The output file's bytes.
+    /// The output file's bytes, metadata included.
     pub encoded: Encoded,
     /// Small pictures for people (dashboard, HTML report).
     pub previews: Previews,
+    /// The original's C2PA manifest store, to keep beside the output (its signature
+    /// covers the original pixels, so it cannot travel inside the edited file).
+    pub c2pa_sidecar: Option<Vec<u8>>,
 }
 
-/// Runs the pixel pipeline on `bytes`, recording each step in `report`.
+/// Runs the pipeline on `bytes` (named `name`, for the profiler's weak hints),
+/// recording each step in `report`.
 pub fn render(
+    name: &str,
     bytes: &[u8],
     settings: &JobSettings,
     report: &mut Report,
 ) -> Result<Rendered, JobError> {
     let t = Instant::now();
-    let decoded = decode::decode(bytes, settings.max_megapixels)?;
-    report.timings_ms.decode = millis(t);
+    let (mut prof, raw) = profile::profile_bytes_keep_raw(name, bytes, None, &settings.profile);
+    report.timings_ms.profile = millis(t);
+    report.profile = Some(prof.clone());
 
     let t = Instant::now();
-    let prof = profile::profile(&decoded, bytes.len() as u64);
-    let plan = pipeline::plan(&prof, &settings.stages);
-    report.timings_ms.profile = millis(t);
-    report.profile = Some(prof);
-    report.plan = Some(plan.clone());
+    let decoded = decode::decode(bytes, settings.max_megapixels)?;
+    report.timings_ms.decode = millis(t);
+    let input = decoded.image;
+    prof.facts.width = input.width();
+    prof.facts.height = input.height();
 
-    let meta = CarriedMetadata {
-        icc: decoded.icc,
-        exif: decoded.exif,
-        xmp: decoded.xmp,
-        orientation: Some(decoded.orientation),
-    };
+    let mut plan = pipeline::plan(input.width(), input.height(), &settings.stages);
+    plan.skin_context.preset_hint =
+        serde_json::from_value::<Preset>(serde_json::Value::String(prof.preset.preset.clone()))
+            .ok();
+    report.plan = Some(plan.clone());
     let format = encode::output_format(decoded.format, &settings.output);
 
     let t = Instant::now();
-    let input = decoded.image;
     let (image, records, artifacts) = pipeline::run(&input, &plan, &settings.stages);
     report.timings_ms.stages = millis(t);
     report.stages = records;
+    prof.pixels = artifacts.pixels.clone();
+    report.profile = Some(prof.clone());
     let face = artifacts.face.map(|f| previews::FaceRect {
         x: f.x,
         y: f.y,
@@ -89,15 +107,75 @@ pub fn render(
     drop(input);
 
     let t = Instant::now();
-    let encoded = encode::encode(image, format, &settings.output, &meta).map_err(|e| {
+    let mut encoded = encode::encode(image, format, &settings.output).map_err(|e| {
         JobError::input(
             "encode",
             format!("The result could not be encoded: {e}."),
             "Try another output format under [output]; if it keeps happening, report it as a realskin bug with this file.",
         )
     })?;
+
+    // Provenance: the original's metadata, its AI label kept (or made composite), and an
+    // XMP history entry naming realskin's edit.
+    let edit = EditInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        changed: report.what_was_done(),
+        when: Some(crate::report::now_rfc3339()),
+        pixels_upright: false,
+    };
+    let prov = output_provenance(&raw, &prof.verdict, &edit);
+    let wanted = blocks(&prov.embed);
+    let mut notes = prov.notes.clone();
+    match meta::embed_lossy(&encoded.bytes, &prov.embed) {
+        Ok(embedded) => {
+            encoded.facts.metadata_kept = wanted
+                .into_iter()
+                .filter(|b| {
+                    !embedded
+                        .skipped
+                        .iter()
+                        .any(|s| s.to_ascii_lowercase().contains(b))
+                })
+                .collect();
+            notes.extend(embedded.skipped);
+            encoded.bytes = embedded.bytes;
+            encoded.facts.bytes = encoded.bytes.len() as u64;
+        }
+        Err(e) => notes.push(format!(
+            "The metadata could not be written into the output ({e}); the pixels are fine."
+        )),
+    }
     report.timings_ms.encode = millis(t);
-    Ok(Rendered { encoded, previews })
+    report.provenance = Some(ProvenanceInfo {
+        digital_source_type: prov.digital_source_type.clone(),
+        c2pa_sidecar: prov.c2pa_sidecar.is_some() && settings.output.keep_c2pa_sidecar,
+        notes,
+    });
+    Ok(Rendered {
+        encoded,
+        previews,
+        c2pa_sidecar: prov
+            .c2pa_sidecar
+            .filter(|_| settings.output.keep_c2pa_sidecar),
+    })
+}
+
+/// The metadata blocks an embed request carries, by name.
+fn blocks(e: &meta::EmbedMetadata) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if e.icc.is_some() {
+        v.push("icc");
+    }
+    if e.exif.is_some() {
+        v.push("exif");
+    }
+    if e.xmp.is_some() {
+        v.push("xmp");
+    }
+    if e.iptc.is_some() {
+        v.push("iptc");
+    }
+    v
 }
 
 /// BLAKE3 of the content, hex.

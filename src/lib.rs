@@ -10,7 +10,8 @@
 //! | [`watch`]    | hotfolder sources: events, polling, reconcile, settle gate, ignores   | image content        |
 //! | [`ledger`]   | the SQLite job database: claim, progress, outcome, resume             | pixels               |
 //! | [`decode`]   | bytes to pixels with limits (format sniffing, bombs, truncation)      | the filesystem       |
-//! | [`profile`]  | what an image is: size, format, depth, alpha, colour profile          | the filesystem       |
+//! | [`meta`]     | metadata containers: read ICC/EXIF/XMP/IPTC/C2PA, splice into outputs | pixels               |
+//! | [`profile`]  | what an image is and which generator made it, with the evidence       | the filesystem       |
 //! | [`pipeline`] | the plan and the stages (upscale, ...), pure functions over images    | the filesystem       |
 //! | [`job`]      | one image through decode → profile → plan → stages → encode           | the filesystem       |
 //! | [`output`]   | encoding, output names, atomic writes, moving originals               | pixels' meaning      |
@@ -31,6 +32,7 @@ pub mod error;
 pub mod job;
 pub mod ledger;
 pub mod logging;
+pub mod meta;
 pub mod output;
 pub mod pipeline;
 pub mod process;
@@ -38,3 +40,6 @@ pub mod profile;
 pub mod report;
 pub mod service;
 pub mod watch;
+
+#[doc(hidden)]
+pub mod fuzzing;

@@ -37,6 +37,21 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Tell what images are and which generator made them, with the evidence.
+    Profile {
+        /// Print the full profile as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only read metadata: no faces, no photo/illustration check.
+        #[arg(long)]
+        metadata_only: bool,
+        /// Config file (for the generator-to-preset map).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The images.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Write or check a config file.
     Config {
         #[command(subcommand)]
@@ -118,8 +133,59 @@ fn main() -> ExitCode {
             ConfigAction::Check { path } => config_check(path),
         },
         Command::Status { config, json } => status(config, json),
+        Command::Profile {
+            json,
+            metadata_only,
+            config,
+            files,
+        } => profile(config, json, metadata_only, files),
         Command::Dashboard { config, print } => dashboard(config, print),
         Command::Service { action } => service(action),
+    }
+}
+
+fn profile(
+    config: Option<PathBuf>,
+    json: bool,
+    metadata_only: bool,
+    files: Vec<PathBuf>,
+) -> ExitCode {
+    let loaded = match load(config) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let opts = loaded.config.profile_options();
+    let mut failed = false;
+    for file in &files {
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "{}: cannot read it ({e}); check the path and permissions",
+                    file.display()
+                );
+                failed = true;
+                continue;
+            }
+        };
+        let mut p =
+            realskin::profile::profile_bytes_with(&file.to_string_lossy(), &bytes, None, &opts);
+        if !metadata_only {
+            match realskin::decode::decode(&bytes, loaded.config.daemon.max_megapixels) {
+                Ok(d) => p.pixels = Some(realskin::profile::pixel_facts(&d.image, 1024)),
+                Err(e) => p.warnings.push(format!("pixels not read: {e}")),
+            }
+        }
+        if json {
+            println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
+        } else {
+            println!("{}\n", p.summary());
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::JobError;
 use crate::job::{self, JobSettings};
 use crate::output;
-use crate::pipeline::{StageSettings, millis};
+use crate::pipeline::millis;
 use crate::report::{self, ErrorInfo, Outcome, OutputInfo, Report};
 
 /// How `process` runs.
@@ -68,14 +68,13 @@ impl FileResult {
 
 /// Processes `files` with the global pipeline settings of `cfg`, in parallel.
 pub fn process_files(cfg: &Config, files: &[PathBuf], opts: &ProcessOptions) -> Vec<FileResult> {
-    let settings = JobSettings {
-        stages: StageSettings {
-            upscale: cfg.upscale.clone(),
-            skin: cfg.skin.clone(),
-        },
-        output: cfg.output.clone(),
-        max_megapixels: cfg.daemon.max_megapixels,
+    let global = crate::config::HotfolderConfig {
+        upscale: cfg.upscale.clone(),
+        skin: cfg.skin.clone(),
+        output_options: cfg.output.clone(),
+        ..crate::config::HotfolderConfig::default()
     };
+    let settings = JobSettings::for_hotfolder(&global, cfg);
     let bar = if opts.progress {
         let bar =
             ProgressBar::with_draw_target(Some(files.len() as u64), ProgressDrawTarget::stderr());
@@ -127,6 +126,7 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
         .unwrap_or_else(|| PathBuf::from("."));
 
     let mut previews = crate::report::previews::Previews::default();
+    let mut sidecar = None;
     let result = (|| -> Result<Option<PathBuf>, JobError> {
         let t = Instant::now();
         let bytes = std::fs::read(input).map_err(|e| {
@@ -139,9 +139,10 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
         report.input.size = Some(bytes.len() as u64);
         report.input.blake3 = Some(job::content_hash(&bytes));
         report.timings_ms.read = millis(t);
-        let rendered = job::render(&bytes, settings, &mut report)?;
+        let rendered = job::render(&name.to_string_lossy(), &bytes, settings, &mut report)?;
         let encoded = rendered.encoded;
         previews = rendered.previews;
+        sidecar = rendered.c2pa_sidecar;
         let wanted = dir.join(output::output_file_name(
             &name,
             &settings.output.naming,
@@ -153,6 +154,10 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
             return Ok(None);
         };
         let t = Instant::now();
+        if let Some(manifest) = &sidecar {
+            let side = PathBuf::from(format!("{}.c2pa", path.display()));
+            output::write_atomic(&side, manifest).map_err(|e| JobError::destination(&side, e))?;
+        }
         output::write_atomic(&path, &encoded.bytes).map_err(|e| JobError::destination(&path, e))?;
         report.timings_ms.write = millis(t);
         report.output = Some(OutputInfo {

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use crate::pipeline::skin::SkinConfig;
+pub use crate::profile::PresetMap;
 pub use load::{ConfigError, LoadedConfig, Problem, Severity};
 pub use units::Duration;
 
@@ -35,6 +36,8 @@ pub struct Config {
     pub skin: SkinConfig,
     /// The local control API and dashboard.
     pub api: ApiConfig,
+    /// Which skin preset each generator gets with `[skin] preset = "auto"`.
+    pub presets: PresetMap,
     /// The watched folders. None in the file means the one default hotfolder.
     pub hotfolder: Vec<HotfolderConfig>,
 }
@@ -47,6 +50,7 @@ impl Default for Config {
             output: OutputConfig::default(),
             skin: SkinConfig::default(),
             api: ApiConfig::default(),
+            presets: PresetMap::default(),
             hotfolder: vec![HotfolderConfig::default()],
         }
     }
@@ -162,6 +166,9 @@ pub struct OutputConfig {
     pub naming: String,
     /// What happens when the output name is taken.
     pub on_collision: OnCollision,
+    /// Keep an original's C2PA manifest beside the output as `<output>.c2pa` (it cannot
+    /// stay inside: its signature covers the original pixels).
+    pub keep_c2pa_sidecar: bool,
 }
 
 impl Default for OutputConfig {
@@ -172,6 +179,7 @@ impl Default for OutputConfig {
             png_compression: PngCompression::Fast,
             naming: "{stem}.realskin.{ext}".to_string(),
             on_collision: OnCollision::Version,
+            keep_c2pa_sidecar: true,
         }
     }
 }
@@ -403,6 +411,14 @@ impl Config {
         }
     }
 
+    /// How images are profiled.
+    pub fn profile_options(&self) -> crate::profile::ProfileOptions {
+        crate::profile::ProfileOptions {
+            read_c2pa: true,
+            presets: self.presets.clone(),
+        }
+    }
+
     /// The number of workers to run: `daemon.workers`, or one per physical core.
     pub fn worker_count(&self) -> usize {
         if self.daemon.workers > 0 {
@@ -449,7 +465,9 @@ mod default_file_tests {
             let body = line.strip_prefix("# ").filter(|l| {
                 *l == "[[hotfolder]]"
                     || l.split_once(" = ").is_some_and(|(k, _)| {
-                        !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        !k.is_empty()
+                            && k.chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                     })
             });
             text.push_str(body.unwrap_or(line));

@@ -104,7 +104,7 @@ impl WorkerCtx {
     }
 
     fn settings(&self, hf: &HotfolderConfig) -> JobSettings {
-        JobSettings::for_hotfolder(hf, self.config.daemon.max_megapixels)
+        JobSettings::for_hotfolder(hf, &self.config)
     }
 
     fn backoff(&self, attempts: u32) -> Duration {
@@ -287,10 +287,10 @@ fn render_and_write(
     let settings = ctx.settings(hf);
     let estimate = estimate_memory(&bytes, &settings);
     let permit = ctx.budget.acquire(estimate);
-    let rendered = job::render(&bytes, &settings, &mut report);
+    let rendered = job::render(&file_name(&row.rel_path), &bytes, &settings, &mut report);
     drop(bytes);
-    let (encoded, previews) = match rendered {
-        Ok(r) => (r.encoded, r.previews),
+    let (encoded, previews, sidecar) = match rendered {
+        Ok(r) => (r.encoded, r.previews, r.c2pa_sidecar),
         Err(e) => {
             drop(permit);
             return fail(ctx, hf, &row, report, e, started);
@@ -331,6 +331,14 @@ fn render_and_write(
     let already_there = row.output_path.is_some()
         && settings.output.on_collision != crate::config::OnCollision::Overwrite
         && out_path.exists();
+    // The original's C2PA manifest goes beside the output, written before it so the pair
+    // is complete the moment the output appears.
+    if let Some(manifest) = &sidecar {
+        let path = PathBuf::from(format!("{}.c2pa", out_path.display()));
+        if let Err(e) = output::write_atomic(&path, manifest) {
+            return retry(ctx, hf, &row, JobError::destination(&path, e));
+        }
+    }
     if !already_there && let Err(e) = output::write_atomic(&out_path, &encoded.bytes) {
         return retry(ctx, hf, &row, JobError::destination(&out_path, e));
     }

@@ -1,5 +1,5 @@
-//! Encoding the finished image in the output format, with the original's colour profile
-//! and EXIF carried over.
+//! Encoding the finished image's pixels in the output format. Metadata (ICC, EXIF, XMP,
+//! IPTC, provenance) is spliced into the encoded file afterwards by [`crate::meta`].
 //!
 //! Each format holds only some layouts: JPEG has no alpha and no 16-bit, WebP (lossless
 //! here) no 16-bit, TIFF no grey+alpha. A conversion a format forces is written down in
@@ -9,25 +9,11 @@ use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::codecs::tiff::TiffEncoder;
 use image::codecs::webp::WebPEncoder;
-use image::metadata::Orientation;
 use image::{DynamicImage, ImageEncoder};
 use serde::Serialize;
 
 use crate::config::{OutputConfig, OutputFormat, PngCompression};
 use crate::decode::Format;
-
-/// Metadata from the original that the output should keep.
-#[derive(Debug, Clone, Default)]
-pub struct CarriedMetadata {
-    /// ICC colour profile.
-    pub icc: Option<Vec<u8>>,
-    /// EXIF block, orientation tag included.
-    pub exif: Option<Vec<u8>>,
-    /// XMP packet.
-    pub xmp: Option<Vec<u8>>,
-    /// The orientation the EXIF asks for (applied to the pixels if EXIF cannot be kept).
-    pub orientation: Option<Orientation>,
-}
 
 /// An encoded output, ready to write.
 #[derive(Debug, Clone)]
@@ -55,7 +41,7 @@ pub struct OutputFacts {
     pub alpha: bool,
     /// File size in bytes.
     pub bytes: u64,
-    /// Metadata carried from the original (`icc`, `exif`, `xmp`).
+    /// Metadata carried from the original (`icc`, `exif`, `xmp`, `iptc`).
     pub metadata_kept: Vec<&'static str>,
     /// Conversions the format forced, in sentences.
     pub notes: Vec<String>,
@@ -73,14 +59,8 @@ pub fn output_format(input: Format, cfg: &OutputConfig) -> Format {
 }
 
 /// Encodes `image` as `format`. Fails only on an encoder bug or an impossible layout.
-pub fn encode(
-    image: DynamicImage,
-    format: Format,
-    cfg: &OutputConfig,
-    meta: &CarriedMetadata,
-) -> Result<Encoded, String> {
+pub fn encode(image: DynamicImage, format: Format, cfg: &OutputConfig) -> Result<Encoded, String> {
     let mut notes = Vec::new();
-    let mut kept = Vec::new();
     let mut image = image;
     let color = image.color();
 
@@ -127,16 +107,6 @@ pub fn encode(
         Format::Png => {}
     }
 
-    // TIFF output cannot carry EXIF here, so the orientation goes into the pixels.
-    let exif_fits = format != Format::Tiff;
-    if !exif_fits && let Some(o) = meta.orientation.filter(|o| *o != Orientation::NoTransforms) {
-        image.apply_orientation(o);
-        notes.push(
-            "TIFF output does not carry EXIF here: the EXIF orientation was applied to the pixels."
-                .into(),
-        );
-    }
-
     let (w, h) = (image.width(), image.height());
     let color = image.color();
     let mut bytes =
@@ -148,32 +118,23 @@ pub fn encode(
                 PngCompression::Default => CompressionType::Default,
                 PngCompression::Best => CompressionType::Best,
             };
-            let mut enc =
-                PngEncoder::new_with_quality(&mut bytes, compression, FilterType::Adaptive);
-            attach(&mut enc, meta, true, &mut kept);
+            let enc = PngEncoder::new_with_quality(&mut bytes, compression, FilterType::Adaptive);
             enc.write_image(image.as_bytes(), w, h, color.into())
         }
         Format::Jpeg => {
-            let mut enc = JpegEncoder::new_with_quality(&mut bytes, cfg.quality.clamp(1, 100));
-            attach(&mut enc, meta, true, &mut kept);
+            let enc = JpegEncoder::new_with_quality(&mut bytes, cfg.quality.clamp(1, 100));
             enc.write_image(image.as_bytes(), w, h, color.into())
         }
         Format::Webp => {
-            let mut enc = WebPEncoder::new_lossless(&mut bytes);
-            attach(&mut enc, meta, true, &mut kept);
+            let enc = WebPEncoder::new_lossless(&mut bytes);
             enc.write_image(image.as_bytes(), w, h, color.into())
         }
         Format::Tiff => {
-            let mut enc = TiffEncoder::new(std::io::Cursor::new(&mut bytes));
-            attach(&mut enc, meta, false, &mut kept);
+            let enc = TiffEncoder::new(std::io::Cursor::new(&mut bytes));
             enc.write_image(image.as_bytes(), w, h, color.into())
         }
     };
     result.map_err(|e| format!("encoding {format:?} failed: {e}"))?;
-
-    if meta.xmp.is_some() {
-        notes.push("The XMP packet is not written into outputs yet.".into());
-    }
 
     Ok(Encoded {
         facts: OutputFacts {
@@ -183,31 +144,12 @@ pub fn encode(
             bit_depth: (color.bytes_per_pixel() / color.channel_count()) * 8,
             alpha: color.has_alpha(),
             bytes: bytes.len() as u64,
-            metadata_kept: kept,
+            metadata_kept: Vec::new(),
             notes,
         },
         bytes,
         format,
     })
-}
-
-fn attach(
-    enc: &mut impl ImageEncoder,
-    meta: &CarriedMetadata,
-    exif: bool,
-    kept: &mut Vec<&'static str>,
-) {
-    if let Some(icc) = &meta.icc
-        && enc.set_icc_profile(icc.clone()).is_ok()
-    {
-        kept.push("icc");
-    }
-    if exif
-        && let Some(e) = &meta.exif
-        && enc.set_exif_metadata(e.clone()).is_ok()
-    {
-        kept.push("exif");
-    }
 }
 
 /// Composites over white, for formats without alpha.
@@ -234,29 +176,17 @@ mod tests {
     }
 
     #[test]
-    fn png_keeps_16_bit_alpha_and_the_icc_profile() {
-        let meta = CarriedMetadata {
-            icc: Some(b"fake icc profile bytes".to_vec()),
-            ..Default::default()
-        };
-        let enc = encode(rgba16(), Format::Png, &OutputConfig::default(), &meta).unwrap();
+    fn png_keeps_16_bit_and_alpha() {
+        let enc = encode(rgba16(), Format::Png, &OutputConfig::default()).unwrap();
         assert_eq!(enc.facts.bit_depth, 16);
         assert!(enc.facts.alpha);
-        assert_eq!(enc.facts.metadata_kept, vec!["icc"]);
         let back = decode(&enc.bytes, 100.0).unwrap();
-        assert_eq!(back.icc.as_deref(), Some(&b"fake icc profile bytes"[..]));
         assert_eq!(back.image, rgba16());
     }
 
     #[test]
     fn jpeg_flattens_alpha_and_says_so() {
-        let enc = encode(
-            rgba16(),
-            Format::Jpeg,
-            &OutputConfig::default(),
-            &CarriedMetadata::default(),
-        )
-        .unwrap();
+        let enc = encode(rgba16(), Format::Jpeg, &OutputConfig::default()).unwrap();
         assert!(!enc.facts.alpha);
         assert_eq!(enc.facts.bit_depth, 8);
         assert_eq!(enc.facts.notes.len(), 2, "{:?}", enc.facts.notes);

@@ -22,8 +22,8 @@ use image::{DynamicImage, RgbImage};
 use serde::Serialize;
 
 use crate::config::UpscaleConfig;
-use crate::profile::Profile;
 use crate::profile::faces::FaceBox;
+use crate::profile::{FaceFacts, PixelFacts};
 use skin::{SkinConfig, SkinContext, SkinOutcome};
 
 /// The stages, in the order they run.
@@ -110,18 +110,19 @@ pub struct StageArtifacts {
     pub face: Option<FaceBox>,
     /// The skin mask tinted over a reduced copy of the image.
     pub mask_overlay: Option<RgbImage>,
+    /// What the skin engine learnt about the picture, for the profile.
+    pub pixels: Option<PixelFacts>,
 }
 
-/// Decides which stages run for this image.
-pub fn plan(profile: &Profile, settings: &StageSettings) -> Plan {
-    let f = &profile.facts;
-    let upscale = match upscale::decide(f.width, f.height, &settings.upscale) {
+/// Decides which stages run for an image of this size.
+pub fn plan(width: u32, height: u32, settings: &StageSettings) -> Plan {
+    let upscale = match upscale::decide(width, height, &settings.upscale) {
         Ok(to) => PlanStep {
             stage: Stage::Upscale,
             run: true,
             reason: format!(
                 "the long edge is {} px, below min_long_edge ({} px): upscaling to {}×{} so skin detail has pixels to live in",
-                f.long_edge(),
+                width.max(height),
                 settings.upscale.min_long_edge,
                 to[0],
                 to[1]
@@ -191,6 +192,7 @@ pub fn run(
             }
             Stage::Skin => match skin::apply(&image, &settings.skin, &plan.skin_context) {
                 SkinOutcome::Applied { image: out, report } => {
+                    artifacts.pixels = Some(pixel_facts(&report));
                     artifacts.face = report
                         .faces_used
                         .iter()
@@ -203,6 +205,7 @@ pub fn run(
                     (Some(out), StageStatus::Applied, summary, details)
                 }
                 SkinOutcome::Skipped { reason, report } => {
+                    artifacts.pixels = Some(pixel_facts(&report));
                     let details = serde_json::to_value(&report).unwrap_or_default();
                     (None, StageStatus::Skipped, reason, details)
                 }
@@ -220,6 +223,31 @@ pub fn run(
         });
     }
     (image.into_owned(), records, artifacts)
+}
+
+/// The profile's pixel facts from what the skin engine saw.
+pub fn pixel_facts(r: &skin::SkinReport) -> PixelFacts {
+    PixelFacts {
+        kind: r.classification.as_ref().map(|c| {
+            serde_json::to_value(c.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        }),
+        faces: r
+            .faces
+            .iter()
+            .map(|f| FaceFacts {
+                x: f.x.max(0.0) as u32,
+                y: f.y.max(0.0) as u32,
+                width: f.w as u32,
+                height: f.h as u32,
+                score: f.score,
+            })
+            .collect(),
+        skin_fraction: r.mask.as_ref().map(|m| m.coverage),
+        largest_face_px_per_mm: r.scale.as_ref().map(|s| s.px_per_mm),
+    }
 }
 
 /// One sentence on what the skin engine did.

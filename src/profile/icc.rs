@@ -1,100 +1,124 @@
-//! Reads the human-readable description out of an ICC profile (`desc` tag, ICC v2
-//! `desc` or v4 `mluc` type), so reports can say "Display P3" instead of "an ICC profile".
+//! ICC profile facts from the header and the description tag, without a colour engine.
 
-/// The profile's description, if the tag is present and well formed.
-pub fn icc_description(icc: &[u8]) -> Option<String> {
-    let be32 = |at: usize| -> Option<usize> {
-        let b = icc.get(at..at + 4)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let tag_count = be32(128)?.min(1024);
-    for i in 0..tag_count {
-        let entry = 132 + i * 12;
-        if icc.get(entry..entry + 4)? != b"desc" {
-            continue;
-        }
-        let offset = be32(entry + 4)?;
-        let size = be32(entry + 8)?;
-        let data = icc.get(offset..offset.checked_add(size)?)?;
-        return match data.get(0..4)? {
-            b"desc" => {
-                let len = u32::from_be_bytes(data.get(8..12)?.try_into().ok()?) as usize;
-                let text = data.get(12..12 + len.min(data.len().saturating_sub(12)))?;
-                let text: String = text
-                    .iter()
-                    .take_while(|&&b| b != 0)
-                    .map(|&b| b as char)
-                    .collect();
-                Some(text.trim().to_string()).filter(|t| !t.is_empty())
-            }
-            b"mluc" => {
-                let records = u32::from_be_bytes(data.get(8..12)?.try_into().ok()?) as usize;
-                if records == 0 {
-                    return None;
-                }
-                // First record: language(2) country(2) length(4) offset(4), at 16.
-                let len = u32::from_be_bytes(data.get(20..24)?.try_into().ok()?) as usize;
-                let off = u32::from_be_bytes(data.get(24..28)?.try_into().ok()?) as usize;
-                let raw = data.get(off..off.checked_add(len)?)?;
-                let units: Vec<u16> = raw
-                    .chunks_exact(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect();
-                let text = String::from_utf16_lossy(&units);
-                let text = text.trim_end_matches('\0').trim().to_string();
-                Some(text).filter(|t| !t.is_empty())
-            }
-            _ => None,
-        };
+use serde::Serialize;
+
+/// What an ICC profile says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IccFacts {
+    /// The `desc` tag (e.g. "sRGB IEC61966-2.1", "Display P3").
+    pub description: Option<String>,
+    /// Data colour space from the header (`RGB`, `GRAY`, `CMYK`, `Lab`).
+    pub colour_space: String,
+    /// Profile version, e.g. "4.3".
+    pub version: String,
+    pub size: usize,
+}
+
+fn be32(b: &[u8], i: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(
+        b.get(i..i.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+/// Reads the header and description of an ICC profile; `None` if it is not one.
+pub fn icc_facts(icc: &[u8]) -> Option<IccFacts> {
+    if icc.len() < 132 || icc.get(36..40)? != b"acsp" {
+        return None;
     }
-    None
+    let colour_space = String::from_utf8_lossy(&icc[16..20]).trim().to_string();
+    let version = format!("{}.{}", icc[8], icc[9] >> 4);
+    let count = be32(icc, 128)? as usize;
+    let mut description = None;
+    for i in 0..count.min(1024) {
+        let at = 132 + i * 12;
+        if icc.get(at..at + 4)? == b"desc" {
+            let off = be32(icc, at + 4)? as usize;
+            let len = be32(icc, at + 8)? as usize;
+            description = icc.get(off..off.checked_add(len)?).and_then(desc_text);
+            break;
+        }
+    }
+    Some(IccFacts {
+        description,
+        colour_space,
+        version,
+        size: icc.len(),
+    })
+}
+
+fn desc_text(tag: &[u8]) -> Option<String> {
+    match tag.get(0..4)? {
+        b"desc" => {
+            let n = be32(tag, 8)? as usize;
+            let s = tag.get(12..12usize.checked_add(n)?)?;
+            Some(
+                String::from_utf8_lossy(s)
+                    .trim_end_matches('\0')
+                    .to_string(),
+            )
+        }
+        b"mluc" => {
+            let records = be32(tag, 8)?;
+            if records == 0 {
+                return None;
+            }
+            let len = be32(tag, 20)? as usize;
+            let off = be32(tag, 24)? as usize;
+            let s = tag.get(off..off.checked_add(len)?)?;
+            let units: Vec<u16> = s
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            Some(
+                String::from_utf16_lossy(&units)
+                    .trim_end_matches('\0')
+                    .to_string(),
+            )
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A minimal ICC with one tag of the given payload.
-    fn icc_with_desc(payload: &[u8]) -> Vec<u8> {
-        let mut icc = vec![0u8; 128];
-        icc.extend_from_slice(&1u32.to_be_bytes());
-        icc.extend_from_slice(b"desc");
-        icc.extend_from_slice(&(144u32).to_be_bytes());
-        icc.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        icc.extend_from_slice(payload);
-        icc
+    /// A minimal v2 profile: 128-byte header, one `desc` tag.
+    fn profile(desc: &str) -> Vec<u8> {
+        let mut p = vec![0u8; 128];
+        p[8] = 2;
+        p[9] = 0x10;
+        p[16..20].copy_from_slice(b"RGB ");
+        p[36..40].copy_from_slice(b"acsp");
+        p.extend_from_slice(&1u32.to_be_bytes());
+        let tag_at = 128 + 4 + 12;
+        let mut tag = b"desc\0\0\0\0".to_vec();
+        tag.extend_from_slice(&(desc.len() as u32 + 1).to_be_bytes());
+        tag.extend_from_slice(desc.as_bytes());
+        tag.push(0);
+        p.extend_from_slice(b"desc");
+        p.extend_from_slice(&(tag_at as u32).to_be_bytes());
+        p.extend_from_slice(&(tag.len() as u32).to_be_bytes());
+        p.extend_from_slice(&tag);
+        p
     }
 
     #[test]
-    fn reads_v2_and_v4_descriptions() {
-        let mut v2 = b"desc\0\0\0\0".to_vec();
-        v2.extend_from_slice(&5u32.to_be_bytes());
-        v2.extend_from_slice(b"sRGB\0");
+    fn reads_the_description_colour_space_and_version() {
+        let f = icc_facts(&profile("sRGB IEC61966-2.1")).unwrap();
+        assert_eq!(f.description.as_deref(), Some("sRGB IEC61966-2.1"));
         assert_eq!(
-            icc_description(&icc_with_desc(&v2)).as_deref(),
-            Some("sRGB")
-        );
-
-        let text: Vec<u8> = "Display P3"
-            .encode_utf16()
-            .flat_map(|u| u.to_be_bytes())
-            .collect();
-        let mut v4 = b"mluc\0\0\0\0".to_vec();
-        v4.extend_from_slice(&1u32.to_be_bytes());
-        v4.extend_from_slice(&12u32.to_be_bytes());
-        v4.extend_from_slice(b"enUS");
-        v4.extend_from_slice(&(text.len() as u32).to_be_bytes());
-        v4.extend_from_slice(&28u32.to_be_bytes());
-        v4.extend_from_slice(&text);
-        assert_eq!(
-            icc_description(&icc_with_desc(&v4)).as_deref(),
-            Some("Display P3")
+            (f.colour_space.as_str(), f.version.as_str()),
+            ("RGB", "2.1")
         );
     }
 
     #[test]
-    fn garbage_gives_none() {
-        assert_eq!(icc_description(b""), None);
-        assert_eq!(icc_description(&[0xFF; 200]), None);
+    fn refuses_what_is_not_a_profile_and_survives_bad_offsets() {
+        assert_eq!(icc_facts(&[0; 200]), None);
+        let mut p = profile("x");
+        let n = p.len();
+        p[136..140].copy_from_slice(&(n as u32 + 100).to_be_bytes());
+        assert_eq!(icc_facts(&p).unwrap().description, None);
     }
 }

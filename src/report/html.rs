@@ -136,6 +136,54 @@ pub fn render(report: &Report, previews: &Previews) -> String {
         body.push_str("<p class=\"dim\">Nothing: the image could not be read.</p>");
     }
 
+    // Where it came from.
+    if let Some(p) = &report.profile {
+        let v = &p.verdict;
+        let who = match v.ai {
+            Some(true) => format!(
+                "AI-generated{}{}{}",
+                v.vendor
+                    .as_deref()
+                    .map(|x| format!(" by {x}"))
+                    .unwrap_or_default(),
+                v.model
+                    .as_deref()
+                    .map(|x| format!(", model {x}"))
+                    .unwrap_or_default(),
+                v.tool
+                    .as_deref()
+                    .map(|x| format!(", made with {x}"))
+                    .unwrap_or_default()
+            ),
+            Some(false) => "not AI-generated, as far as its metadata says".to_string(),
+            None => "unknown: the file carries no generator evidence".to_string(),
+        };
+        let _ = write!(
+            body,
+            "<h2>Where it came from</h2><p><b>{}</b> <span class=\"dim\">(confidence {:.0} %)</span><br>Skin preset: {} <span class=\"dim\">({})</span></p>",
+            esc(&who),
+            v.confidence * 100.0,
+            esc(&p.preset.preset),
+            esc(&p.preset.reason)
+        );
+        if !v.evidence.is_empty() {
+            body.push_str("<table>");
+            for e in &v.evidence {
+                row(
+                    &mut body,
+                    &format!("{:?}", e.source).to_lowercase(),
+                    &format!("{} (weight {:.2})", e.says, e.weight),
+                );
+            }
+            body.push_str("</table>");
+        }
+        if let Some(prov) = &report.provenance {
+            for n in &prov.notes {
+                let _ = write!(body, "<p class=\"dim\">{}</p>", esc(n));
+            }
+        }
+    }
+
     // The figures.
     body.push_str("<div class=\"grid\"><div><h2>The image</h2><table>");
     if let Some(p) = &report.profile {
@@ -149,22 +197,40 @@ pub fn render(report: &Report, previews: &Previews) -> String {
             &mut body,
             "format",
             &format!(
-                "{:?}, {} bit, {}{}",
-                f.format,
+                "{}, {} bit, {}{}",
+                crate::meta::format_name(f.format),
                 f.bit_depth,
-                f.color,
+                f.colour_model,
                 if f.alpha { " + alpha" } else { "" }
             ),
         );
-        row(
-            &mut body,
-            "colour profile",
-            &f.icc
-                .as_ref()
-                .map(|i| i.description.clone().unwrap_or_else(|| "embedded".into()))
-                .unwrap_or_else(|| "none (sRGB assumed)".into()),
-        );
-        row(&mut body, "orientation", &f.orientation.to_string());
+        row(&mut body, "colour", &f.colour_space);
+        if let Some(q) = f.jpeg_quality {
+            row(&mut body, "JPEG quality", &format!("about {q}"));
+        }
+        if let Some(o) = f.orientation.filter(|&o| o != 1) {
+            row(&mut body, "EXIF orientation", &o.to_string());
+        }
+        if let Some(px) = &p.pixels {
+            if let Some(k) = &px.kind {
+                row(&mut body, "picture", k);
+            }
+            row(&mut body, "faces", &px.faces.len().to_string());
+            if let Some(s) = px.skin_fraction {
+                row(
+                    &mut body,
+                    "skin",
+                    &format!("{:.1} % of the image", s * 100.0),
+                );
+            }
+            if let Some(s) = px.largest_face_px_per_mm {
+                row(
+                    &mut body,
+                    "scale",
+                    &format!("{s:.1} px per mm on the largest face"),
+                );
+            }
+        }
     }
     row(
         &mut body,

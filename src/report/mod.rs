@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::error::JobError;
 use crate::output::encode::OutputFacts;
 use crate::pipeline::{Plan, StageRecord};
-use crate::profile::Profile;
+use crate::profile::GeneratorProfile;
 
 /// Report format version; bumped when a field changes meaning.
 pub const REPORT_VERSION: u32 = 1;
@@ -35,14 +35,16 @@ pub struct Report {
     pub summary: String,
     /// The input file.
     pub input: InputInfo,
-    /// What the image is.
-    pub profile: Option<Profile>,
+    /// What the image is and which generator made it.
+    pub profile: Option<GeneratorProfile>,
     /// Which stages were to run, and why.
     pub plan: Option<Plan>,
     /// What each stage did.
     pub stages: Vec<StageRecord>,
     /// The file written.
     pub output: Option<OutputInfo>,
+    /// What the output says about where it came from.
+    pub provenance: Option<ProvenanceInfo>,
     /// Where the original went.
     pub original: Option<PathBuf>,
     /// What went wrong.
@@ -106,6 +108,17 @@ pub struct OutputInfo {
     pub facts: OutputFacts,
 }
 
+/// Provenance carried into the output.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvenanceInfo {
+    /// The IPTC DigitalSourceType written into the output, if any.
+    pub digital_source_type: Option<String>,
+    /// Whether the original's C2PA manifest was kept beside the output (`.c2pa`).
+    pub c2pa_sidecar: bool,
+    /// What was kept, changed or could not be held, in sentences.
+    pub notes: Vec<String>,
+}
+
 /// A failure, for people.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorInfo {
@@ -166,6 +179,7 @@ impl Report {
             plan: None,
             stages: Vec::new(),
             output: None,
+            provenance: None,
             original: None,
             error: None,
             attempts: 1,

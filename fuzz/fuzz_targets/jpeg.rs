@@ -1,0 +1,10 @@
+//! Fuzz target: the JPEG container reader (in memory and streaming must agree) and
+//! embedding into whatever the bytes turn out to be.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use realskin::fuzzing;
+
+fuzz_target!(|data: &[u8]| {
+    fuzzing::container(&[0xFF, 0xD8, 0xFF], data);
+});

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a bounded time and prints executions per target.
+#
+#   fuzz/run.sh [SECONDS_PER_TARGET]   (default 60)
+#
+# Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seeds are the
+# crate's own round-trip fixtures, written to fuzz/seeds/<target>/ first; the corpus
+# grows in fuzz/corpus/<target>/. Exits non-zero on the first crash; the crashing input
+# is left in fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs="${1:-60}"
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
+targets=(png jpeg webp tiff xmp profile)
+# Seeds: the round-trip fixtures, written by an ignored test of the crate.
+REALSKIN_FUZZ_SEEDS="$PWD/seeds" cargo test --quiet --manifest-path ../Cargo.toml \
+  --test meta_roundtrip write_fuzz_seeds -- --ignored >/dev/null
+summary=()
+total=0
+for t in "${targets[@]}"; do
+  corpus="corpus/$t"
+  mkdir -p "$corpus"
+  seeds=()
+  [ -d "seeds/$t" ] && seeds+=("seeds/$t")
+  log="$(mktemp)"
+  cargo +nightly fuzz run "$t" "$corpus" "${seeds[@]}" -- \
+    -max_total_time="$secs" -rss_limit_mb=2048 -max_len=262144 -timeout=10 -print_final_stats=1 \
+    >"$log" 2>&1 || { tail -40 "$log"; echo "fuzz target $t crashed; input in fuzz/artifacts/$t/"; exit 1; }
+  runs="$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)"
+  runs="${runs:-0}"
+  total=$((total + runs))
+  summary+=("$t: $runs executions in ${secs}s, no crash")
+  rm -f "$log"
+done
+printf '%s\n' "${summary[@]}"
+echo "total: $total executions without a crash"
