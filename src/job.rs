@@ -76,9 +76,11 @@ pub fn render(
 
     let t = Instant::now();
     let input = decoded.image;
-    let (image, records, artifacts) = pipeline::run(&input, &plan, &settings.stages);
+    let mut records = Vec::with_capacity(plan.steps.len());
+    let ran = pipeline::run(&input, &plan, &settings.stages, &mut records);
     report.timings_ms.stages = millis(t);
     report.stages = records;
+    let (image, artifacts) = ran?;
     let face = artifacts.face.map(|f| previews::FaceRect {
         x: f.x,
         y: f.y,

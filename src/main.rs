@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use realskin::config::{self, LoadedConfig, Severity};
+use realskin::pipeline::upscale::onnx as upscale_onnx;
 use realskin::{daemon, logging, process};
 
 /// realskin makes AI-generated people look photographed.
@@ -276,7 +277,12 @@ fn run(config: Option<PathBuf>) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let problems = config::check::check(&loaded);
+    let mut problems = config::check::check(&loaded);
+    let (model_warnings, model_errors): (Vec<_>, Vec<_>) =
+        upscale_onnx::check(&loaded, loaded.config.worker_count())
+            .into_iter()
+            .partition(|p| p.severity == Severity::Warning);
+    problems.extend(model_errors);
     let (errors, later): (Vec<_>, Vec<_>) = problems
         .iter()
         .filter(|p| p.severity == Severity::Error)
@@ -308,6 +314,9 @@ fn run(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for p in &model_warnings {
+        tracing::warn!("{p}");
+    }
     match &loaded.path {
         Some(p) => tracing::info!(config = %p.display(), "Using config file"),
         None => tracing::info!(
@@ -345,6 +354,14 @@ fn process(config: Option<PathBuf>, out: Option<PathBuf>, files: Vec<PathBuf>) -
         && let Err(e) = std::fs::create_dir_all(dir)
     {
         eprintln!("cannot create the output folder {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    let jobs = loaded.config.worker_count().min(files.len()).max(1);
+    let problems = upscale_onnx::check(&loaded, jobs);
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    if problems.iter().any(|p| p.severity == Severity::Error) {
         return ExitCode::from(2);
     }
     let opts = process::ProcessOptions {
@@ -404,6 +421,7 @@ fn config_check(path: Option<PathBuf>) -> ExitCode {
     };
     if let Some(loaded) = &loaded {
         problems.extend(config::check::check(loaded));
+        problems.extend(upscale_onnx::check(loaded, loaded.config.worker_count()));
     }
     problems.sort_by_key(|p| (p.severity, p.line));
     for p in &problems {
