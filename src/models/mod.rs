@@ -5,8 +5,12 @@
 //! The manifest is `models/models.toml`, built into the binary; a `models.toml` in
 //! the models folder adds entries or replaces ones of the same name (a studio's own
 //! models, or a mirror). A `model` setting is either such a name, resolved to
-//! `<models_dir>/<file>`, or a path to an `.onnx` file. Nothing here runs on its own,
-//! and the daemon never downloads anything.
+//! `<models_dir>/<file>`, or a path to an `.onnx` file. Installing downloads, checks the
+//! SHA-256 and renames into place ([`download`]); nothing here runs on its own, and
+//! the daemon never downloads anything.
+
+pub mod doctor;
+pub mod download;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
