@@ -26,7 +26,7 @@ say "cpus: $(nproc)"
 
 bin=target/release/realskin
 model=target/onnx-bench/srvgg-x4.onnx
-carried_lib=$(ls target/onnxruntime/1.31.1/libonnxruntime.so.1.31.1 2>/dev/null || true)
+carried_lib=$(ls "$PWD"/target/onnxruntime/1.31.1/libonnxruntime.so.1.31.1 2>/dev/null || true)
 [ -x "$bin" ] || missing+=("$bin (cargo build --release, then carry it)")
 if [ ! -f "$model" ]; then
   if python3 -c "import onnx, numpy" 2>/dev/null; then

@@ -94,6 +94,7 @@ pub struct SrModel {
     /// Intra-op threads per session.
     pub threads: usize,
     input: String,
+    runtime: &'static Runtime,
     pool: Pool,
 }
 
@@ -154,9 +155,10 @@ impl SrModel {
             if guard.1 < self.pool.limit {
                 guard.1 += 1;
                 drop(guard);
-                let made = build_session(&self.path, &self.pool.providers, self.threads)
-                    .map(|(s, _, _)| s)
-                    .map_err(|e| format!("could not start another session: {e}"));
+                let made =
+                    build_session(self.runtime, &self.path, &self.pool.providers, self.threads)
+                        .map(|(s, _, _)| s)
+                        .map_err(|e| format!("could not start another session: {e}"));
                 if made.is_err() {
                     self.pool.idle.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
                 }
@@ -267,13 +269,11 @@ type Built = (Session, &'static str, Option<String>);
 /// Makes a session with the first provider of `providers` that starts (or the CPU when
 /// there are none, or none starts).
 fn build_session(
+    rt: &Runtime,
     path: &Path,
     providers: &[(&'static str, ExecutionProviderDispatch)],
     threads: usize,
 ) -> Result<Built, String> {
-    let Some(rt) = runtime::loaded() else {
-        return Err("ONNX Runtime is not loaded".into());
-    };
     let make = |eps: &[ExecutionProviderDispatch]| -> ort::Result<Session> {
         let mut b = Session::builder(&rt.env)?
             .with_intra_threads(threads)?
@@ -395,7 +395,6 @@ fn check_signature(
 
 /// Loads and checks the model at `path` for `device`, finding its scale by a probe.
 pub fn load(rt: &'static Runtime, path: &Path, device: Device) -> Result<SrModel, ModelError> {
-    let _ = rt;
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => {}
         Ok(_) => {
@@ -417,7 +416,7 @@ pub fn load(rt: &'static Runtime, path: &Path, device: Device) -> Result<SrModel
     let threads = (cores() / jobs).max(1);
     let mut providers = providers_for(device);
     let requested = providers.first().map_or("cpu", |p| p.0);
-    let (session, mut provider, mut fallback) = build_session(path, &providers, threads).map_err(|e| {
+    let (session, mut provider, mut fallback) = build_session(rt, path, &providers, threads).map_err(|e| {
         let hint = if e.contains("NOT_IMPLEMENTED") || e.contains("implementation") {
             "ONNX Runtime cannot run every operator of this model on this device; a float16 model usually needs a GPU (device = \"cuda\"): use a float32 export for the CPU."
         } else {
@@ -463,7 +462,7 @@ pub fn load(rt: &'static Runtime, path: &Path, device: Device) -> Result<SrModel
             // The GPU provider started but cannot run the model: try the CPU.
             let why = format!("{provider} could not run the model ({e})");
             providers.clear();
-            let (cpu, _, _) = build_session(path, &providers, threads).map_err(|e| {
+            let (cpu, _, _) = build_session(rt, path, &providers, threads).map_err(|e| {
                 ModelError::new(path, format!("ONNX Runtime cannot load it: {e}"), "")
             })?;
             session = cpu;
@@ -495,6 +494,7 @@ pub fn load(rt: &'static Runtime, path: &Path, device: Device) -> Result<SrModel
         fallback,
         threads: if provider == "cpu" { threads } else { 1 },
         input,
+        runtime: rt,
         pool: Pool {
             idle: Mutex::new((vec![session], 1)),
             freed: Condvar::new(),
