@@ -41,6 +41,13 @@ class Graph:
         self.nodes.append(helper.make_node("Conv", [x, w, b], [out], pads=[k // 2] * 4, kernel_shape=[k, k]))
         return out
 
+    def to_float16(self):
+        """Stores every float initializer as float16 (the weights of a half model)."""
+        for i, t in enumerate(self.inits):
+            a = numpy_helper.to_array(t)
+            if a.dtype == np.float32 and not t.name.endswith(".scales"):
+                self.inits[i] = numpy_helper.from_array(a.astype(np.float16), t.name)
+
     def op(self, kind, inputs, out, **attrs):
         self.nodes.append(helper.make_node(kind, inputs, [out], **attrs))
         return out
@@ -75,19 +82,18 @@ def image_io(elem, h="height", w="width", scale=None, channels=3):
 def tiny_sr(scale, seed=7, io=TensorProto.FLOAT, fixed=None):
     """Nearest-neighbour upscale plus a small learned residual (two 3x3 convolutions and
     DepthToSpace): output ≈ input, so results are easy to reason about, while the
-    convolutions give every output pixel a 5x5 input neighbourhood (tiling is tested)."""
+    convolutions give every output pixel a 5x5 input neighbourhood (tiling is tested).
+    With `io=FLOAT16` the whole model is float16 (weights and arithmetic), as a
+    half-precision export is."""
     g = Graph(seed)
-    x = "input"
-    if io == TensorProto.FLOAT16:
-        x = g.op("Cast", [x], "x32", to=TensorProto.FLOAT)
-    g.conv("c1", x, 3, 8, 0.3)
+    g.conv("c1", "input", 3, 8, 0.3)
     g.op("Relu", ["c1"], "r1")
     g.conv("c2", "r1", 8, 3 * scale * scale, 0.05)
     g.op("DepthToSpace", ["c2"], "detail", blocksize=scale, mode="CRD")
-    g.nearest(x, scale, "base")
-    out = g.op("Add", ["base", "detail"], "y32" if io == TensorProto.FLOAT16 else "output")
+    g.nearest("input", scale, "base")
+    g.op("Add", ["base", "detail"], "output")
     if io == TensorProto.FLOAT16:
-        g.op("Cast", [out], "output", to=TensorProto.FLOAT16)
+        g.to_float16()
     h, w = fixed if fixed else ("height", "width")
     inp, outp = image_io(io, h, w, scale)
     kind = "fixed %dx%d" % fixed if fixed else "dynamic"

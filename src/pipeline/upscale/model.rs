@@ -418,7 +418,7 @@ pub fn load(rt: &'static Runtime, path: &Path, device: Device) -> Result<SrModel
     let requested = providers.first().map_or("cpu", |p| p.0);
     let (session, mut provider, mut fallback) = build_session(rt, path, &providers, threads).map_err(|e| {
         let hint = if e.contains("NOT_IMPLEMENTED") || e.contains("implementation") {
-            "ONNX Runtime cannot run every operator of this model on this device; a float16 model usually needs a GPU (device = \"cuda\"): use a float32 export for the CPU."
+            "ONNX Runtime cannot run every operator of this model on this device; for a float16 model, use a float32 export on the CPU or run it on a GPU (device = \"cuda\")."
         } else {
             "Check that the file is a complete ONNX model (`realskin models verify` re-checks installed ones)."
         };
