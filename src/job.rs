@@ -92,9 +92,11 @@ pub fn render(
     let format = encode::output_format(decoded.format, &settings.output);
 
     let t = Instant::now();
-    let (image, records, artifacts) = pipeline::run(&input, &plan, &settings.stages);
+    let mut records = Vec::with_capacity(plan.steps.len());
+    let ran = pipeline::run(&input, &plan, &settings.stages, &mut records);
     report.timings_ms.stages = millis(t);
     report.stages = records;
+    let (image, artifacts) = ran?;
     prof.pixels = artifacts.pixels.clone();
     report.profile = Some(prof.clone());
     let face = artifacts.face.map(|f| previews::FaceRect {

@@ -18,6 +18,7 @@
 //! | [`report`]   | the JSON report and the operator's reason file                        | pixels               |
 //! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
 //! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
+//! | [`models`]   | the super-resolution model manifest, `realskin models ...` commands   | the pipeline's pixels |
 //! | [`api`]      | the local control API, dashboard and metrics (loopback, token)        | pixels               |
 //! | [`service`]  | per-user service install (systemd, launchd, Windows), systemd notify  | pixels               |
 //!
@@ -33,6 +34,7 @@ pub mod job;
 pub mod ledger;
 pub mod logging;
 pub mod meta;
+pub mod models;
 pub mod output;
 pub mod pipeline;
 pub mod process;

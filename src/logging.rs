@@ -18,8 +18,10 @@ use tracing_subscriber::{EnvFilter, Layer, fmt};
 pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
 
 fn filter() -> EnvFilter {
-    // notify reports routine watch bookkeeping at info; only its warnings matter here.
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,notify=warn"))
+    // notify reports routine watch bookkeeping at info, and ort (ONNX Runtime) its device
+    // discovery and session set-up; only their warnings matter here.
+    EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,notify=warn,ort=warn"))
 }
 
 fn stderr_layer<S>() -> impl Layer<S>

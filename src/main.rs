@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use realskin::config::{self, LoadedConfig, Severity};
-use realskin::{daemon, logging, process};
+use realskin::pipeline::upscale::onnx as upscale_onnx;
+use realskin::{daemon, logging, models as model_store, process};
 
 /// realskin makes AI-generated people look photographed.
 #[derive(Parser)]
@@ -80,6 +81,15 @@ enum Command {
         #[command(subcommand)]
         action: ServiceAction,
     },
+    /// Super-resolution models for `[upscale] engine = "onnx"`: list, install, verify,
+    /// and check ONNX Runtime.
+    Models {
+        /// Config file (for `models_dir`, `onnxruntime` and the configured model).
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,6 +113,57 @@ enum ServiceAction {
         /// Config file the service would run with.
         #[arg(long, short)]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// List the recommended models and which are installed.
+    List,
+    /// Download a model, check its SHA-256 and install it into the models folder.
+    Install {
+        /// The model's name (see `realskin models list`).
+        name: String,
+        /// Download from this URL instead of the manifest's (a mirror; the checksum
+        /// must still match).
+        #[arg(long)]
+        url: Option<String>,
+        /// Install this local file instead of downloading (checked the same way).
+        #[arg(long, value_name = "FILE", conflicts_with = "url")]
+        from: Option<PathBuf>,
+        /// The expected SHA-256, for models the manifest does not pin.
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+        /// Install a model the manifest does not pin, recording the checksum of what
+        /// arrived.
+        #[arg(long)]
+        unpinned: bool,
+        /// Replace an installed file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-check the SHA-256 of every installed model.
+    Verify,
+    /// Show which ONNX Runtime is found (version, execution providers) and check each
+    /// hotfolder's model.
+    Doctor,
+    /// Measure a model here: output megapixels per second, untiled and tiled.
+    Bench {
+        /// Model name or .onnx path (default: `[upscale] model`).
+        model: Option<String>,
+        /// Input edge in pixels (a square image).
+        #[arg(long, default_value_t = 512)]
+        size: u32,
+        /// Tile edge for the tiled runs.
+        #[arg(long, default_value_t = 256)]
+        tile: u32,
+        /// `cpu`, `cuda`, `tensorrt`, `coreml`, `directml` or `auto`
+        /// (default: `[upscale] device`).
+        #[arg(long)]
+        device: Option<String>,
+        /// Timed runs of each kind; the median is shown.
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
     },
 }
 
@@ -141,6 +202,7 @@ fn main() -> ExitCode {
         } => profile(config, json, metadata_only, files),
         Command::Dashboard { config, print } => dashboard(config, print),
         Command::Service { action } => service(action),
+        Command::Models { config, action } => models(config, action),
     }
 }
 
@@ -342,7 +404,12 @@ fn run(config: Option<PathBuf>) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let problems = config::check::check(&loaded);
+    let mut problems = config::check::check(&loaded);
+    let (model_warnings, model_errors): (Vec<_>, Vec<_>) =
+        upscale_onnx::check(&loaded, loaded.config.worker_count())
+            .into_iter()
+            .partition(|p| p.severity == Severity::Warning);
+    problems.extend(model_errors);
     let (errors, later): (Vec<_>, Vec<_>) = problems
         .iter()
         .filter(|p| p.severity == Severity::Error)
@@ -374,6 +441,9 @@ fn run(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for p in &model_warnings {
+        tracing::warn!("{p}");
+    }
     match &loaded.path {
         Some(p) => tracing::info!(config = %p.display(), "Using config file"),
         None => tracing::info!(
@@ -411,6 +481,14 @@ fn process(config: Option<PathBuf>, out: Option<PathBuf>, files: Vec<PathBuf>) -
         && let Err(e) = std::fs::create_dir_all(dir)
     {
         eprintln!("cannot create the output folder {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    let jobs = loaded.config.worker_count().min(files.len()).max(1);
+    let problems = upscale_onnx::check(&loaded, jobs);
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    if problems.iter().any(|p| p.severity == Severity::Error) {
         return ExitCode::from(2);
     }
     let opts = process::ProcessOptions {
@@ -470,6 +548,7 @@ fn config_check(path: Option<PathBuf>) -> ExitCode {
     };
     if let Some(loaded) = &loaded {
         problems.extend(config::check::check(loaded));
+        problems.extend(upscale_onnx::check(loaded, loaded.config.worker_count()));
     }
     problems.sort_by_key(|p| (p.severity, p.line));
     for p in &problems {
@@ -492,5 +571,126 @@ fn config_check(path: Option<PathBuf>) -> ExitCode {
     } else {
         println!("{name}: OK");
         ExitCode::SUCCESS
+    }
+}
+
+fn models(config: Option<PathBuf>, action: ModelsAction) -> ExitCode {
+    let _guard = logging::init_stderr();
+    let loaded = match load(config) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let cfg = &loaded.config;
+    let models_dir = &cfg.upscale.models_dir;
+    let manifest = || {
+        model_store::Manifest::load(models_dir).map_err(|e| {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        })
+    };
+    match action {
+        ModelsAction::List => match manifest() {
+            Ok(m) => {
+                print!("{}", model_store::list(&m, models_dir));
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        ModelsAction::Install {
+            name,
+            url,
+            from,
+            sha256,
+            unpinned,
+            force,
+        } => {
+            let m = match manifest() {
+                Ok(m) => m,
+                Err(code) => return code,
+            };
+            let Some(entry) = m.get(&name) else {
+                eprintln!(
+                    "`{name}` is not in the models manifest; `realskin models list` shows the names"
+                );
+                return ExitCode::from(2);
+            };
+            let opts = model_store::download::InstallOptions {
+                url,
+                from,
+                sha256,
+                unpinned,
+                force,
+                progress: std::io::stderr().is_terminal(),
+            };
+            match model_store::download::install(entry, models_dir, &opts) {
+                Ok(msg) => {
+                    println!("{msg}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("realskin models install: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        ModelsAction::Verify => match manifest() {
+            Ok(m) => {
+                let (report, ok) = model_store::verify(&m, models_dir);
+                print!("{report}");
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(code) => code,
+        },
+        ModelsAction::Doctor => {
+            let (report, ok) = model_store::doctor::doctor(cfg);
+            print!("{report}");
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        ModelsAction::Bench {
+            model,
+            size,
+            tile,
+            device,
+            runs,
+        } => {
+            let device = match device
+                .map(|d| {
+                    serde_json::from_value::<config::Device>(serde_json::Value::String(d.clone()))
+                        .map_err(|_| d)
+                })
+                .transpose()
+            {
+                Ok(d) => d,
+                Err(d) => {
+                    eprintln!("--device {d}: use auto, cpu, cuda, tensorrt, coreml or directml");
+                    return ExitCode::from(2);
+                }
+            };
+            let opts = model_store::doctor::BenchOptions {
+                model,
+                size,
+                tile,
+                device,
+                runs,
+            };
+            match model_store::doctor::bench(cfg, &opts) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("realskin models bench: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

@@ -123,6 +123,9 @@ impl Default for DaemonConfig {
 }
 
 /// `[upscale]`: when and how images below the resolution threshold are enlarged.
+///
+/// The keys after `engine` only matter for `engine = "onnx"`; with the default
+/// `"lanczos"` nothing of ONNX Runtime is looked for or loaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UpscaleConfig {
@@ -132,6 +135,17 @@ pub struct UpscaleConfig {
     pub target_long_edge: u32,
     /// Which upscaler runs.
     pub engine: UpscaleEngine,
+    /// The super-resolution model: a name from `realskin models list` (installed into
+    /// `models_dir`) or a path to an `.onnx` file. Empty: none chosen.
+    pub model: String,
+    /// Where the model runs: `auto` picks a GPU provider the library offers, else CPU.
+    pub device: Device,
+    /// Tile edge in input pixels for tiled inference; 0 picks it from free memory.
+    pub tile: u32,
+    /// The ONNX Runtime library file; empty searches the usual places.
+    pub onnxruntime: PathBuf,
+    /// Where `realskin models install` puts models; empty means `<state_dir>/models`.
+    pub models_dir: PathBuf,
 }
 
 impl Default for UpscaleConfig {
@@ -140,8 +154,44 @@ impl Default for UpscaleConfig {
             min_long_edge: 2048,
             target_long_edge: 2048,
             engine: UpscaleEngine::Lanczos,
+            model: String::new(),
+            device: Device::Auto,
+            tile: 0,
+            onnxruntime: PathBuf::new(),
+            models_dir: PathBuf::new(),
         }
     }
+}
+
+impl UpscaleConfig {
+    /// Whether `model` names a file rather than a manifest entry.
+    pub fn model_is_path(&self) -> bool {
+        model_is_path(&self.model)
+    }
+
+    /// Expands `~` and makes `onnxruntime`, `models_dir` and a `model` path absolute;
+    /// an empty `models_dir` becomes `<state_dir>/models`.
+    pub fn resolve_paths(&mut self, base: &Path, state_dir: &Path) {
+        if !self.onnxruntime.as_os_str().is_empty() {
+            self.onnxruntime = resolve_path(&self.onnxruntime, base);
+        }
+        self.models_dir = if self.models_dir.as_os_str().is_empty() {
+            state_dir.join("models")
+        } else {
+            resolve_path(&self.models_dir, base)
+        };
+        if self.model_is_path() {
+            self.model = resolve_path(Path::new(&self.model), base)
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
+}
+
+/// Whether a `model` value is a file path (it has a folder separator or ends in
+/// `.onnx`) rather than a name from the models manifest.
+pub fn model_is_path(model: &str) -> bool {
+    model.contains(['/', '\\']) || model.to_ascii_lowercase().ends_with(".onnx")
 }
 
 /// The upscaler.
@@ -150,6 +200,27 @@ impl Default for UpscaleConfig {
 pub enum UpscaleEngine {
     /// Lanczos3, built in: fast, sharp, adds no detail.
     Lanczos,
+    /// A super-resolution model run by ONNX Runtime (loaded at run time), then
+    /// Lanczos3 to the exact size: invents plausible detail, costs far more time.
+    Onnx,
+}
+
+/// Where an ONNX model runs (an ONNX Runtime execution provider).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Device {
+    /// The first GPU provider the loaded library offers (CUDA, CoreML, DirectML), else CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// NVIDIA GPUs through CUDA (needs `onnxruntime-gpu` and the CUDA libraries).
+    Cuda,
+    /// NVIDIA TensorRT (builds an engine per input size: slow first run), CUDA behind it.
+    Tensorrt,
+    /// Apple's Core ML (macOS).
+    Coreml,
+    /// DirectML (Windows GPUs).
+    Directml,
 }
 
 /// `[output]`: the file written for each image.
@@ -398,6 +469,8 @@ impl Config {
     /// Expands `~` and makes every folder absolute against `base`.
     pub fn resolve_paths(&mut self, base: &Path) {
         self.daemon.state_dir = resolve_path(&self.daemon.state_dir, base);
+        let state_dir = self.daemon.state_dir.clone();
+        self.upscale.resolve_paths(base, &state_dir);
         for hf in &mut self.hotfolder {
             for p in [
                 &mut hf.input,
@@ -408,6 +481,7 @@ impl Config {
             ] {
                 *p = resolve_path(p, base);
             }
+            hf.upscale.resolve_paths(base, &state_dir);
         }
     }
 

@@ -658,17 +658,13 @@ fn log_outcome(row: &JobRow, report: &Report, report_path: &Path) {
 }
 
 /// Memory a job will need at its peak: the decoded image, the upscaled one and the
-/// encoder's buffer, at 16 bits per channel to be safe.
+/// encoder's buffer, at 16 bits per channel to be safe, plus the upscale engine's own
+/// buffers (see `upscale::peak_bytes`).
 fn estimate_memory(bytes: &[u8], settings: &JobSettings) -> u64 {
     let Some((w, h)) = decode::header_dimensions(bytes) else {
         return 64 << 20;
     };
-    let src = u64::from(w) * u64::from(h);
-    let dst = match crate::pipeline::upscale::decide(w, h, &settings.stages.upscale) {
-        Ok([tw, th]) => u64::from(tw) * u64::from(th),
-        Err(_) => src,
-    };
-    (src + 2 * dst) * 8
+    crate::pipeline::upscale::peak_bytes(w, h, &settings.stages.upscale)
 }
 
 fn remove_job_staging(ctx: &WorkerCtx, hf: &HotfolderConfig, id: JobId) {

@@ -10,7 +10,8 @@
 //!    is skin, nothing anywhere else. It decides for itself whether the picture is a
 //!    photograph with people (a skip with the reason otherwise).
 //!
-//! Nothing here touches the filesystem.
+//! Nothing here touches the filesystem, except that the ONNX upscaler reads its model
+//! (and loads ONNX Runtime) once per process.
 
 pub mod skin;
 pub mod upscale;
@@ -22,6 +23,7 @@ use image::{DynamicImage, RgbImage};
 use serde::Serialize;
 
 use crate::config::UpscaleConfig;
+use crate::error::JobError;
 use crate::profile::faces::FaceBox;
 use crate::profile::{FaceFacts, PixelFacts};
 use skin::{SkinConfig, SkinContext, SkinOutcome};
@@ -157,15 +159,16 @@ pub fn plan(width: u32, height: u32, settings: &StageSettings) -> Plan {
     }
 }
 
-/// Runs the planned stages in order. The input is only read: every stage makes a new
-/// image, and the input stays available for before/after pictures.
+/// Runs the planned stages in order, recording each in `records` (also the ones that
+/// ran before a stage failed, so the report shows them). The input is only read: every
+/// stage makes a new image, and the input stays available for before/after pictures.
 pub fn run(
     input: &DynamicImage,
     plan: &Plan,
     settings: &StageSettings,
-) -> (DynamicImage, Vec<StageRecord>, StageArtifacts) {
+    records: &mut Vec<StageRecord>,
+) -> Result<(DynamicImage, StageArtifacts), JobError> {
     let mut image = Cow::Borrowed(input);
-    let mut records = Vec::with_capacity(plan.steps.len());
     let mut artifacts = StageArtifacts::default();
     for step in &plan.steps {
         let start = Instant::now();
@@ -182,11 +185,8 @@ pub fn run(
         let (next, status, summary, details) = match step.stage {
             Stage::Upscale => {
                 let to = step.target.unwrap_or([image.width(), image.height()]);
-                let (out, d) = upscale::apply(&image, to, &settings.upscale);
-                let summary = format!(
-                    "{} {}×{} → {}×{} (×{})",
-                    d.engine, d.from[0], d.from[1], d.to[0], d.to[1], d.factor
-                );
+                let (out, d) = upscale::apply(&image, to, &settings.upscale)?;
+                let summary = d.summary();
                 let details = serde_json::to_value(d).unwrap_or_default();
                 (Some(out), StageStatus::Applied, summary, details)
             }
@@ -222,7 +222,7 @@ pub fn run(
             ms: millis(start),
         });
     }
-    (image.into_owned(), records, artifacts)
+    Ok((image.into_owned(), artifacts))
 }
 
 /// The profile's pixel facts from what the skin engine saw.

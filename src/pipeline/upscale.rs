@@ -1,12 +1,24 @@
 //! The upscale stage: images below `min_long_edge` are enlarged to `target_long_edge`,
-//! because pores need pixels. Lanczos3 (fast_image_resize, SIMD) is built in; it keeps
-//! alpha (resized premultiplied, so edges do not fringe) and 16-bit depth.
+//! because pores need pixels. The engine is a closed choice:
+//!
+//! - **Lanczos3** (fast_image_resize, SIMD), built in: it keeps alpha (resized
+//!   premultiplied, so edges do not fringe) and 16-bit depth;
+//! - **ONNX** ([`onnx`]): a super-resolution model run by ONNX Runtime ([`runtime`],
+//!   loaded only when configured), in tiles ([`tiles`]), sessions cached per model
+//!   ([`model`]), then Lanczos3 to the exact size. It reads its model file; nothing else
+//!   in the stage touches the filesystem.
+
+pub mod model;
+pub mod onnx;
+pub mod runtime;
+pub mod tiles;
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 use serde::Serialize;
 
 use crate::config::{UpscaleConfig, UpscaleEngine};
+use crate::error::JobError;
 
 /// What the stage did, for the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,6 +31,47 @@ pub struct UpscaleDetails {
     pub to: [u32; 2],
     /// to / from along the long edge.
     pub factor: f64,
+    /// What the ONNX engine did (model, provider, passes, finish).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onnx: Option<onnx::OnnxDetails>,
+}
+
+impl UpscaleDetails {
+    /// The stage's one-line summary.
+    pub fn summary(&self) -> String {
+        match &self.onnx {
+            None => format!(
+                "{} {}×{} → {}×{} (×{})",
+                self.engine, self.from[0], self.from[1], self.to[0], self.to[1], self.factor
+            ),
+            Some(o) => {
+                let n = o.passes.len();
+                let reached = o.passes.last().map_or(self.to, |p| p.to);
+                let fallback = if o.provider_fallback.is_some() {
+                    " (requested GPU failed)"
+                } else {
+                    ""
+                };
+                let finish = match o.finish.split_whitespace().nth(1) {
+                    Some(dir) if o.finish.starts_with("lanczos3") => {
+                        format!(", lanczos3 {dir} to {}×{}", self.to[0], self.to[1])
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "onnx {} ×{} on {}{fallback}: {}×{} → {}×{} ({n} pass{}){finish}",
+                    o.model,
+                    o.scale,
+                    o.provider,
+                    self.from[0],
+                    self.from[1],
+                    reached[0],
+                    reached[1],
+                    if n == 1 { "" } else { "es" }
+                )
+            }
+        }
+    }
 }
 
 /// Whether the stage applies to an image of this size, and why (for the plan).
@@ -53,24 +106,48 @@ pub fn target_size(width: u32, height: u32, target_long: u32) -> [u32; 2] {
     }
 }
 
-/// Resizes `img` to `to` with the configured engine.
+/// Resizes `img` to `to` with the configured engine. Only the ONNX engine can fail
+/// (its model, or the model on this image); the error says what to do.
 pub fn apply(
     img: &DynamicImage,
     to: [u32; 2],
     cfg: &UpscaleConfig,
-) -> (DynamicImage, UpscaleDetails) {
-    let out = match cfg.engine {
-        UpscaleEngine::Lanczos => lanczos(img, to),
+) -> Result<(DynamicImage, UpscaleDetails), JobError> {
+    let (out, engine, onnx) = match cfg.engine {
+        UpscaleEngine::Lanczos => (lanczos(img, to), "lanczos3", None),
+        UpscaleEngine::Onnx => {
+            let (out, d) = onnx::upscale(img, to, cfg)?;
+            (out, "onnx", Some(d))
+        }
     };
     let details = UpscaleDetails {
-        engine: "lanczos3",
+        engine,
         from: [img.width(), img.height()],
         to,
         factor: (f64::from(to[0].max(to[1])) / f64::from(img.width().max(img.height())) * 1000.0)
             .round()
             / 1000.0,
+        onnx,
     };
-    (out, details)
+    Ok((out, details))
+}
+
+/// The memory a job may need at its peak for a `width`×`height` input, in bytes: the
+/// decoded image, the upscaled one and the encoder's buffer at 16 bits per channel, and
+/// for the ONNX engine its float buffers (see [`onnx::peak_bytes`]).
+pub fn peak_bytes(width: u32, height: u32, cfg: &UpscaleConfig) -> u64 {
+    let src = u64::from(width) * u64::from(height);
+    let (dst, extra) = match decide(width, height, cfg) {
+        Ok(to) => {
+            let extra = match cfg.engine {
+                UpscaleEngine::Lanczos => 0,
+                UpscaleEngine::Onnx => onnx::peak_bytes(width, height, to),
+            };
+            (u64::from(to[0]) * u64::from(to[1]), extra)
+        }
+        Err(_) => (src, 0),
+    };
+    (src + 2 * dst) * 8 + extra
 }
 
 /// Lanczos3 resize of any 8- or 16-bit layout.
@@ -108,6 +185,7 @@ mod tests {
             [64, 32],
             &UpscaleConfig::default(),
         )
+        .unwrap()
         .0;
         let out = out.as_rgba8().expect("still RGBA8");
         assert_eq!(out.get_pixel(2, 10)[3], 0, "transparent stays transparent");
@@ -118,7 +196,9 @@ mod tests {
             10,
             image::Rgb([40000u16, 1000, 65535]),
         ));
-        let out = apply(&img16, [20, 20], &UpscaleConfig::default()).0;
+        let out = apply(&img16, [20, 20], &UpscaleConfig::default())
+            .unwrap()
+            .0;
         assert_eq!(
             out.as_rgb16().unwrap().get_pixel(10, 10).0,
             [40000, 1000, 65535]
