@@ -539,7 +539,7 @@ mod default_file_tests {
             let body = line.strip_prefix("# ").filter(|l| {
                 *l == "[[hotfolder]]"
                     || l.split_once(" = ").is_some_and(|(k, _)| {
-                        !k.is_empty()
+                        k.starts_with(|c: char| c.is_ascii_lowercase())
                             && k.chars()
                                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                     })
