@@ -21,6 +21,7 @@
 //! | [`models`]   | the super-resolution model manifest, `realskin models ...` commands   | the pipeline's pixels |
 //! | [`api`]      | the local control API, dashboard and metrics (loopback, token)        | pixels               |
 //! | [`service`]  | per-user service install (systemd, launchd, Windows), systemd notify  | pixels               |
+//! | `tray`       | the tray icon process (Linux: KSNI), talking only to the API          | files, the ledger    |
 //!
 //! Errors come in two kinds ([`error`]): a per-image failure is reported and the daemon
 //! goes on; only start-up, configuration and watcher failures stop it.
@@ -41,6 +42,8 @@ pub mod process;
 pub mod profile;
 pub mod report;
 pub mod service;
+#[cfg(target_os = "linux")]
+pub mod tray;
 pub mod watch;
 
 #[doc(hidden)]

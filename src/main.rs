@@ -76,6 +76,12 @@ enum Command {
         #[arg(long)]
         print: bool,
     },
+    /// Show realskin in the system tray (a separate process that talks to the service).
+    Tray {
+        /// Config file of the service (to find its state folder).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Install, remove, start or stop realskin as a service for this user.
     Service {
         #[command(subcommand)]
@@ -202,6 +208,7 @@ fn main() -> ExitCode {
         } => profile(config, json, metadata_only, files),
         Command::Dashboard { config, print } => dashboard(config, print),
         Command::Service { action } => service(action),
+        Command::Tray { config } => tray(config),
         Command::Models { config, action } => models(config, action),
     }
 }
@@ -248,6 +255,34 @@ fn profile(
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn tray(config: Option<PathBuf>) -> ExitCode {
+    let _guard = logging::init_stderr();
+    let loaded = match load(config) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    #[cfg(target_os = "linux")]
+    {
+        match realskin::tray::run(&loaded.config.daemon.state_dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "the tray icon could not start: {e:#} (is a desktop session with a status notifier running?)"
+                );
+                ExitCode::FAILURE
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = loaded;
+        eprintln!(
+            "the tray icon is not available on this platform yet; open the dashboard with `realskin dashboard`"
+        );
+        ExitCode::FAILURE
     }
 }
 

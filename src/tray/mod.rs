@@ -1,0 +1,286 @@
+//! `realskin tray`: a small separate process that shows the daemon's state in the
+//! system tray and offers the common actions. It talks only to the daemon's local API
+//! (found through `<state_dir>/api.json`), so it can start before or after the daemon
+//! and survives the daemon's restarts.
+//!
+//! On Linux it uses tray-icon's KSNI backend: the StatusNotifierItem D-Bus protocol
+//! (KDE, and GNOME with the AppIndicator extension), with no GTK and no system
+//! packages to build. The icon, tooltip and title follow the daemon: idle, working,
+//! paused, waiting, a recent error, or not running (then the menu offers to start the
+//! service).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tray_icon::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
+
+use crate::api::client::{Client, open_in_browser};
+
+/// What the icon shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayState {
+    /// Running, nothing to do.
+    Idle,
+    /// Processing images.
+    Working,
+    /// Paused, or waiting for the machine to have room.
+    Paused,
+    /// The last jobs failed (or the daemon is unhealthy).
+    Error,
+    /// The daemon does not answer.
+    NotRunning,
+}
+
+impl TrayState {
+    /// The word shown in the tooltip and title.
+    pub const fn word(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Working => "working",
+            Self::Paused => "paused",
+            Self::Error => "needs attention",
+            Self::NotRunning => "not running",
+        }
+    }
+
+    /// The icon's colour.
+    const fn colour(self) -> [u8; 3] {
+        match self {
+            Self::Idle => [92, 201, 138],
+            Self::Working => [217, 162, 122],
+            Self::Paused => [230, 180, 80],
+            Self::Error => [240, 106, 106],
+            Self::NotRunning => [140, 140, 140],
+        }
+    }
+}
+
+/// The tray's reading of a status answer from `/api/status`.
+pub fn state_of(status: &serde_json::Value) -> (TrayState, String) {
+    let counts = &status["counts"];
+    let summary = format!(
+        "{} processed, {} failed, {} waiting",
+        counts["processed"], counts["failed"], status["queue"]
+    );
+    let missing_input = status["hotfolders"]
+        .as_array()
+        .is_some_and(|h| h.iter().any(|h| h["watch"] == "input-missing"));
+    let state = match status["state"].as_str() {
+        Some("paused") => TrayState::Paused,
+        Some("yielding") => TrayState::Paused,
+        _ if missing_input => TrayState::Error,
+        _ if status["running"].as_u64().unwrap_or(0) > 0 => TrayState::Working,
+        _ if recent_failure(status) => TrayState::Error,
+        _ => TrayState::Idle,
+    };
+    let why = match (status["state"].as_str(), status["reason"].as_str()) {
+        (Some("yielding"), Some(r)) => format!("; waiting: {r}"),
+        _ if missing_input => "; an input folder is missing".to_string(),
+        _ => String::new(),
+    };
+    (state, format!("{summary}{why}"))
+}
+
+/// A failure in the last ten minutes.
+fn recent_failure(status: &serde_json::Value) -> bool {
+    let Some(at) = status["last_errors"][0]["at"].as_str() else {
+        return false;
+    };
+    humantime::parse_rfc3339(at)
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < Duration::from_secs(600))
+}
+
+/// A round icon in the state's colour, with a lighter ring, 32×32 RGBA.
+pub fn icon_rgba(state: TrayState) -> Vec<u8> {
+    let [r, g, b] = state.colour();
+    let size = 32i32;
+    let mut px = Vec::with_capacity((size * size * 4) as usize);
+    for y in 0..size {
+        for x in 0..size {
+            let dx = x as f32 + 0.5 - 16.0;
+            let dy = y as f32 + 0.5 - 16.0;
+            let d = (dx * dx + dy * dy).sqrt();
+            let (cr, cg, cb, a) = if d <= 11.0 {
+                (r, g, b, 255)
+            } else if d <= 14.5 {
+                (r / 2 + 127, g / 2 + 127, b / 2 + 127, 255)
+            } else if d <= 15.5 {
+                (r, g, b, ((15.5 - d) * 255.0) as u8)
+            } else {
+                (0, 0, 0, 0)
+            };
+            px.extend_from_slice(&[cr, cg, cb, a]);
+        }
+    }
+    px
+}
+
+struct Items {
+    toggle: MenuItem,
+    dashboard: MenuItem,
+    input: MenuItem,
+    output: MenuItem,
+    report: MenuItem,
+    logs: MenuItem,
+    start: MenuItem,
+    quit: MenuItem,
+}
+
+/// Runs the tray until "Quit tray" (or the process is stopped).
+pub fn run(state_dir: &Path) -> anyhow::Result<()> {
+    let menu = Menu::new();
+    let items = Items {
+        toggle: MenuItem::new("Pause", false, None),
+        dashboard: MenuItem::new("Open dashboard", false, None),
+        input: MenuItem::new("Open input folder", false, None),
+        output: MenuItem::new("Open output folder", false, None),
+        report: MenuItem::new("Open latest report", false, None),
+        logs: MenuItem::new("Open logs", true, None),
+        start: MenuItem::new("Start the realskin service", false, None),
+        quit: MenuItem::new("Quit tray", true, None),
+    };
+    menu.append(&items.toggle)?;
+    menu.append(&PredefinedMenuItem::separator())?;
+    for item in [
+        &items.dashboard,
+        &items.input,
+        &items.output,
+        &items.report,
+        &items.logs,
+    ] {
+        menu.append(item)?;
+    }
+    menu.append(&PredefinedMenuItem::separator())?;
+    menu.append(&items.start)?;
+    menu.append(&items.quit)?;
+
+    let icon = |s: TrayState| Icon::from_rgba(icon_rgba(s), 32, 32);
+    let tray: TrayIcon = TrayIconBuilder::new()
+        .with_id("realskin")
+        .with_title("realskin")
+        .with_tooltip("realskin: starting")
+        .with_icon(icon(TrayState::NotRunning)?)
+        .with_menu(Box::new(menu))
+        .build()?;
+
+    let events = MenuEvent::receiver();
+    let mut shown: Option<(TrayState, String)> = None;
+    let mut last_status = serde_json::Value::Null;
+    let mut next_poll = Instant::now();
+    loop {
+        if Instant::now() >= next_poll {
+            next_poll = Instant::now() + Duration::from_secs(2);
+            let client = Client::discover(state_dir).ok();
+            let status = client.as_ref().and_then(|c| c.get_json("/api/status").ok());
+            let (state, text) = match &status {
+                Some(s) => state_of(s),
+                None => (
+                    TrayState::NotRunning,
+                    "realskin is not running; choose \"Start the realskin service\"".to_string(),
+                ),
+            };
+            last_status = status.unwrap_or(serde_json::Value::Null);
+            let running = state != TrayState::NotRunning;
+            items.toggle.set_enabled(running);
+            items.toggle.set_text(if last_status["state"] == "paused" {
+                "Resume"
+            } else {
+                "Pause"
+            });
+            for item in [&items.dashboard, &items.input, &items.output, &items.report] {
+                item.set_enabled(running);
+            }
+            items.start.set_enabled(!running);
+            if shown.as_ref() != Some(&(state, text.clone())) {
+                let tooltip = format!("realskin: {}; {text}", state.word());
+                tray.set_tooltip(Some(&tooltip))?;
+                tray.set_title(Some(&format!("realskin: {}", state.word())));
+                tray.set_icon(Some(icon(state)?))?;
+                shown = Some((state, text));
+            }
+        }
+        while let Ok(ev) = events.try_recv() {
+            let id = ev.id();
+            let client = Client::discover(state_dir).ok();
+            if id == items.quit.id() {
+                return Ok(());
+            } else if id == items.toggle.id() {
+                if let Some(c) = &client {
+                    let path = if last_status["state"] == "paused" {
+                        "/api/resume"
+                    } else {
+                        "/api/pause"
+                    };
+                    let _ = c.post_json(path);
+                    next_poll = Instant::now();
+                }
+            } else if id == items.dashboard.id() {
+                if let Some(c) = &client {
+                    let _ = open_in_browser(&c.dashboard_url());
+                }
+            } else if id == items.input.id() || id == items.output.id() {
+                let key = if id == items.input.id() {
+                    "input"
+                } else {
+                    "output"
+                };
+                if let Some(dir) = last_status["hotfolders"][0][key].as_str() {
+                    let _ = open_in_browser(dir);
+                }
+            } else if id == items.report.id() {
+                if let Some(path) = client.as_ref().and_then(latest_report) {
+                    let _ = open_in_browser(&path.display().to_string());
+                }
+            } else if id == items.logs.id() {
+                let _ = open_in_browser(&state_dir.join("logs").display().to_string());
+            } else if id == items.start.id() {
+                if let Err(e) = crate::service::control("start") {
+                    tracing::warn!("Could not start the service: {e:#}");
+                }
+                next_poll = Instant::now();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The HTML report of the most recent job.
+fn latest_report(client: &Client) -> Option<PathBuf> {
+    let jobs = client.get_json("/api/jobs?limit=1").ok()?;
+    let json = jobs["jobs"][0]["report_path"].as_str()?;
+    let html = Path::new(json).with_extension("html");
+    Some(if html.exists() {
+        html
+    } else {
+        PathBuf::from(json)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_follows_the_status() {
+        let s = serde_json::json!({"state": "running", "running": 1, "queue": 3,
+            "counts": {"processed": 5, "failed": 0}, "hotfolders": [], "last_errors": []});
+        let (state, text) = state_of(&s);
+        assert_eq!(state, TrayState::Working);
+        assert_eq!(text, "5 processed, 0 failed, 3 waiting");
+        let s = serde_json::json!({"state": "paused", "running": 0, "queue": 0,
+            "counts": {"processed": 5, "failed": 0}, "hotfolders": [], "last_errors": []});
+        assert_eq!(state_of(&s).0, TrayState::Paused);
+        let s = serde_json::json!({"state": "running", "running": 0, "queue": 0,
+            "counts": {"processed": 5, "failed": 1}, "hotfolders": [],
+            "last_errors": [{"at": crate::report::now_rfc3339()}]});
+        assert_eq!(state_of(&s).0, TrayState::Error);
+    }
+
+    #[test]
+    fn icons_are_32_by_32_rgba() {
+        assert_eq!(icon_rgba(TrayState::Idle).len(), 32 * 32 * 4);
+    }
+}
