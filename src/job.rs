@@ -35,11 +35,17 @@ pub struct JobSettings {
 impl JobSettings {
     /// A hotfolder's settings.
     pub fn for_hotfolder(hf: &HotfolderConfig, cfg: &Config) -> Self {
+        Self::for_jobs_at_once(hf, cfg, cfg.worker_count())
+    }
+
+    /// A hotfolder's settings when `jobs` images are processed at the same time: the
+    /// cores are shared among them, so jobs do not fight over them (and a lone image
+    /// gets them all).
+    pub fn for_jobs_at_once(hf: &HotfolderConfig, cfg: &Config, jobs: usize) -> Self {
         let mut skin = hf.skin.clone();
         if skin.threads == 0 {
-            // The cores are shared among the workers, so jobs do not fight over them.
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            skin.threads = (cores / cfg.worker_count()).max(1);
+            skin.threads = (cores / jobs.max(1)).max(1);
         }
         Self {
             stages: StageSettings {
@@ -105,11 +111,16 @@ pub fn render(
         w: f.w,
         h: f.h,
     });
-    let previews = previews::make(&input, &image, face, artifacts.mask_overlay.as_ref());
-    drop(input);
-
+    // The previews are made on another core while the encoder (single-threaded) runs.
     let t = Instant::now();
-    let mut encoded = encode::encode(image, format, &settings.output).map_err(|e| {
+    let (previews, encoded) = std::thread::scope(|s| {
+        let previews =
+            s.spawn(|| previews::make(&input, &image, face, artifacts.mask_overlay.as_ref()));
+        let encoded = encode::encode(&image, format, &settings.output);
+        (previews.join().unwrap_or_default(), encoded)
+    });
+    drop((input, image));
+    let mut encoded = encoded.map_err(|e| {
         JobError::input(
             "encode",
             format!("The result could not be encoded: {e}."),

@@ -19,9 +19,11 @@ pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
 
 fn filter() -> EnvFilter {
     // notify reports routine watch bookkeeping at info, and ort (ONNX Runtime) its device
-    // discovery and session set-up; only their warnings matter here.
+    // discovery and session set-up: only their warnings matter here. c2pa logs each step
+    // of reading a manifest and warns about features realskin does not use; what it finds
+    // reaches the report as evidence, so only its errors are logged.
     EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,notify=warn,ort=warn"))
+        .unwrap_or_else(|_| EnvFilter::new("info,notify=warn,ort=warn,c2pa=error"))
 }
 
 fn stderr_layer<S>() -> impl Layer<S>

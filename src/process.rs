@@ -74,7 +74,8 @@ pub fn process_files(cfg: &Config, files: &[PathBuf], opts: &ProcessOptions) -> 
         output_options: cfg.output.clone(),
         ..crate::config::HotfolderConfig::default()
     };
-    let settings = JobSettings::for_hotfolder(&global, cfg);
+    let threads = cfg.worker_count().min(files.len()).max(1);
+    let settings = JobSettings::for_jobs_at_once(&global, cfg, threads);
     let bar = if opts.progress {
         let bar =
             ProgressBar::with_draw_target(Some(files.len() as u64), ProgressDrawTarget::stderr());
@@ -90,7 +91,6 @@ pub fn process_files(cfg: &Config, files: &[PathBuf], opts: &ProcessOptions) -> 
     };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; files.len()]);
-    let threads = cfg.worker_count().min(files.len()).max(1);
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {

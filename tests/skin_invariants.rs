@@ -264,3 +264,21 @@ fn config_rejects_unknown_fields_and_reports_every_bad_value() {
     };
     assert_eq!(bad.validate().len(), 2);
 }
+
+/// The engine's pixels must not drift unnoticed: the synthetic face's output, with the
+/// default settings, is pinned by its BLAKE3. A deliberate change to the engine updates
+/// the pin in the same commit (and says why in CHANGELOG.md); any other change to it is a bug.
+#[test]
+fn default_output_on_the_synthetic_face_is_pinned() {
+    let img = face_image(SIZE);
+    let cfg = SkinConfig {
+        threads: 2,
+        ..SkinConfig::default()
+    };
+    let (out, _) = applied(apply(&img, &cfg, &face_ctx(SIZE)));
+    let hash = blake3::hash(out.as_bytes()).to_hex().to_string();
+    assert_eq!(
+        hash, "49a40966db2443b2bc4cff2f7324371f2b2f74d915ee92d1871f4fc9dc158616",
+        "the skin engine's output changed; if that is intended, update this pin"
+    );
+}

@@ -59,16 +59,17 @@ pub fn output_format(input: Format, cfg: &OutputConfig) -> Format {
 }
 
 /// Encodes `image` as `format`. Fails only on an encoder bug or an impossible layout.
-pub fn encode(image: DynamicImage, format: Format, cfg: &OutputConfig) -> Result<Encoded, String> {
+pub fn encode(image: &DynamicImage, format: Format, cfg: &OutputConfig) -> Result<Encoded, String> {
     let mut notes = Vec::new();
-    let mut image = image;
+    // Borrowed unless the format needs another layout.
+    let mut image = std::borrow::Cow::Borrowed(image);
     let color = image.color();
 
     // Layouts each format can hold.
     match format {
         Format::Jpeg => {
             if color.has_alpha() {
-                image = flatten_on_white(&image);
+                image = std::borrow::Cow::Owned(flatten_on_white(&image));
                 notes.push("JPEG has no transparency: alpha was flattened onto white.".into());
             }
             if color.bytes_per_pixel() / color.channel_count() > 1 {
@@ -77,11 +78,11 @@ pub fn encode(image: DynamicImage, format: Format, cfg: &OutputConfig) -> Result
                         .into(),
                 );
             }
-            image = if image.color().has_color() {
+            image = std::borrow::Cow::Owned(if image.color().has_color() {
                 DynamicImage::ImageRgb8(image.to_rgb8())
             } else {
                 DynamicImage::ImageLuma8(image.to_luma8())
-            };
+            });
         }
         Format::Webp => {
             if color.bytes_per_pixel() / color.channel_count() > 1 {
@@ -90,18 +91,18 @@ pub fn encode(image: DynamicImage, format: Format, cfg: &OutputConfig) -> Result
                         .into(),
                 );
             }
-            image = match (color.has_color(), color.has_alpha()) {
+            image = std::borrow::Cow::Owned(match (color.has_color(), color.has_alpha()) {
                 (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
                 (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
                 (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
                 (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
-            };
+            });
         }
         Format::Tiff => {
-            if matches!(image, DynamicImage::ImageLumaA8(_)) {
-                image = DynamicImage::ImageRgba8(image.to_rgba8());
-            } else if matches!(image, DynamicImage::ImageLumaA16(_)) {
-                image = DynamicImage::ImageRgba16(image.to_rgba16());
+            if matches!(*image, DynamicImage::ImageLumaA8(_)) {
+                image = std::borrow::Cow::Owned(DynamicImage::ImageRgba8(image.to_rgba8()));
+            } else if matches!(*image, DynamicImage::ImageLumaA16(_)) {
+                image = std::borrow::Cow::Owned(DynamicImage::ImageRgba16(image.to_rgba16()));
             }
         }
         Format::Png => {}
@@ -177,7 +178,7 @@ mod tests {
 
     #[test]
     fn png_keeps_16_bit_and_alpha() {
-        let enc = encode(rgba16(), Format::Png, &OutputConfig::default()).unwrap();
+        let enc = encode(&rgba16(), Format::Png, &OutputConfig::default()).unwrap();
         assert_eq!(enc.facts.bit_depth, 16);
         assert!(enc.facts.alpha);
         let back = decode(&enc.bytes, 100.0).unwrap();
@@ -186,7 +187,7 @@ mod tests {
 
     #[test]
     fn jpeg_flattens_alpha_and_says_so() {
-        let enc = encode(rgba16(), Format::Jpeg, &OutputConfig::default()).unwrap();
+        let enc = encode(&rgba16(), Format::Jpeg, &OutputConfig::default()).unwrap();
         assert!(!enc.facts.alpha);
         assert_eq!(enc.facts.bit_depth, 8);
         assert_eq!(enc.facts.notes.len(), 2, "{:?}", enc.facts.notes);

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 /// enough to make it blotchy.
 pub const GRAIN_SOFTEN_SIGMA: f32 = 0.45;
 
-/// Noise floor of the real photographs in `shared/samples/portraits` (see NOTES.md): the standard deviation
+/// Noise floor of the real photographs in `shared/samples/portraits` (see README, "How the targets were set"): the standard deviation
 /// of L* in the 0.5–1 px band in their flattest areas.
 pub const TARGET_NOISE_FLOOR: f32 = 0.3;
 

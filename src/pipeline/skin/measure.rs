@@ -14,7 +14,7 @@
 //!
 //! # Targets
 //! Derived from the real photographs in `shared/samples/portraits/` (`examples/derive_targets.rs` prints
-//! them; see NOTES.md): Obama official portrait (ppm 2.2), Biden official portrait (ppm 2.4) and the NASA
+//! them; README "How the targets were set"): Obama official portrait (ppm 2.2), Biden official portrait (ppm 2.4) and the NASA
 //! portrait of Eileen Collins (ppm 0.8), measured with this module's own mask and faces. They read
 //! fine 0.0081–0.0111, mid 0.0136–0.0163 and chroma 1.6–1.9 (skin_eval agrees: fine 0.008–0.012,
 //! chroma 1.6–2.5). The targets sit in the middle of the real range, below its top, because going above

@@ -959,8 +959,10 @@ fn calibrate<T: Sample>(
     let mottle_cap = mottle_cap(skin_chroma);
     let a_c = (c_deficit / c_unit).min(mottle_cap);
     let rest2 = (c_deficit * c_deficit - (a_c * c_unit).powi(2)).max(0.0);
-    // Pores carry chroma only where they are drawn.
-    let a_pc = if rest2 > 0.0 && params.a_pore > 0.0 {
+    // Pores carry chroma only where they are drawn and resolved: below ~2 px per pore the
+    // pits are single pixels, and colour there reads as a camera's colour noise, not skin.
+    let resolved = 0.25 * ppm >= texture::MIN_PORE_PX;
+    let a_pc = if rest2 > 0.0 && params.a_pore > 0.0 && resolved {
         (rest2.sqrt() / pc_unit.max(1e-6)).min(MAX_PORE_CHROMA_LAB * share)
     } else {
         0.0
