@@ -61,6 +61,7 @@ fn processed_and_failed_reports_keep_their_shape() {
         ".finished_at" => "[time]",
         ".timings_ms.read" => "[ms]",
         ".timings_ms.decode" => "[ms]",
+        ".timings_ms.profile" => "[ms]",
         ".timings_ms.total" => "[ms]",
         ".job" => "[job]",
         ".realskin" => "[version]",
