@@ -1019,7 +1019,13 @@ fn calibrate<T: Sample>(
         }
     };
     if fine_e > 0.0 {
-        let kf = fix(first.fine, before.fine, targets.fine);
+        let mut kf = fix(first.fine, before.fine, targets.fine);
+        // The pore-band texture leaks into the micro-relief band (most at micro-grain
+        // scales); that band must not be pushed past real skin either, or the skin reads
+        // as noise rather than texture.
+        if first.mid > targets.mid && first.mid > before.mid && before.mid < targets.mid {
+            kf = kf.min(fix(first.mid, before.mid, targets.mid));
+        }
         params.a_pore *= kf;
         params.a_micro = (params.a_micro * kf).min(MAX_MICRO);
     }
