@@ -274,30 +274,15 @@ impl Textures {
         // as haemoglobin and melanin do, never symmetric cyan/orange confetti or freckle-like dots.
         let m1 = mm(0.8).max(2.5);
         let m2 = mm(3.0).max(3.0 * m1);
-        let redness = tile_pair(
-            n,
-            split(seed, 12),
-            Band {
-                s1x: m1,
-                s1y: m1,
-                s2: m2,
-                skew: 0.4,
-            },
-            false,
-            1.0,
-        );
-        let pigment = tile_pair(
-            n,
-            split(seed, 13),
-            Band {
-                s1x: m1,
-                s1y: m1,
-                s2: m2,
-                skew: 0.4,
-            },
-            false,
-            1.0,
-        );
+        // Redness and pigment share the blotch shape; only their seeds differ.
+        let blotches = Band {
+            s1x: m1,
+            s1y: m1,
+            s2: m2,
+            skew: 0.4,
+        };
+        let redness = tile_pair(n, split(seed, 12), blotches, false, 1.0);
+        let pigment = tile_pair(n, split(seed, 13), blotches, false, 1.0);
         Textures {
             micro,
             relief,
