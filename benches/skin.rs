@@ -4,9 +4,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use image::DynamicImage;
+use realskin::face::FaceBox;
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, apply};
 use realskin::profile::classify::{Classification, PictureKind};
-use realskin::profile::faces::FaceBox;
 use std::hint::black_box;
 
 fn portrait(size: u32) -> (DynamicImage, Option<Vec<FaceBox>>) {

@@ -2,7 +2,6 @@
 //! pore-band shape, noise floor) with the engine's own measurement, at their native resolution.
 //! `cargo run --release --example derive_targets -- /work/shared/samples/portraits/real_*`
 use realskin::pipeline::skin::{filters::Plane, grain, mask, measure, pixels};
-use realskin::profile::faces;
 
 fn main() {
     for path in std::env::args().skip(1) {
@@ -11,19 +10,17 @@ fn main() {
         let (w, h) = (img.width() as usize, img.height() as usize);
         let px = pixels::Pixels::of(&img).unwrap();
         let red = pixels::Reduced::build(&px, w, h, 1);
-        let found = faces::detect_faces(&img);
-        let used: Vec<_> = found
-            .iter()
-            .copied()
-            .filter(|f| mask::face_has_skin(&red, f))
-            .collect();
-        let Some(f) = used.first() else {
+        let used = realskin::face::analyse(&img, 2);
+        let Some(face) = used.first() else {
             println!("{path}: no face");
             continue;
         };
-        let models = mask::fit_models(&red, &used);
-        let maps = mask::build(&red, &used, &models);
-        let ppm = f.w / 130.0;
+        let f = &face.bbox;
+        let boxes: Vec<_> = used.iter().map(|f| f.bbox).collect();
+        let layers = mask::layers(&used, red.k, red.w, red.h);
+        let models = mask::fit_models(&red, &layers);
+        let maps = mask::build(&red, &boxes, &layers, &models, None);
+        let ppm = realskin::pipeline::skin::scale::from_faces(&used, 4.0).px_per_mm;
         let cx = f.cx();
         let cy = f.y + 0.55 * f.h;
         let rect = measure::Rect {

@@ -11,6 +11,7 @@
 //! | [`ledger`]   | the SQLite job database: claim, progress, outcome, resume             | pixels               |
 //! | [`decode`]   | bytes to pixels with limits (format sniffing, bombs, truncation)      | the filesystem       |
 //! | [`meta`]     | metadata containers: read ICC/EXIF/XMP/IPTC/C2PA, splice into outputs | pixels               |
+//! | [`face`]     | faces and their 468 landmarks (embedded MediaPipe models, run by tract) | skin, the filesystem |
 //! | [`profile`]  | what an image is and which generator made it, with the evidence       | the filesystem       |
 //! | [`pipeline`] | the plan and the stages (upscale, ...), pure functions over images    | the filesystem       |
 //! | [`job`]      | one image through decode → profile → plan → stages → encode           | the filesystem       |
@@ -31,6 +32,7 @@ pub mod config;
 pub mod daemon;
 pub mod decode;
 pub mod error;
+pub mod face;
 pub mod job;
 pub mod ledger;
 pub mod logging;

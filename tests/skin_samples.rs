@@ -4,7 +4,6 @@
 
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, apply};
 use realskin::profile::classify::{PictureKind, classify};
-use realskin::profile::faces::detect_faces;
 use std::path::PathBuf;
 
 fn samples() -> Option<PathBuf> {
@@ -44,7 +43,7 @@ fn a_face_is_found_on_every_portrait_photo() {
             continue;
         }
         let img = image::open(&p).expect("sample decodes");
-        let faces = detect_faces(&img);
+        let faces = realskin::face::analyse(&img, 2);
         assert!(!faces.is_empty(), "no face found on {}", p.display());
     }
 }

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::config::UpscaleConfig;
 use crate::error::JobError;
-use crate::profile::faces::FaceBox;
+use crate::face::FaceBox;
 use crate::profile::{FaceFacts, PixelFacts};
 use skin::{SkinConfig, SkinContext, SkinOutcome};
 

@@ -3,13 +3,12 @@
 //!
 //! Metadata facts need no pixels (read straight from the container, see [`crate::meta`]);
 //! pixel facts (photograph or illustration, faces, skin share, face scale) come from the
-//! embedded face detector ([`faces`]), the picture classifier ([`classify`]) and the
+//! face analysis ([`crate::face`]), the picture classifier ([`classify`]) and the
 //! skin engine, into [`GeneratorProfile::pixels`].
 
 pub mod c2pa;
 pub mod classify;
 pub mod evidence;
-pub mod faces;
 pub mod hints;
 pub mod icc;
 pub mod names;

@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use image::{DynamicImage, Rgb, RgbImage};
+use realskin::face::FaceBox;
 use realskin::pipeline::skin::SkinContext;
 use realskin::profile::classify::{Classification, PictureKind};
-use realskin::profile::faces::FaceBox;
 
 /// Deterministic pseudo-noise in [-1, 1].
 pub fn noise(x: u32, y: u32, s: u32) -> f32 {

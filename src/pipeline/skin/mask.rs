@@ -1,15 +1,17 @@
 //! The soft skin mask (0..1) on the reduced copy, plus the pore-density and specular-sheen maps that ride on it.
 //!
-//! Skin colour is modelled per image: a Gaussian in CbCr fitted to the cheeks and forehead of the detected
-//! faces, so dark and light skin are both judged against themselves. Away from faces the same model is
-//! joined with a general YCbCr skin locus (necks, arms, hands). Then everything that must never be textured
-//! is locked: eyes and lips (face-geometry zones and colour), brows, nostrils, hair, beard and stubble
-//! (darker than the skin and busy with fine texture), clothing and background (off the colour model).
+//! Skin colour is modelled per face: a Gaussian in CbCr fitted to that face's cheeks, forehead and nose
+//! (found by its landmarks), so every skin tone, make-up and coloured light is judged against itself.
+//! The mask belongs to the person: it is that model inside the face oval, grown from the oval through
+//! connected skin-coloured pixels into the ears, neck and décolleté, and stopped by edges, so a wall or a
+//! jacket of the same colour is not skin. Detached skin below a face (arms, hands) is kept when it hangs
+//! below the chin. Eyes, brows, lips and nostrils are locked by their landmark polygons, feathered; hair,
+//! beard and stubble inside the oval are found by being darker and busier than the face's clean skin.
 //! A guided filter on the luma makes the result follow hairlines, beards and clothing edges.
 
-use super::filters::{Plane, blur, box_mean, guided};
+use super::filters::{Plane, blur, box_mean, gradient_magnitude, guided};
 use super::pixels::Reduced;
-use crate::profile::faces::FaceBox;
+use crate::face::{Face, FaceBox, PersonMask, mesh};
 use serde::Serialize;
 
 /// The fitted skin colour model (CbCr in 0..255 units, luma 0..1).
@@ -31,11 +33,11 @@ pub struct SkinModel {
 pub struct SkinMaps {
     /// Where texture goes (0..1).
     pub mask: Plane,
-    /// Relative pore density: nose and cheeks 1, rest of the face 0.8, forehead 0.6, under the eyes 0.45, body 0.7.
+    /// Relative pore density by landmark region (see [`mesh::REGIONS`]), body 0.7.
     pub density: Plane,
     /// Specular sheen on skin (0..1): where highlight breakup applies.
     pub sheen: Plane,
-    /// Eye and mouth zones of the faces (1 = locked), kept for tests and the overlay.
+    /// Eyes, brows, lips and nostrils from the landmarks (1 = locked), kept for tests and the overlay.
     pub locks: Plane,
     /// One colour model per face, in face order.
     pub models: Vec<SkinModel>,
@@ -43,9 +45,7 @@ pub struct SkinMaps {
     pub coverage: f32,
 }
 
-/// Relative pore density: nose and cheeks 1, the rest of the face 0.8, forehead 0.6, under the eyes 0.45,
-/// neck, arms and hands 0.7.
-const FACE_DENSITY: f32 = 0.8;
+/// Relative pore density of neck, arms and hands (the face's come from [`mesh::REGIONS`]).
 const BODY_DENSITY: f32 = 0.7;
 
 #[inline]
@@ -92,22 +92,6 @@ impl GridFace {
             h: f.h / k,
         }
     }
-    /// Grid cells covering box-relative u in [u0, u1), v in [v0, v1), clipped to the grid.
-    fn cells(
-        &self,
-        u0: f32,
-        u1: f32,
-        v0: f32,
-        v1: f32,
-        gw: usize,
-        gh: usize,
-    ) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        let x0 = (self.x + u0 * self.w).floor().max(0.0) as usize;
-        let x1 = ((self.x + u1 * self.w).ceil().max(0.0) as usize).min(gw);
-        let y0 = (self.y + v0 * self.h).floor().max(0.0) as usize;
-        let y1 = ((self.y + v1 * self.h).ceil().max(0.0) as usize).min(gh);
-        (x0..x1.max(x0), y0..y1.max(y0))
-    }
     /// Box-relative coordinates of a grid cell centre.
     fn rel(&self, gx: usize, gy: usize) -> (f32, f32) {
         (
@@ -124,90 +108,210 @@ fn ellipse(u: f32, v: f32, cx: f32, cy: f32, rx: f32, ry: f32, soft: f32) -> f32
     1.0 - smoothstep(1.0 - soft, 1.0 + soft, d)
 }
 
-/// Eyes (with lids and lashes) and mouth zones relative to a SeetaFace box (which spans brow to chin).
-fn lock_zone(u: f32, v: f32) -> f32 {
-    let eye_l = ellipse(u, v, 0.30, 0.38, 0.16, 0.10, 0.25);
-    let eye_r = ellipse(u, v, 0.70, 0.38, 0.16, 0.10, 0.25);
-    let mouth = ellipse(u, v, 0.50, 0.80, 0.22, 0.10, 0.25);
-    eye_l.max(eye_r).max(mouth)
+/// The faces' landmark geometry on the reduced grid.
+pub struct FaceLayers {
+    /// Inside a face oval.
+    pub oval: Vec<bool>,
+    /// Eyes, brows, lips and nostrils (1 = locked), feathered outward.
+    pub locks: Plane,
+    /// Relative pore density by landmark region ([`mesh::REGIONS`]); body skin elsewhere.
+    pub density: Plane,
+    /// Per face: grid cells on its cheeks, nose and forehead, away from every lock.
+    pub samples: Vec<Vec<usize>>,
+    /// Above a face's brows and outside its oval: hair and backdrop, never grown into.
+    pub above_brows: Vec<bool>,
 }
 
-/// Checks that a face box holds skin (rejects detections on drawings and objects).
-pub fn face_has_skin(red: &Reduced, f: &FaceBox) -> bool {
-    let g = GridFace::of(f, red.k);
-    let (mut n, mut hit) = (0usize, 0usize);
-    let (xs, ys) = g.cells(0.25, 0.75, 0.45, 0.75, red.w, red.h);
-    for gy in ys {
-        for gx in xs.clone() {
-            let (u, v) = g.rel(gx, gy);
-            if (0.25..0.75).contains(&u) && (0.45..0.75).contains(&v) {
-                let c = ycbcr(red.rgb[gy * red.w + gx]);
-                n += 1;
-                hit += (locus(c[1], c[2]) > 0.5) as usize;
+/// Rasterises the faces' landmark polygons and regions on a `w`×`h` grid of `k`-pixel blocks.
+pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
+    let kf = k as f32;
+    let mut oval = vec![false; w * h];
+    let mut hard = Plane::new(w, h);
+    let mut density = Plane::from_fn(w, h, |_, _| BODY_DENSITY);
+    let mut samples = Vec::with_capacity(faces.len());
+    let mut above_brows = vec![false; w * h];
+    for f in faces {
+        let m = &f.mesh;
+        // The face's up direction (perpendicular to the eye line) and the brows' height along it.
+        let roll = m.roll_deg().to_radians();
+        let up = [roll.sin(), -roll.cos()];
+        let brow = [105usize, 334]
+            .iter()
+            .map(|&i| {
+                let p = m.at(i);
+                (p[0] * up[0] + p[1] * up[1]) / kf
+            })
+            .fold(f32::MIN, f32::max);
+        let (ox0, ox1) = {
+            let b = m.oval_bounds();
+            let pad = 0.6 * (b[2] - b[0]);
+            ((b[0] - pad) / kf, (b[2] + pad) / kf)
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+                if px >= ox0 && px <= ox1 && px * up[0] + py * up[1] > brow {
+                    above_brows[y * w + x] = true;
+                }
             }
         }
+        let grid = |idx: &[usize]| -> Vec<[f32; 2]> {
+            idx.iter()
+                .map(|&i| {
+                    let p = m.at(i);
+                    [p[0] / kf, p[1] / kf]
+                })
+                .collect()
+        };
+        let this_oval = mesh::fill_polygon(&grid(&mesh::FACE_OVAL), w, h);
+        let mut lock = vec![false; w * h];
+        let mut add = |poly: Vec<[f32; 2]>, grow: f32| {
+            for (l, v) in
+                lock.iter_mut()
+                    .zip(mesh::fill_polygon(&mesh::scale_polygon(&poly, grow), w, h))
+            {
+                *l |= v;
+            }
+        };
+        // Eyes with their lids and lashes, brows with their stray hairs, lips with their line.
+        add(grid(&mesh::RIGHT_EYE), 1.6);
+        add(grid(&mesh::LEFT_EYE), 1.6);
+        add(grid(&mesh::RIGHT_BROW), 1.3);
+        add(grid(&mesh::LEFT_BROW), 1.3);
+        add(grid(&mesh::LIPS_OUTER), 1.15);
+        add(nostril(&grid(&mesh::RIGHT_NOSTRIL)), 1.8);
+        add(nostril(&grid(&mesh::LEFT_NOSTRIL)), 1.8);
+        // One block of margin, so the locks hold where the render interpolates between blocks.
+        let grown = box_mean(
+            &Plane {
+                w,
+                h,
+                data: lock.iter().map(|&l| l as u8 as f32).collect(),
+            },
+            1,
+        );
+        // (A box mean leaves rounding residue where it should read 0.)
+        for (hv, g) in hard.data.iter_mut().zip(&grown.data) {
+            if *g > 0.05 {
+                *hv = 1.0;
+            }
+        }
+        // Density: the regions as soft discs, blended into the face's mean inside the oval.
+        let span = m.eye_span() / kf;
+        let zones: Vec<([f32; 2], f32, f32)> = mesh::REGIONS
+            .iter()
+            .flat_map(|(_, idx, r, d)| {
+                idx.iter().map(move |&i| {
+                    let p = m.at(i);
+                    ([p[0] / kf, p[1] / kf], r * span, *d)
+                })
+            })
+            .collect();
+        let soft_oval = blur(
+            &Plane {
+                w,
+                h,
+                data: this_oval.iter().map(|&o| o as u8 as f32).collect(),
+            },
+            (0.05 * span).max(0.7),
+        );
+        let mut mine = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let fw = soft_oval.data[i];
+                if fw <= 0.0 {
+                    continue;
+                }
+                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+                let (mut sw, mut sv, mut best) = (0.3f32, 0.3 * mesh::FACE_DENSITY, 0f32);
+                for (c, r, d) in &zones {
+                    let r2 = ((px - c[0]).powi(2) + (py - c[1]).powi(2)) / (r * r).max(1e-3);
+                    let wgt = (-0.5 * r2).exp();
+                    sw += wgt;
+                    sv += wgt * d;
+                    if *d >= 0.6 {
+                        best = best.max(wgt);
+                    }
+                }
+                density.data[i] = density.data[i] * (1.0 - fw) + fw * (sv / sw);
+                if this_oval[i] && best > 0.5 && grown.data[i] < 0.05 {
+                    mine.push(i);
+                }
+            }
+        }
+        for (o, v) in oval.iter_mut().zip(this_oval) {
+            *o |= v;
+        }
+        samples.push(mine);
     }
-    n > 0 && hit as f32 >= 0.3 * n as f32
+    let locks = blur(&hard, 0.6);
+    let locks = Plane {
+        w,
+        h,
+        data: locks
+            .data
+            .iter()
+            .zip(&hard.data)
+            .map(|(b, hv)| hv.max(smoothstep(0.0, 0.5, *b)))
+            .collect(),
+    };
+    for (a, o) in above_brows.iter_mut().zip(&oval) {
+        *a &= !o;
+    }
+    FaceLayers {
+        oval,
+        locks,
+        density,
+        samples,
+        above_brows,
+    }
+}
+
+/// The nostril opening: the ellipse inscribed in its rim points' bounds, as a 16-gon.
+fn nostril(pts: &[[f32; 2]]) -> Vec<[f32; 2]> {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in pts {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let (rx, ry) = (((x1 - x0) / 2.0).max(0.5), ((y1 - y0) / 2.0).max(0.5));
+    (0..16)
+        .map(|k| {
+            let a = k as f32 * std::f32::consts::TAU / 16.0;
+            [cx + rx * a.cos(), cy + ry * a.sin()]
+        })
+        .collect()
 }
 
 /// One colour model per face (dark and light skin in one picture are each judged against themselves);
 /// a face with too few clean samples borrows the model fitted on all faces together.
-pub fn fit_models(red: &Reduced, faces: &[FaceBox]) -> Vec<SkinModel> {
-    let joint = fit_model(red, faces);
-    faces
+pub fn fit_models(red: &Reduced, layers: &FaceLayers) -> Vec<SkinModel> {
+    let all: Vec<usize> = layers.samples.iter().flatten().copied().collect();
+    let joint = fit_model(red, &all);
+    layers
+        .samples
         .iter()
-        .map(|f| {
-            let m = fit_model(red, std::slice::from_ref(f));
+        .map(|s| {
+            let m = fit_model(red, s);
             if m.samples >= 30 { m } else { joint }
         })
         .collect()
 }
 
-/// Whether a detected face is drawn rather than photographed (a face on an illustration held in a real hand,
-/// a poster in the background): the classifier's cues on the face region (the box grown by half its size
-/// each way) on the reduced copy. Returns the score (> [`DRAWN_FACE_SCORE`] = drawn), or None when the
-/// region is too small to judge (under 64 reduced px; then the whole picture's verdict stands).
-pub fn drawn_face_score(small: &image::RgbImage, k: usize, f: &FaceBox) -> Option<f32> {
-    let k = k as f32;
-    let x0 = ((f.x - 0.5 * f.w) / k).max(0.0) as u32;
-    let y0 = ((f.y - 0.5 * f.h) / k).max(0.0) as u32;
-    if x0 >= small.width() || y0 >= small.height() {
-        return None;
-    }
-    let w = ((2.0 * f.w / k) as u32).min(small.width() - x0);
-    let h = ((2.0 * f.h / k) as u32).min(small.height() - y0);
-    if w.min(h) < 64 {
-        return None;
-    }
-    let crop = image::imageops::crop_imm(small, x0, y0, w, h).to_image();
-    let c = crate::profile::classify::cues(&crop);
-    // Photographed faces on the samples score −2.2…2.4, drawn ones 6.5…21.
-    Some((c.edge_sharpness - 1.9) / 0.15 + (c.line_art - 0.02) / 0.01)
-}
-
-/// Above this [`drawn_face_score`] a face counts as drawn.
-pub const DRAWN_FACE_SCORE: f32 = 4.0;
-
-/// Fits the CbCr Gaussian on cheeks and forehead of the faces; a generic model when there is no face.
-pub fn fit_model(red: &Reduced, faces: &[FaceBox]) -> SkinModel {
+/// Fits the CbCr Gaussian on the given grid cells (a face's cheeks, nose and forehead); a generic
+/// model when there are too few.
+pub fn fit_model(red: &Reduced, cells: &[usize]) -> SkinModel {
     let mut samples: Vec<[f32; 3]> = Vec::new();
     let mut textures: Vec<f32> = Vec::new();
-    for f in faces {
-        let g = GridFace::of(f, red.k);
-        let (xs, ys) = g.cells(0.0, 1.0, 0.0, 1.0, red.w, red.h);
-        for gy in ys {
-            for gx in xs.clone() {
-                let (u, v) = g.rel(gx, gy);
-                let cheeks = (0.15..0.85).contains(&u) && (0.48..0.72).contains(&v);
-                let forehead = (0.25..0.75).contains(&u) && (0.05..0.22).contains(&v);
-                if (cheeks || forehead) && lock_zone(u, v) < 0.1 {
-                    let c = ycbcr(red.rgb[gy * red.w + gx]);
-                    if locus(c[1], c[2]) > 0.5 && red.luma_sd[gy * red.w + gx] < 0.06 {
-                        samples.push(c);
-                        textures.push(red.luma_sd[gy * red.w + gx]);
-                    }
-                }
-            }
+    for &i in cells {
+        // The landmarks say this is skin; only blocks busy with hair or an edge are left out.
+        if red.luma_sd[i] < 0.06 {
+            samples.push(ycbcr(red.rgb[i]));
+            textures.push(red.luma_sd[i]);
         }
     }
     if samples.len() < 30 {
@@ -279,7 +383,13 @@ pub fn fit_model(red: &Reduced, faces: &[FaceBox]) -> SkinModel {
 }
 
 /// Builds the mask, density and sheen maps on the reduced grid.
-pub fn build(red: &Reduced, faces: &[FaceBox], models: &[SkinModel]) -> SkinMaps {
+pub fn build(
+    red: &Reduced,
+    faces: &[FaceBox],
+    layers: &FaceLayers,
+    models: &[SkinModel],
+    people: Option<&PersonMask>,
+) -> SkinMaps {
     let generic = [fit_model(red, &[])];
     let models = if models.is_empty() {
         &generic[..]
@@ -298,7 +408,7 @@ pub fn build(red: &Reduced, faces: &[FaceBox], models: &[SkinModel]) -> SkinMaps
         2,
     );
     let mut raw = Plane::new(w, h);
-    let mut locks = Plane::new(w, h);
+    let mut fits = vec![false; w * h];
     let mut near_face = Plane::new(w, h);
     let mut owner = vec![0u16; w * h];
     for y in 0..h {
@@ -330,15 +440,12 @@ pub fn build(red: &Reduced, faces: &[FaceBox], models: &[SkinModel]) -> SkinMaps
             // Near a face (within the head and neck region) the fitted model rules; far away it must also
             // fall in the general locus.
             let mut near = 0f32;
-            let mut lock = 0f32;
             for g in &gfaces {
                 let (u, v) = g.rel(x, y);
                 near = near.max(ellipse(u, v, 0.5, 0.75, 0.8, 1.35, 0.3));
-                if (-0.2..1.2).contains(&u) && (-0.2..1.2).contains(&v) {
-                    lock = lock.max(lock_zone(u, v));
-                }
             }
             let p_model = 1.0 - smoothstep(5.0, 12.0, m2);
+            fits[i] = m2 < 8.0;
             let loose = 1.0 - smoothstep(10.0, 25.0, m2);
             let mut p = near * p_model + (1.0 - near) * loose * locus(c[1], c[2]);
             // Skin-coloured but far brighter than this face's skin (a beige wall behind dark skin): not skin.
@@ -371,12 +478,24 @@ pub fn build(red: &Reduced, faces: &[FaceBox], models: &[SkinModel]) -> SkinMaps
             // Stubble, hair strands, lashes: busy with texture finer than a reduced pixel, compared with the
             // face's own clean skin (so it holds for smooth AI skin and textured real skin alike).
             p *= 1.0 - smoothstep(busy0, busy1, busy.data[i]);
+            if !layers.oval[i] {
+                // Off the face: only where the segmentation sees a person (walls, floors, backdrops
+                // of skin colour are not), and not much darker than the face (hair of skin hue).
+                if let Some(pm) = people {
+                    p *= smoothstep(
+                        0.25,
+                        0.6,
+                        pm.at((x as f32 + 0.5) / w as f32, (y as f32 + 0.5) / h as f32),
+                    );
+                }
+                p *= smoothstep(0.45, 0.58, c[0] / model.luma_mean.max(0.02));
+            }
             raw.data[i] = p;
-            locks.data[i] = lock;
             near_face.data[i] = near;
         }
     }
-    keep_person_components(&mut raw, &luma, &near_face, &gfaces, models, &owner);
+    keep_person_components(&mut raw, &luma, layers, &fits, &gfaces, models, &owner);
+    let locks = &layers.locks;
     // Edge-aware refinement on the luma (radius 2 reduced px), then the locks cut in hard.
     let refined = guided(&luma, &raw, 2, 0.0012);
     let mut mask = Plane::from_fn(w, h, |x, y| {
@@ -390,32 +509,7 @@ pub fn build(red: &Reduced, faces: &[FaceBox], models: &[SkinModel]) -> SkinMaps
     }
     let coverage = mask.data.iter().filter(|&&m| m > 0.5).count() as f32 / (w * h) as f32;
 
-    // Pore density from the face geometry.
-    let density = Plane::from_fn(w, h, |x, y| {
-        let mut d = BODY_DENSITY;
-        for g in &gfaces {
-            let (u, v) = g.rel(x, y);
-            let zones: [(f32, f32, f32, f32, f32); 7] = [
-                (0.50, 0.60, 0.12, 0.16, 1.0), // nose
-                (0.25, 0.66, 0.15, 0.14, 1.0), // cheeks
-                (0.75, 0.66, 0.15, 0.14, 1.0),
-                (0.50, 0.10, 0.35, 0.16, 0.6),  // forehead
-                (0.30, 0.52, 0.12, 0.05, 0.45), // under the eyes
-                (0.70, 0.52, 0.12, 0.05, 0.45),
-                (0.50, 0.97, 0.18, 0.10, 0.8), // chin
-            ];
-            let (mut sw, mut sv) = (0.3f32, 0.3f32 * FACE_DENSITY);
-            for (cx, cy, rx, ry, val) in zones {
-                let r2 = ((u - cx) / rx).powi(2) + ((v - cy) / ry).powi(2);
-                let wgt = (-0.5 * r2).exp();
-                sw += wgt;
-                sv += wgt * val;
-            }
-            let face_w = ellipse(u, v, 0.5, 0.55, 0.65, 0.75, 0.4);
-            d = d * (1.0 - face_w) + face_w * (sv / sw);
-        }
-        d
-    });
+    let density = layers.density.clone();
 
     // Sheen: skin clearly brighter than the skin's local level (σ ≈ 8 % of the face width).
     let sigma = gfaces.first().map(|g| (0.08 * g.w).max(2.0)).unwrap_or(4.0);
@@ -441,78 +535,109 @@ pub fn build(red: &Reduced, faces: &[FaceBox], models: &[SkinModel]) -> SkinMaps
         mask,
         density,
         sheen,
-        locks,
+        locks: locks.clone(),
         models: models.to_vec(),
         coverage,
     }
 }
 
-/// Keeps only skin-coloured regions that belong to a person: connected to a face's head-and-neck region,
-/// or lying in the body zone below a face (shoulders, arms, hands) with a skin-like lightness. Warm lamps,
-/// wood and bokeh far from anyone are dropped.
+/// Steepest luma step (per reduced pixel, after a light blur) that growth from a face crosses: the
+/// edge between a person and a background of the same colour.
+const BARRIER: f32 = 0.035;
+
+/// Keeps only skin-coloured regions that belong to a person. Skin grows from the face ovals through
+/// connected skin-coloured pixels and stops at edges (ears, neck, décolleté, a hand on the cheek);
+/// detached regions are kept when they hang below a face's chin (shoulders, arms, hands) with a
+/// skin-like lightness and size. A wall, a jacket or warm light of the same colour is dropped.
+#[allow(clippy::too_many_arguments)]
 fn keep_person_components(
     raw: &mut Plane,
     luma: &Plane,
-    near: &Plane,
+    layers: &FaceLayers,
+    fits: &[bool],
     faces: &[GridFace],
     models: &[SkinModel],
     owner: &[u16],
 ) {
     let (w, h) = (raw.w, raw.h);
+    let oval = &layers.oval;
+    let grad = gradient_magnitude(luma, 0.7);
+    let passable = |j: usize, raw: &Plane| {
+        raw.data[j] >= 0.25 && (oval[j] || (grad.data[j] < BARRIER && !layers.above_brows[j]))
+    };
     let mut label = vec![u32::MAX; w * h];
     let mut stack = Vec::new();
-    let mut next = 0u32;
+    let neighbours = |i: usize| {
+        let (x, y) = (i % w, i / w);
+        [
+            (x > 0).then(|| i - 1),
+            (x + 1 < w).then(|| i + 1),
+            (y > 0).then(|| i - w),
+            (y + 1 < h).then(|| i + w),
+        ]
+    };
+    // 1. The person: everything reached from the ovals.
+    const PERSON: u32 = 0;
+    for i in 0..w * h {
+        if oval[i] && raw.data[i] >= 0.25 && label[i] == u32::MAX {
+            label[i] = PERSON;
+            stack.push(i);
+        }
+    }
+    while let Some(i) = stack.pop() {
+        for j in neighbours(i).into_iter().flatten() {
+            if label[j] == u32::MAX && passable(j, raw) {
+                label[j] = PERSON;
+                stack.push(j);
+            }
+        }
+    }
+    // 2. Detached skin-coloured regions, judged whole.
+    let mut next = 1u32;
     for start in 0..w * h {
-        if label[start] != u32::MAX || raw.data[start] < 0.25 {
+        if label[start] != u32::MAX || !passable(start, raw) {
             continue;
         }
-        // Flood-fill one component, gathering what decides whether it is a person's skin.
-        let (mut touches_head, mut n, mut sum_l, mut sx, mut sy) =
-            (false, 0usize, 0f32, 0f32, 0f32);
+        let (mut n, mut sum_l, mut above_chin, mut touches_top, mut fit) =
+            (0usize, 0f32, 0usize, false, 0usize);
         let mut members = Vec::new();
         label[start] = next;
         stack.push(start);
         while let Some(i) = stack.pop() {
             members.push(i);
             let (x, y) = (i % w, i / w);
-            touches_head |= near.data[i] > 0.5;
             n += 1;
             sum_l += luma.data[i];
-            sx += x as f32;
-            sy += y as f32;
-            let mut visit = |j: usize| {
-                if label[j] == u32::MAX && raw.data[j] >= 0.25 {
+            fit += fits[i] as usize;
+            touches_top |= y == 0;
+            let g = &faces[(owner[i] as usize).min(faces.len().saturating_sub(1))];
+            let (_, v) = g.rel(x, y);
+            above_chin += (v < 0.95) as usize;
+            for j in neighbours(i).into_iter().flatten() {
+                if label[j] == u32::MAX && passable(j, raw) {
                     label[j] = next;
                     stack.push(j);
                 }
-            };
-            if x > 0 {
-                visit(i - 1);
-            }
-            if x + 1 < w {
-                visit(i + 1);
-            }
-            if y > 0 {
-                visit(i - w);
-            }
-            if y + 1 < h {
-                visit(i + w);
             }
         }
         next += 1;
-        let keep = touches_head || {
-            let (cx, cy, ml) = (sx / n as f32 + 0.5, sy / n as f32 + 0.5, sum_l / n as f32);
-            // Shoulders, arms and hands hang below the chin: the body zone starts at the chin line.
-            let in_body = faces.iter().any(|g| {
-                let (u, v) = ((cx - g.x) / g.w, (cy - g.y) / g.h);
-                v > 1.0 && ellipse(u, v, 0.5, 2.6, 2.8, 2.6, 0.0) > 0.5
+        let keep = !faces.is_empty() && {
+            let ml = sum_l / n as f32;
+            // Shoulders, arms and hands hang below the chin; a backdrop rises beside the head.
+            let below = above_chin as f32 <= 0.1 * n as f32 && !touches_top;
+            let in_body = members.iter().step_by(7).any(|&i| {
+                let g = &faces[(owner[i] as usize).min(faces.len() - 1)];
+                let (u, v) = g.rel(i % w, i / w);
+                ellipse(u, v, 0.5, 2.6, 2.8, 2.6, 0.0) > 0.5
             });
             let model = &models[(owner[members[0]] as usize).min(models.len() - 1)];
-            let lightness_ok =
-                (ml / model.luma_mean.max(0.05)) > 0.45 && (ml / model.luma_mean.max(0.05)) < 1.6;
+            let rel = ml / model.luma_mean.max(0.05);
             // A hand or an arm is a sizeable patch (≥ 3 % of a face's area), not a sliver of warm light.
             let big = faces.iter().any(|g| n as f32 >= 0.03 * g.w * g.h);
-            in_body && lightness_ok && big
+            // Far from the face the colour must still be the face's own, not the broad skin locus:
+            // a warm wall or a tan jacket is near skin colour, rarely on it.
+            let own_colour = fit as f32 >= 0.6 * n as f32;
+            below && in_body && own_colour && rel > 0.45 && rel < 1.6 && big
         };
         if !keep {
             for i in members {
@@ -520,17 +645,18 @@ fn keep_person_components(
             }
         }
     }
-    // Faint fringes (p < 0.25) count only next to kept skin; the guided filter restores soft edges.
-    let support = box_mean(raw, 1);
-    for (v, s) in raw.data.iter_mut().zip(&support.data) {
-        if *v < 0.25 && *s < 0.05 {
+    // Whatever was never reached (edges outside the person, faint fringes) is not skin; the guided
+    // filter restores soft edges next to kept skin.
+    for (v, l) in raw.data.iter_mut().zip(&label) {
+        if *l == u32::MAX {
             *v = 0.0;
         }
     }
 }
 
-/// The mask overlay for the report: the reduced image with skin tinted and locked zones outlined in blue.
-pub fn overlay(red: &Reduced, maps: &SkinMaps) -> image::RgbImage {
+/// The mask overlay for the report: the reduced image with skin tinted, locked zones in blue, and each
+/// treated face's landmarks (yellow dots) with its oval, eyes, brows and lips outlined in green.
+pub fn overlay(red: &Reduced, maps: &SkinMaps, faces: &[Face]) -> image::RgbImage {
     let mut out = red.to_rgb8();
     for (i, p) in out.pixels_mut().enumerate() {
         let m = maps.mask.data[i];
@@ -546,6 +672,41 @@ pub fn overlay(red: &Reduced, maps: &SkinMaps) -> image::RgbImage {
             }
         }
         *p = image::Rgb(c.map(|v| v.round().clamp(0.0, 255.0) as u8));
+    }
+    let k = red.k as f32;
+    let (w, h) = (out.width() as i64, out.height() as i64);
+    let mut put = |x: f32, y: f32, c: [u8; 3]| {
+        let (x, y) = ((x / k).floor() as i64, (y / k).floor() as i64);
+        if x >= 0 && y >= 0 && x < w && y < h {
+            out.put_pixel(x as u32, y as u32, image::Rgb(c));
+        }
+    };
+    for f in faces {
+        let m = &f.mesh;
+        for poly in [
+            &mesh::FACE_OVAL[..],
+            &mesh::RIGHT_EYE[..],
+            &mesh::LEFT_EYE[..],
+            &mesh::RIGHT_BROW[..],
+            &mesh::LEFT_BROW[..],
+            &mesh::LIPS_OUTER[..],
+        ] {
+            for (a, b) in poly.iter().zip(poly.iter().cycle().skip(1)) {
+                let (p, q) = (m.at(*a), m.at(*b));
+                let steps = (mesh::dist(p, q) / k * 2.0).ceil().max(1.0) as usize;
+                for s in 0..=steps {
+                    let t = s as f32 / steps as f32;
+                    put(
+                        p[0] + (q[0] - p[0]) * t,
+                        p[1] + (q[1] - p[1]) * t,
+                        [60, 220, 90],
+                    );
+                }
+            }
+        }
+        for p in &m.points {
+            put(p[0], p[1], [255, 230, 40]);
+        }
     }
     out
 }

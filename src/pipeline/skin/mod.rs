@@ -2,8 +2,9 @@
 //! physical scale, and changes nothing else.
 //!
 //! [`apply`] is a pure function from an image to an image plus a report. The steps, in order:
-//! 1. gate ([`crate::profile::classify`]): photographs only; illustrations, renders and graphics pass untouched;
-//! 2. faces ([`crate::profile::faces`], or the profiler's via [`SkinContext`]): no face, no person: untouched;
+//! 1. faces ([`crate::face`]: every face with its 468 landmarks, or the caller's boxes via [`SkinContext`]);
+//!    the whole-picture classification ([`crate::profile::classify`]) runs beside it, as information only;
+//! 2. gate (`gate.rs`), per face: photographed skin only; drawn faces and pictures without a face pass untouched;
 //! 3. scale (`scale.rs`): px per mm from the face width;
 //! 4. mask (`mask.rs`): soft skin mask with eyes, lips, brows, hair and beard locked;
 //! 5. measure (`measure.rs`): pore/relief band energy and fine chroma against real-skin targets;
@@ -15,6 +16,7 @@
 //! come from the image content and no step depends on the thread count.
 
 pub mod filters;
+pub mod gate;
 pub mod grain;
 pub mod mask;
 pub mod measure;
@@ -25,8 +27,8 @@ pub mod scale;
 pub mod texture;
 pub mod tone;
 
+use crate::face::{self, FaceBox};
 use crate::profile::classify::{self, Classification, PictureKind};
-use crate::profile::faces::{self, FaceBox, FaceSearch};
 use image::{DynamicImage, RgbImage};
 use measure::{Bands, Rect};
 use pixels::{Layout, Pixels, Reduced, Sample};
@@ -218,6 +220,11 @@ pub struct SkinReport {
     pub faces_used: Vec<FaceBox>,
     /// Faces set aside, each with the reason.
     pub faces_rejected: Vec<RejectedFace>,
+    /// Every face found, with its landmarks' pose and the gate's figures.
+    pub face_checks: Vec<FaceCheck>,
+    /// The picture is black-and-white or toned (sepia, duotone): treated in luminance only. The
+    /// value is the tone's mean chroma (Cb, Cr offsets from neutral, 0..255 units).
+    pub monochrome: Option<[f32; 2]>,
     pub scale: Option<ScaleReport>,
     pub mask: Option<MaskReport>,
     pub preset: Option<String>,
@@ -232,6 +239,78 @@ pub struct SkinReport {
     #[serde(skip)]
     pub artifacts: Option<SkinArtifacts>,
     pub artifact_files: Vec<String>,
+}
+
+/// One face as the gate saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaceCheck {
+    pub face: FaceBox,
+    /// Landmarks found (468: the whole face mesh).
+    pub landmarks: usize,
+    /// Head roll (degrees, the eye line's angle) and yaw (0 frontal, ±1 profile).
+    pub roll_deg: f32,
+    pub yaw: f32,
+    pub treated: bool,
+    pub verdict: gate::FaceVerdict,
+}
+
+/// An RGB(A) copy of a grey picture, keeping its bit depth and alpha; `None` for other layouts.
+fn grey_as_rgb(img: &DynamicImage) -> Option<DynamicImage> {
+    Some(match img {
+        DynamicImage::ImageLuma8(_) => DynamicImage::ImageRgb8(img.to_rgb8()),
+        DynamicImage::ImageLumaA8(_) => DynamicImage::ImageRgba8(img.to_rgba8()),
+        DynamicImage::ImageLuma16(_) => DynamicImage::ImageRgb16(img.to_rgb16()),
+        DynamicImage::ImageLumaA16(_) => DynamicImage::ImageRgba16(img.to_rgba16()),
+        _ => return None,
+    })
+}
+
+/// Back to the grey layout the picture came in (the engine kept it neutral).
+fn rgb_as_grey(img: DynamicImage, color: image::ColorType) -> DynamicImage {
+    match color {
+        image::ColorType::L8 => DynamicImage::ImageLuma8(img.to_luma8()),
+        image::ColorType::La8 => DynamicImage::ImageLumaA8(img.to_luma_alpha8()),
+        image::ColorType::L16 => DynamicImage::ImageLuma16(img.to_luma16()),
+        image::ColorType::La16 => DynamicImage::ImageLumaA16(img.to_luma_alpha16()),
+        _ => img,
+    }
+}
+
+/// Faces narrower than this (px) carry no skin detail worth treating.
+pub const MIN_FACE_WIDTH: f32 = 24.0;
+
+/// Whether the picture is black-and-white or toned: its chroma hardly varies around one tone (on
+/// the reduced copy, the 99th percentile of the distance to the median Cb/Cr under 4 units, and
+/// the tone itself under 24). Returns the tone.
+pub fn monochrome(red: &Reduced) -> Option<[f32; 2]> {
+    let n = red.rgb.len();
+    if n == 0 {
+        return None;
+    }
+    let cbcr: Vec<[f32; 2]> = red
+        .rgb
+        .iter()
+        .map(|c| {
+            let (r, g, b) = (c[0] * 255.0, c[1] * 255.0, c[2] * 255.0);
+            [
+                -0.168_736 * r - 0.331_264 * g + 0.5 * b,
+                0.5 * r - 0.418_688 * g - 0.081_312 * b,
+            ]
+        })
+        .collect();
+    let median = |k: usize| {
+        let mut v: Vec<f32> = cbcr.iter().map(|c| c[k]).collect();
+        let m = v.len() / 2;
+        *v.select_nth_unstable_by(m, f32::total_cmp).1
+    };
+    let tone = [median(0), median(1)];
+    let mut d: Vec<f32> = cbcr
+        .iter()
+        .map(|c| (c[0] - tone[0]).hypot(c[1] - tone[1]))
+        .collect();
+    let k = (n * 99 / 100).min(n - 1);
+    let p99 = *d.select_nth_unstable_by(k, f32::total_cmp).1;
+    (p99 < 4.0 && tone[0].hypot(tone[1]) < 24.0).then_some(tone)
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -382,6 +461,20 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     if cfg.strength <= 0.0 {
         return skip(report, "skin.strength is 0".into(), t_all);
     }
+    // Grey pictures are treated as RGB (texture in luminance only) and returned in their own layout.
+    if let Some(rgb) = grey_as_rgb(img) {
+        let outcome = apply(&rgb, cfg, ctx);
+        return match outcome {
+            SkinOutcome::Applied { image, mut report } => {
+                report.pixel_type = format!("{:?}", img.color());
+                SkinOutcome::Applied {
+                    image: rgb_as_grey(image, img.color()),
+                    report,
+                }
+            }
+            skipped => skipped,
+        };
+    }
     let (Some(layout), Some(px)) = (Layout::of(img), Pixels::of(img)) else {
         return skip(
             report,
@@ -407,78 +500,99 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     let red = Reduced::build(&px, w, h, threads);
     report.timings_ms.reduce = ms(t);
 
-    // 1. Gate (photographs only) and 2. faces: independent, so they run side by side.
+    // 1. Faces with their landmarks, and the whole-picture classification (information only; the
+    // gate is per face): independent, so they run side by side.
     let t = Instant::now();
     let small = red.to_rgb8();
-    let detect = || match &ctx.faces {
-        Some(f) => (f.clone(), Source::Context),
-        None => {
-            let gray = red.to_gray8();
-            (
-                faces::detect_in_gray(
-                    &gray,
-                    red.w,
-                    red.h,
-                    red.k as f32,
-                    0.0,
-                    FaceSearch::QUICK.min_score,
-                ),
-                Source::Engine,
-            )
-        }
+    let find = || match &ctx.faces {
+        Some(boxes) => (
+            boxes
+                .iter()
+                .filter_map(|b| face::mesh_for_box(img, b))
+                .collect::<Vec<_>>(),
+            Source::Context,
+        ),
+        None => (
+            face::analyse(img, threads.saturating_sub(1).max(1)),
+            Source::Engine,
+        ),
     };
-    let classify = || match &ctx.classification {
-        Some(c) => (c.clone(), Source::Context),
-        None => (classify::classify_reduced(&small), Source::Engine),
+    let classify = || {
+        let class = match &ctx.classification {
+            Some(c) => (c.clone(), Source::Context),
+            None => (classify::classify_reduced(&small), Source::Engine),
+        };
+        (class, face::people(&small))
     };
-    let ((class, class_src), (mut found, faces_src)) = join(threads, classify, detect);
+    let (((class, class_src), people), (found, faces_src)) = join(threads, classify, find);
     report.timings_ms.classify = ms(t);
     report.classification = Some(class.clone());
     report.classification_source = Some(class_src);
-    if class.kind != PictureKind::Photo {
-        let what = match class.kind {
-            PictureKind::Illustration => "an illustration",
-            PictureKind::Render3d => "a 3D render",
-            PictureKind::Graphic => "a graphic",
-            PictureKind::Photo => unreachable!(),
-        };
-        return skip(
-            report,
-            format!("not a photograph: {what} ({})", class.reasons.join("; ")),
-            t_all,
-        );
-    }
+
+    // 2. The gate, per face: photographed skin only.
     let t = Instant::now();
-    // The quick search covers faces from ~4 % of the long edge; only when it finds none is the thorough
-    // search (down to ~40 px) worth its cost.
-    if found.is_empty() && faces_src == Source::Engine && red.k > 1 {
-        found = faces::detect_faces_with(img, &FaceSearch::THOROUGH);
-    }
-    let mut used = Vec::new();
+    let mut used: Vec<face::Face> = Vec::new();
     for f in &found {
-        let why = if f.w < 24.0 {
-            Some("smaller than 24 px".to_string())
-        } else if !mask::face_has_skin(&red, f) {
-            Some("no skin colour in the face box".to_string())
+        let verdict = gate::judge(img, f);
+        let why = if f.bbox.w < MIN_FACE_WIDTH {
+            Some(format!("smaller than {MIN_FACE_WIDTH} px"))
+        } else if !verdict.photographed {
+            Some(verdict.reason.clone())
         } else {
-            mask::drawn_face_score(&small, red.k, f)
-                .filter(|s| *s > mask::DRAWN_FACE_SCORE)
-                .map(|s| format!("drawn, not photographed (face-region score {s:.1})"))
+            None
         };
+        report.face_checks.push(FaceCheck {
+            face: f.bbox,
+            landmarks: f.mesh.points.len(),
+            roll_deg: f.mesh.roll_deg(),
+            yaw: f.mesh.yaw(),
+            treated: why.is_none(),
+            verdict,
+        });
         match why {
-            Some(reason) => report
-                .faces_rejected
-                .push(RejectedFace { face: *f, reason }),
-            None => used.push(*f),
+            Some(reason) => report.faces_rejected.push(RejectedFace {
+                face: f.bbox,
+                reason,
+            }),
+            None => used.push(f.clone()),
         }
     }
     report.timings_ms.faces = ms(t);
-    report.faces = found;
+    report.faces = found.iter().map(|f| f.bbox).collect();
     report.faces_source = Some(faces_src);
-    report.faces_used = used.clone();
-    if used.is_empty() && cfg.require_face {
-        return skip(report, "no person: no face with skin found".into(), t_all);
+    report.faces_used = used.iter().map(|f| f.bbox).collect();
+    if used.is_empty() {
+        if cfg.require_face {
+            let reason = if found.is_empty() {
+                "no person: no face found".to_string()
+            } else {
+                format!(
+                    "no photographed face: {}",
+                    report
+                        .faces_rejected
+                        .iter()
+                        .map(|r| r.reason.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            };
+            return skip(report, reason, t_all);
+        }
+        // Skin by colour alone (require_face = false): the whole picture must be a photograph.
+        if class.kind != PictureKind::Photo {
+            return skip(
+                report,
+                format!(
+                    "not a photograph and no face to judge ({})",
+                    class.reasons.join("; ")
+                ),
+                t_all,
+            );
+        }
     }
+    let used_boxes: Vec<FaceBox> = used.iter().map(|f| f.bbox).collect();
+    let mono = monochrome(&red);
+    report.monochrome = mono;
 
     // 3. Scale.
     let sc = scale::from_faces(&used, cfg.default_px_per_mm);
@@ -496,8 +610,9 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
 
     // 4. Mask.
     let t = Instant::now();
-    let models = mask::fit_models(&red, &used);
-    let maps = mask::build(&red, &used, &models);
+    let layers = mask::layers(&used, red.k, red.w, red.h);
+    let models = mask::fit_models(&red, &layers);
+    let maps = mask::build(&red, &used_boxes, &layers, &models, Some(&people));
     report.timings_ms.mask = ms(t);
     report.mask = Some(MaskReport {
         coverage: maps.coverage,
@@ -505,7 +620,7 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
         grid: [red.w, red.h],
         file: MASK_OVERLAY_FILE.into(),
     });
-    let overlay = cfg.artifacts.then(|| mask::overlay(&red, &maps));
+    let overlay = cfg.artifacts.then(|| mask::overlay(&red, &maps, &used));
     if cfg.artifacts {
         report.artifact_files.push(MASK_OVERLAY_FILE.into());
     }
@@ -589,6 +704,11 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
         grain: grain_sigma,
         grain_seed: texture::split(seed, 99) as u32,
     };
+    // Black-and-white and toned pictures: texture in luminance only, the toning kept.
+    if mono.is_some() {
+        params.saturation = 1.0;
+        params.cast = None;
+    }
     let skin_chroma = skin_tone.chroma;
     report.tone = Some(skin_tone);
     report.cast = Some(cast);
@@ -602,7 +722,7 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
         chroma: cfg.target_chroma.min(CHROMA_PER_SKIN_CHROMA * skin_chroma),
         ..Bands::default()
     };
-    let region = measure_region(&used, &maps, &red, w, h);
+    let region = measure_region(&used_boxes, &maps, &red, w, h);
     let mreport = match &px {
         Pixels::U8 { data, channels } => calibrate(
             data,
@@ -631,6 +751,11 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
             threads,
         ),
     };
+    if mono.is_some() {
+        params.a_redness = 0.0;
+        params.a_pigment = 0.0;
+        params.a_pore_chroma = 0.0;
+    }
     amounts.pore_depth = params.a_pore;
     amounts.micro_grain = params.a_micro;
     amounts.relief_amplitude = params.a_relief;
@@ -669,7 +794,7 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
 
     let t = Instant::now();
     if let Some(mask_overlay) = overlay {
-        let face = used.first().map(|f| before_after(img, &out, f));
+        let face = used.first().map(|f| before_after(img, &out, &f.bbox));
         if face.is_some() {
             report.artifact_files.push(FACE_BEFORE_AFTER_FILE.into());
         }

@@ -1,11 +1,12 @@
-//! Physical scale: pixels per millimetre from the face width (an adult face is about 130 mm wide), or a
-//! configured default when no face gives one.
+//! Physical scale: pixels per millimetre from the face's landmarks, or a configured default when no
+//! face gives one. The face's height from the top of the mesh's forehead (landmark 10) to the chin
+//! (152) is used: it hardly changes as a head turns, where widths shrink.
 
 use super::Source;
-use crate::profile::faces::FaceBox;
+use crate::face::{Face, mesh};
 
-/// Adult face width across the detector box, millimetres.
-pub const FACE_WIDTH_MM: f32 = 130.0;
+/// Adult distance from the mesh's forehead point (landmark 10) to the chin (152), millimetres.
+pub const FACE_HEIGHT_MM: f32 = 165.0;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Scale {
@@ -15,10 +16,11 @@ pub struct Scale {
 
 /// The largest face sets the scale: it is the face people look at, and smaller faces get texture that is
 /// at most a little coarse for them.
-pub fn from_faces(faces: &[FaceBox], default_px_per_mm: f32) -> Scale {
-    match faces.iter().map(|f| f.w).reduce(f32::max) {
-        Some(w) => Scale {
-            px_per_mm: w / FACE_WIDTH_MM,
+pub fn from_faces(faces: &[Face], default_px_per_mm: f32) -> Scale {
+    let height = |f: &Face| mesh::dist(f.mesh.at(mesh::FOREHEAD_TOP), f.mesh.at(mesh::CHIN));
+    match faces.iter().map(height).reduce(f32::max) {
+        Some(h) => Scale {
+            px_per_mm: h / FACE_HEIGHT_MM,
             source: Source::Face,
         },
         None => Scale {

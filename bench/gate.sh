@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The per-face gate on the labelled development set: runs the default pipeline
+# (`realskin process`, default config) on every picture in shared/samples/dev/{ai-photo,
+# real-photo,not-photo} and prints, per class, how many pictures were treated and why the
+# others were not, then one line per picture with each face's figures.
+#
+# Goal: every photographed face of 64 px or more treated (ai-photo, real-photo), no
+# non-photograph treated (not-photo).
+#
+#   bench/gate.sh                  (SHARED=/path/to/shared to point elsewhere)
+#   bench/gate.sh DIR...           (any folders laid out as DIR/{ai-photo,real-photo,not-photo})
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${SHARED:-}
+for d in "$shared" ../shared /work/shared; do
+  [ -n "$d" ] && [ -d "$d/samples/dev" ] && { shared=$d; break; }
+done
+roots=("$@")
+if [ ${#roots[@]} -eq 0 ]; then
+  [ -d "$shared/samples/dev" ] || { echo "shared/samples/dev not found: set SHARED or name folders" >&2; exit 2; }
+  roots=("$shared/samples/dev")
+fi
+cargo build -q --release --bin realskin
+out=target/gate
+rm -rf "$out"; mkdir -p "$out"
+for root in "${roots[@]}"; do
+  for class in ai-photo real-photo not-photo; do
+    [ -d "$root/$class" ] || continue
+    mkdir -p "$out/$class"
+    find "$root/$class" -maxdepth 1 -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.webp' -o -iname '*.tif' -o -iname '*.tiff' \) -print0 \
+      | sort -z | xargs -0 -r ./target/release/realskin process -o "$out/$class" >/dev/null 2>&1 || true
+  done
+done
+python3 - "$out" <<'PY'
+import json, pathlib, sys, collections
+out = pathlib.Path(sys.argv[1])
+rows, tally = [], collections.OrderedDict()
+for cls in ("ai-photo", "real-photo", "not-photo"):
+    for rep in sorted((out / cls).glob("*.realskin.json")):
+        d = json.loads(rep.read_text())
+        skin = next((s for s in d.get("stages", []) if s["stage"] == "skin"), None)
+        treated = bool(skin and skin["status"] == "applied")
+        why = "treated" if treated else (skin["summary"] if skin else (d.get("error") or {}).get("message", "failed"))
+        det = (skin or {}).get("details") or {}
+        faces = " ".join(
+            f"[{c['face']['w']:.0f}px {'treated' if c['treated'] else 'no'} step {c['verdict']['step_sharpness']:.2f}]"
+            for c in det.get("face_checks", []))
+        t = tally.setdefault(cls, [0, 0, collections.Counter()])
+        t[0] += 1
+        t[1] += treated
+        if not treated:
+            t[2][why.split(":")[0]] += 1
+        rows.append(f"{cls:10} {rep.name.replace('.realskin.json', ''):44} {'TREATED' if treated else 'skipped'}  {faces}" + ("" if treated else f"  ({why})"))
+print(f"{'class':10} {'pictures':>8} {'treated':>8}  why the others were not")
+for cls, (n, tr, why) in tally.items():
+    print(f"{cls:10} {n:8} {tr:8}  " + "; ".join(f"{k} ×{v}" for k, v in why.items()))
+print()
+print("\n".join(rows))
+PY

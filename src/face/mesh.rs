@@ -1,0 +1,259 @@
+//! The 468-point face mesh: the crop aligned to the eye line, two passes (from the detection,
+//! then from the first pass's landmarks, as MediaPipe tracks a face), and the topology that
+//! names the parts: the face oval, eyes, brows, lips, nostrils, and the regions skin texture
+//! depends on.
+//!
+//! Index lists are MediaPipe's (`face_mesh_connections.py`, FACEMESH_FACE_OVAL, _LIPS,
+//! _LEFT_EYE, _RIGHT_EYE, _LEFT_EYEBROW, _RIGHT_EYEBROW), written as closed polygons.
+//! "Right" is the person's right (the image's left on a frontal face).
+
+use super::net::{self, LANDMARK_SIDE, LANDMARKS};
+use super::sample::{Pyramid, Roi};
+
+/// The face oval, clockwise from the top of the forehead.
+pub const FACE_OVAL: [usize; 36] = [
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+    148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+];
+/// The outer lip line.
+pub const LIPS_OUTER: [usize; 20] = [
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
+];
+pub const RIGHT_EYE: [usize; 16] = [
+    33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
+];
+pub const LEFT_EYE: [usize; 16] = [
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466,
+];
+pub const RIGHT_BROW: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
+pub const LEFT_BROW: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
+/// Points on the rim of each nostril opening.
+pub const RIGHT_NOSTRIL: [usize; 4] = [20, 60, 75, 79];
+pub const LEFT_NOSTRIL: [usize; 4] = [250, 290, 305, 309];
+/// Eye corners (outer, inner) and the oval's widest points.
+pub const RIGHT_EYE_OUTER: usize = 33;
+pub const LEFT_EYE_OUTER: usize = 263;
+pub const RIGHT_CHEEK_EDGE: usize = 234;
+pub const LEFT_CHEEK_EDGE: usize = 454;
+pub const NOSE_TIP: usize = 1;
+pub const CHIN: usize = 152;
+pub const FOREHEAD_TOP: usize = 10;
+
+/// Skin regions, each a set of landmarks it is centred on, its radius in eye-distance units
+/// (outer corner to outer corner) and its relative pore density. Densities follow the
+/// dermatology on facial pores: largest and densest on the nose and the inner cheeks, fewer on
+/// the forehead, finer on the chin and upper lip, none visible on the eyelids and under the
+/// eyes (Kim et al., "Facial pore distribution", Skin Res Technol 2013; Sugiyama-Nakagiri et
+/// al., J Dermatol Sci 2009; Flament et al., Clin Cosmet Investig Dermatol 2015).
+pub const REGIONS: [(&str, &[usize], f32, f32); 7] = [
+    ("nose", &[4, 5, 48, 278], 0.22, 1.0),
+    ("inner cheeks", &[50, 280, 205, 425], 0.28, 1.0),
+    ("forehead", &[151, 108, 337], 0.35, 0.6),
+    ("chin", &[175, 199], 0.22, 0.5),
+    ("upper lip", &[164], 0.12, 0.4),
+    ("under the eyes", &[145, 374], 0.14, 0.0),
+    ("temples and jaw", &[234, 454, 172, 397], 0.3, 0.7),
+];
+
+/// Relative pore density on the face away from every named region.
+pub const FACE_DENSITY: f32 = 0.8;
+
+/// Landmarks of one face in image pixels, with what the mesh says of its pose.
+#[derive(Clone, Debug)]
+pub struct Mesh {
+    pub points: Vec<[f32; 2]>,
+    /// Face-presence probability from the mesh model's own head (0..1).
+    pub presence: f32,
+    /// The crop the second pass used.
+    pub roi: Roi,
+}
+
+impl Mesh {
+    pub fn at(&self, i: usize) -> [f32; 2] {
+        self.points[i]
+    }
+    /// Polygon of the given indices.
+    pub fn polygon(&self, idx: &[usize]) -> Vec<[f32; 2]> {
+        idx.iter().map(|&i| self.points[i]).collect()
+    }
+    /// Distance between the outer eye corners: the face's unit length.
+    pub fn eye_span(&self) -> f32 {
+        dist(self.at(RIGHT_EYE_OUTER), self.at(LEFT_EYE_OUTER)).max(1.0)
+    }
+    /// Roll: the eye line's angle (degrees, 0 = level, positive = clockwise in the image).
+    pub fn roll_deg(&self) -> f32 {
+        let (a, b) = (self.at(RIGHT_EYE_OUTER), self.at(LEFT_EYE_OUTER));
+        (b[1] - a[1]).atan2(b[0] - a[0]).to_degrees()
+    }
+    /// Yaw from the nose tip's place between the oval's sides: 0 frontal, ±1 full profile
+    /// (positive: the person looks toward the image's left).
+    pub fn yaw(&self) -> f32 {
+        let n = self.at(NOSE_TIP);
+        let (r, l) = (
+            dist(n, self.at(RIGHT_CHEEK_EDGE)),
+            dist(n, self.at(LEFT_CHEEK_EDGE)),
+        );
+        ((l - r) / (l + r).max(1e-3)).clamp(-1.0, 1.0)
+    }
+    /// Axis-aligned bounding box of the face oval: (x0, y0, x1, y1).
+    pub fn oval_bounds(&self) -> [f32; 4] {
+        let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+        for &i in &FACE_OVAL {
+            let p = self.points[i];
+            b = [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ];
+        }
+        b
+    }
+}
+
+/// Which pixel centres of a `w`×`h` grid lie inside a polygon (even-odd rule), row-major.
+pub fn fill_polygon(poly: &[[f32; 2]], w: usize, h: usize) -> Vec<bool> {
+    let mut out = vec![false; w * h];
+    if poly.len() < 3 {
+        return out;
+    }
+    let mut xs = Vec::new();
+    for y in 0..h {
+        let py = y as f32 + 0.5;
+        xs.clear();
+        for i in 0..poly.len() {
+            let (a, b) = (poly[i], poly[(i + 1) % poly.len()]);
+            if (a[1] <= py) != (b[1] <= py) {
+                xs.push(a[0] + (py - a[1]) / (b[1] - a[1]) * (b[0] - a[0]));
+            }
+        }
+        xs.sort_by(f32::total_cmp);
+        for pair in xs.chunks_exact(2) {
+            let x0 = (pair[0] - 0.5).ceil().max(0.0) as usize;
+            let x1 = ((pair[1] - 0.5).floor() + 1.0).clamp(0.0, w as f32) as usize;
+            for v in out[y * w..].iter_mut().take(x1).skip(x0) {
+                *v = true;
+            }
+        }
+    }
+    out
+}
+
+/// Scales a polygon about the mean of its vertices.
+pub fn scale_polygon(poly: &[[f32; 2]], k: f32) -> Vec<[f32; 2]> {
+    let n = poly.len().max(1) as f32;
+    let c = [
+        poly.iter().map(|p| p[0]).sum::<f32>() / n,
+        poly.iter().map(|p| p[1]).sum::<f32>() / n,
+    ];
+    poly.iter()
+        .map(|p| [c[0] + k * (p[0] - c[0]), c[1] + k * (p[1] - c[1])])
+        .collect()
+}
+
+pub fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
+    (a[0] - b[0]).hypot(a[1] - b[1])
+}
+
+/// Runs the mesh once on a crop; landmarks in image pixels and the presence probability.
+fn run_once(pyr: &Pyramid, roi: &Roi) -> (Vec<[f32; 2]>, f32) {
+    let input = pyr.crop(roi, LANDMARK_SIDE, |v| v);
+    let (raw, flag) = net::landmarks(input);
+    let points = (0..LANDMARKS)
+        .map(|i| roi.to_image(raw[3 * i], raw[3 * i + 1], LANDMARK_SIDE))
+        .collect();
+    (points, 1.0 / (1.0 + (-flag.clamp(-100.0, 100.0)).exp()))
+}
+
+/// The crop MediaPipe derives from a set of points: square, 1.5× their extent measured along
+/// the eye line, rotated so the eyes are level.
+fn roi_around(points: &[[f32; 2]], angle: f32) -> Roi {
+    let (s, c) = angle.sin_cos();
+    let (mut u0, mut u1, mut v0, mut v1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for p in points {
+        let (u, v) = (p[0] * c + p[1] * s, -p[0] * s + p[1] * c);
+        u0 = u0.min(u);
+        u1 = u1.max(u);
+        v0 = v0.min(v);
+        v1 = v1.max(v);
+    }
+    let (cu, cv) = ((u0 + u1) / 2.0, (v0 + v1) / 2.0);
+    Roi {
+        cx: cu * c - cv * s,
+        cy: cu * s + cv * c,
+        side: 1.5 * (u1 - u0).max(v1 - v0),
+        angle,
+    }
+}
+
+/// Landmarks for a face found at `roi0` (a square crop around it, eyes level): a first pass,
+/// then a second on the crop its landmarks give.
+pub fn landmarks(pyr: &Pyramid, roi0: &Roi) -> Mesh {
+    let (first, _) = run_once(pyr, roi0);
+    let (a, b) = (first[RIGHT_EYE_OUTER], first[LEFT_EYE_OUTER]);
+    let roi = roi_around(&first, (b[1] - a[1]).atan2(b[0] - a[0]));
+    let (points, presence) = run_once(pyr, &roi);
+    Mesh {
+        points,
+        presence,
+        roi,
+    }
+}
+
+/// The first crop for a detection: MediaPipe's `face_detection_front_detection_to_roi`
+/// (the box, 1.5×, square, rotated by the eye line from the two eye keypoints).
+pub fn roi_from_detection(d: &super::detect::Detection) -> Roi {
+    let (r, l) = (d.keypoints[0], d.keypoints[1]);
+    Roi {
+        cx: d.cx,
+        cy: d.cy,
+        side: 1.5 * d.w.max(d.h),
+        angle: (l[1] - r[1]).atan2(l[0] - r[0]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_lists_are_in_range_and_distinct() {
+        let lists: [&[usize]; 8] = [
+            &FACE_OVAL,
+            &LIPS_OUTER,
+            &RIGHT_EYE,
+            &LEFT_EYE,
+            &RIGHT_BROW,
+            &LEFT_BROW,
+            &RIGHT_NOSTRIL,
+            &LEFT_NOSTRIL,
+        ];
+        for l in lists {
+            let mut v = l.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            assert_eq!(v.len(), l.len());
+            assert!(v.iter().all(|&i| i < LANDMARKS));
+        }
+        for (_, idx, r, d) in REGIONS {
+            assert!(idx.iter().all(|&i| i < LANDMARKS) && r > 0.0 && (0.0..=1.0).contains(&d));
+        }
+    }
+
+    #[test]
+    fn polygons_fill_their_inside() {
+        let sq = [[2.0, 2.0], [6.0, 2.0], [6.0, 6.0], [2.0, 6.0]];
+        let m = fill_polygon(&sq, 8, 8);
+        assert_eq!(m.iter().filter(|v| **v).count(), 16);
+        assert!(m[3 * 8 + 3] && !m[8 + 1]);
+        let big = scale_polygon(&sq, 1.5);
+        assert_eq!(fill_polygon(&big, 8, 8).iter().filter(|v| **v).count(), 36);
+    }
+
+    #[test]
+    fn roi_around_is_centred_and_rotated() {
+        let pts = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
+        let r = roi_around(&pts, 0.0);
+        assert_eq!((r.cx, r.cy, r.side), (5.0, 5.0, 15.0));
+    }
+}

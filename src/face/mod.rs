@@ -1,0 +1,289 @@
+//! Face analysis: every face in a picture, with its 468 landmarks, found by MediaPipe's
+//! BlazeFace detector and Face Mesh model, embedded in the binary and run in-process by tract.
+//! Nothing to download, no ONNX Runtime.
+//!
+//! [`analyse`] is a pure function from an image to its faces:
+//! 1. a copy of at most 1024 px ([`sample::Pyramid`]) is searched whole and in overlapping
+//!    tiles ([`detect::windows`]), so faces from about 64 px wide to the whole frame are found;
+//! 2. each detection gets its landmarks on a crop aligned to its eye line, sampled from the copy
+//!    or, for small faces, from the full-resolution pixels ([`mesh::landmarks`]);
+//! 3. faces the mesh does not confirm are dropped, duplicates merged, the largest comes first.
+//!
+//! What the faces mean for skin (which are photographed, where the skin is) is the skin
+//! engine's business; this module knows nothing of it.
+
+pub mod detect;
+pub mod mesh;
+mod net;
+pub mod sample;
+
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::DynamicImage;
+pub use mesh::Mesh;
+use serde::{Deserialize, Serialize};
+
+/// A face's box in full-image pixels (top-left corner, size) with the detector's score.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaceBox {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    /// Detector confidence, 0..1 (MediaPipe keeps faces from 0.5).
+    pub score: f32,
+}
+
+impl FaceBox {
+    pub fn cx(&self) -> f32 {
+        self.x + self.w * 0.5
+    }
+    pub fn cy(&self) -> f32 {
+        self.y + self.h * 0.5
+    }
+    /// Intersection over union.
+    pub fn iou(&self, o: &FaceBox) -> f32 {
+        let ix = (self.x + self.w).min(o.x + o.w) - self.x.max(o.x);
+        let iy = (self.y + self.h).min(o.y + o.h) - self.y.max(o.y);
+        if ix <= 0.0 || iy <= 0.0 {
+            return 0.0;
+        }
+        let i = ix * iy;
+        i / (self.w * self.h + o.w * o.h - i)
+    }
+}
+
+/// One face: the box around its face oval and its landmarks.
+#[derive(Clone, Debug)]
+pub struct Face {
+    pub bbox: FaceBox,
+    pub mesh: Mesh,
+}
+
+/// Long edge of the copy the detector searches.
+pub const SEARCH_LONG_EDGE: u32 = 1024;
+/// The smallest face searched for, in full-image pixels (on large pictures, 1/16 of the long
+/// edge: a face smaller than that carries no skin detail worth treating).
+pub const MIN_FACE_PX: f32 = 64.0;
+/// The mesh's presence probability under which a detection is not a face.
+pub const MIN_PRESENCE: f32 = 0.5;
+
+/// Finds every face, largest first, on up to `threads` threads (the result does not depend on
+/// the count).
+pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
+    let (w, h) = (img.width(), img.height());
+    if w < 16 || h < 16 {
+        return Vec::new();
+    }
+    let long = w.max(h);
+    let (small, scale) = if long > SEARCH_LONG_EDGE {
+        let s = SEARCH_LONG_EDGE as f32 / long as f32;
+        let to = (
+            ((w as f32 * s).round() as u32).max(1),
+            ((h as f32 * s).round() as u32).max(1),
+        );
+        (reduce(img, to), long as f32 / SEARCH_LONG_EDGE as f32)
+    } else {
+        (img.to_rgb8(), 1.0)
+    };
+    let pyr = sample::Pyramid::new(&small, scale, [0.0, 0.0]);
+    let min_face = MIN_FACE_PX.max(long as f32 / 16.0);
+    let windows = detect::windows(w as f32, h as f32, min_face);
+    let found = par_map(&windows, threads, |roi| detect::in_window(&pyr, roi));
+    let dets = detect::merge(found.into_iter().flatten().collect());
+    let faces = par_map(&dets, threads, |d| {
+        let roi0 = mesh::roi_from_detection(d);
+        // On a reduced copy, faces are landmarked on pixels resampled from full resolution
+        // (a small face would otherwise be upscaled from the copy).
+        let mesh = if scale > 1.0 {
+            mesh::landmarks(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
+        } else {
+            mesh::landmarks(&pyr, &roi0)
+        };
+        (mesh.presence >= MIN_PRESENCE).then(|| {
+            let b = mesh.oval_bounds();
+            Face {
+                bbox: FaceBox {
+                    x: b[0],
+                    y: b[1],
+                    w: b[2] - b[0],
+                    h: b[3] - b[1],
+                    score: d.score,
+                },
+                mesh,
+            }
+        })
+    });
+    let mut faces: Vec<Face> = faces.into_iter().flatten().collect();
+    // Two detections of one face land on one oval.
+    faces.sort_by(|a, b| b.bbox.score.total_cmp(&a.bbox.score));
+    let mut kept: Vec<Face> = Vec::new();
+    for f in faces {
+        if kept.iter().all(|k| k.bbox.iou(&f.bbox) < 0.3) {
+            kept.push(f);
+        }
+    }
+    kept.sort_by(|a, b| b.bbox.w.total_cmp(&a.bbox.w));
+    kept
+}
+
+/// Where the people are: MediaPipe's selfie segmentation on the whole picture (squeezed to
+/// 256×256, as the model was trained), person probability 0..1 on that grid.
+#[derive(Clone, Debug)]
+pub struct PersonMask {
+    pub w: usize,
+    pub h: usize,
+    pub data: Vec<f32>,
+}
+
+impl PersonMask {
+    /// The probability at a point given in 0..1 picture coordinates (bilinear).
+    pub fn at(&self, u: f32, v: f32) -> f32 {
+        let x = (u * self.w as f32 - 0.5).clamp(0.0, (self.w - 1) as f32);
+        let y = (v * self.h as f32 - 0.5).clamp(0.0, (self.h - 1) as f32);
+        let (x0, y0) = (x as usize, y as usize);
+        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let g = |xx: usize, yy: usize| self.data[yy * self.w + xx];
+        let top = g(x0, y0) + (g(x1, y0) - g(x0, y0)) * fx;
+        let bot = g(x0, y1) + (g(x1, y1) - g(x0, y1)) * fx;
+        top + (bot - top) * fy
+    }
+}
+
+/// Segments the people in a picture, from any reduced copy of it (the model sees 256×256).
+pub fn people(copy: &image::RgbImage) -> PersonMask {
+    let n = net::SEGMENT_SIDE;
+    let small = reduce(&DynamicImage::ImageRgb8(copy.clone()), (n as u32, n as u32));
+    let input = small.as_raw().iter().map(|&v| v as f32 / 255.0).collect();
+    PersonMask {
+        w: n,
+        h: n,
+        data: net::segment(input),
+    }
+}
+
+/// Landmarks for a face whose box is already known (a face given by the caller).
+pub fn mesh_for_box(img: &DynamicImage, b: &FaceBox) -> Option<Face> {
+    let roi = sample::Roi {
+        cx: b.cx(),
+        cy: b.cy(),
+        side: 1.5 * b.w.max(b.h),
+        angle: 0.0,
+    };
+    let mesh = mesh::landmarks(&crop_pyramid(img, &roi, net::LANDMARK_SIDE), &roi);
+    (mesh.presence >= MIN_PRESENCE).then(|| {
+        let o = mesh.oval_bounds();
+        Face {
+            bbox: FaceBox {
+                x: o[0],
+                y: o[1],
+                w: o[2] - o[0],
+                h: o[3] - o[1],
+                score: b.score,
+            },
+            mesh,
+        }
+    })
+}
+
+/// A pyramid of the pixels around a crop (with room for a second, shifted crop), resampled
+/// from full resolution to about 2 px per crop pixel of an `n`-pixel crop, never upscaled.
+pub fn crop_pyramid(img: &DynamicImage, roi: &sample::Roi, n: usize) -> sample::Pyramid {
+    let r = roi.side * 0.6 * std::f32::consts::SQRT_2 + 2.0;
+    let x0 = (roi.cx - r).floor().clamp(0.0, img.width() as f32 - 1.0);
+    let y0 = (roi.cy - r).floor().clamp(0.0, img.height() as f32 - 1.0);
+    let x1 = (roi.cx + r).ceil().clamp(x0 + 1.0, img.width() as f32);
+    let y1 = (roi.cy + r).ceil().clamp(y0 + 1.0, img.height() as f32);
+    let (cw, ch) = (x1 - x0, y1 - y0);
+    // Full pixels per crop pixel; keep 2 source pixels per crop pixel at most.
+    let k = (roi.side / n as f32 / 2.0).max(1.0);
+    if k <= 1.0 {
+        let crop = img
+            .crop_imm(x0 as u32, y0 as u32, cw as u32, ch as u32)
+            .to_rgb8();
+        return sample::Pyramid::new(&crop, 1.0, [x0, y0]);
+    }
+    let to = (
+        ((cw / k).round() as u32).max(1),
+        ((ch / k).round() as u32).max(1),
+    );
+    let mut dst = DynamicImage::new(to.0, to.1, img.color());
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
+        .crop(x0 as f64, y0 as f64, cw as f64, ch as f64);
+    let small = match Resizer::new().resize(img, &mut dst, &options) {
+        Ok(()) => dst.to_rgb8(),
+        Err(_) => img
+            .crop_imm(x0 as u32, y0 as u32, cw as u32, ch as u32)
+            .resize_exact(to.0, to.1, image::imageops::FilterType::Triangle)
+            .to_rgb8(),
+    };
+    sample::Pyramid::new(&small, cw / to.0 as f32, [x0, y0])
+}
+
+/// An 8-bit RGB copy at `to`, area-filtered.
+fn reduce(img: &DynamicImage, to: (u32, u32)) -> image::RgbImage {
+    let mut dst = DynamicImage::new(to.0, to.1, img.color());
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    match Resizer::new().resize(img, &mut dst, &options) {
+        Ok(()) => dst.to_rgb8(),
+        Err(_) => img
+            .resize_exact(to.0, to.1, image::imageops::FilterType::Triangle)
+            .to_rgb8(),
+    }
+}
+
+/// Maps `f` over `items` on up to `threads` threads, results in input order.
+fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<(usize, R)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= items.len() {
+                            break mine;
+                        }
+                        mine.push((i, f(&items[i])));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("face worker panicked"))
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_picture_has_no_face() {
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            640,
+            480,
+            image::Rgb([128, 128, 128]),
+        ));
+        assert!(analyse(&img, 2).is_empty());
+    }
+
+    #[test]
+    fn par_map_keeps_order() {
+        let v: Vec<usize> = (0..50).collect();
+        assert_eq!(
+            par_map(&v, 3, |x| x * 2),
+            (0..50).map(|x| x * 2).collect::<Vec<_>>()
+        );
+    }
+}
