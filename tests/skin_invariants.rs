@@ -144,7 +144,12 @@ fn illustration_is_left_untouched() {
     let img = illustration(SIZE);
     match apply(&img, &SkinConfig::default(), &SkinContext::default()) {
         SkinOutcome::Skipped { reason, report } => {
-            assert!(reason.contains("not a photograph"), "{reason}");
+            // The face detector finds no face in flat graphics; a drawn face it does find is
+            // turned away by the gate.
+            assert!(
+                reason.contains("no person") || reason.contains("not photographed"),
+                "{reason}"
+            );
             assert!(!report.applied);
         }
         SkinOutcome::Applied { .. } => panic!("an illustration was treated"),
@@ -278,7 +283,7 @@ fn default_output_on_the_synthetic_face_is_pinned() {
     let (out, _) = applied(apply(&img, &cfg, &face_ctx(SIZE)));
     let hash = blake3::hash(out.as_bytes()).to_hex().to_string();
     assert_eq!(
-        hash, "6118288fb0af384e6510789bc43d8c380e665827e6b345fd9d7b2e7b5013ef0c",
+        hash, "2941852a7ad16d49e78ffe658221fb10965831a9ee04d9e736031b2c54bcffc0",
         "the skin engine's output changed; if that is intended, update this pin"
     );
 }

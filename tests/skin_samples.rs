@@ -71,9 +71,11 @@ fn anime_portrait_is_not_treated() {
     let img = image::open(root.join("portraits/flux-dev_anime-girl_1024_not-photo.png"))
         .expect("sample decodes");
     match apply(&img, &SkinConfig::default(), &SkinContext::default()) {
-        SkinOutcome::Skipped { reason, .. } => {
-            assert!(reason.contains("not a photograph"), "{reason}")
-        }
+        // The mesh sees no human face in it (or the gate finds its shading drawn).
+        SkinOutcome::Skipped { reason, .. } => assert!(
+            reason.contains("no person") || reason.contains("not photographed"),
+            "{reason}"
+        ),
         SkinOutcome::Applied { .. } => panic!("the anime portrait was treated"),
     }
 }

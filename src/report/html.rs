@@ -10,6 +10,53 @@ use std::fmt::Write;
 use super::previews::{Previews, base64};
 use super::{Outcome, Report};
 
+/// One row per face the skin engine saw: where, its pose, and the gate's verdict with its figures.
+fn faces_section(body: &mut String, report: &Report) {
+    let Some(skin) = report
+        .stages
+        .iter()
+        .find(|s| s.stage == crate::pipeline::Stage::Skin)
+    else {
+        return;
+    };
+    let Some(checks) = skin.details.get("face_checks").and_then(|c| c.as_array()) else {
+        return;
+    };
+    if checks.is_empty() {
+        return;
+    }
+    body.push_str("<h2>Faces</h2><table><tr><th>face</th><th>pose</th><th>verdict</th></tr>");
+    for c in checks {
+        let f = |path: &[&str]| {
+            path.iter()
+                .try_fold(c, |v, k| v.get(*k))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0)
+        };
+        let treated = c.get("treated").and_then(|v| v.as_bool()).unwrap_or(false);
+        let reason = c
+            .get("verdict")
+            .and_then(|v| v.get("reason"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let _ = write!(
+            body,
+            "<tr><td>{:.0}×{:.0} px at {:.0}, {:.0}<br><span class=\"dim\">detector {:.2}, mesh {:.2}</span></td><td>roll {:.0}°, yaw {:+.2}</td><td><b>{}</b>: {}</td></tr>",
+            f(&["face", "w"]),
+            f(&["face", "h"]),
+            f(&["face", "x"]),
+            f(&["face", "y"]),
+            f(&["face", "score"]),
+            f(&["verdict", "presence"]),
+            f(&["roll_deg"]),
+            f(&["yaw"]),
+            if treated { "treated" } else { "left alone" },
+            esc(reason)
+        );
+    }
+    body.push_str("</table>");
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -108,10 +155,11 @@ pub fn render(report: &Report, previews: &Previews) -> String {
     if let Some(m) = previews.get("mask") {
         let _ = write!(
             body,
-            "<h2>Where skin was found</h2><img src=\"{}\" alt=\"skin mask\" style=\"max-width:100%;border-radius:10px\"><p class=\"dim\">Tinted areas are the skin realskin worked on; everything else (eyes, lips, hair, clothes, background) was left alone.</p>",
+            "<h2>Where skin was found</h2><img src=\"{}\" alt=\"skin mask\" style=\"max-width:100%;border-radius:10px\"><p class=\"dim\">Tinted areas are the skin realskin worked on; everything else (eyes, lips, hair, clothes, background) was left alone. Yellow dots are each treated face's 468 landmarks; green lines its face oval, eyes, brows and lips; blue areas are locked.</p>",
             img_src(m)
         );
     }
+    faces_section(&mut body, report);
 
     // What was done and why.
     body.push_str("<h2>What realskin did</h2>");

@@ -186,7 +186,7 @@ fn morph(mut m: Vec<bool>, n: usize, grow: bool) -> Vec<bool> {
                     (y + 1 < h).then(|| prev[i + w]),
                 ];
                 m[i] = if grow {
-                    prev[i] || nb.iter().any(|v| *v == Some(true))
+                    prev[i] || nb.contains(&Some(true))
                 } else {
                     // Outside the grid counts as set, as scipy's default border does for erosion.
                     prev[i] && nb.iter().all(|v| v.unwrap_or(true))

@@ -598,8 +598,8 @@ fn keep_person_components(
         if label[start] != u32::MAX || !passable(start, raw) {
             continue;
         }
-        let (mut n, mut sum_l, mut above_chin, mut touches_top, mut fit) =
-            (0usize, 0f32, 0usize, false, 0usize);
+        let (mut n, mut sum_l, mut above_chin, mut fit) = (0usize, 0f32, 0usize, 0usize);
+        let (mut touches_top, mut touches_bottom) = (false, false);
         let mut members = Vec::new();
         label[start] = next;
         stack.push(start);
@@ -610,6 +610,7 @@ fn keep_person_components(
             sum_l += luma.data[i];
             fit += fits[i] as usize;
             touches_top |= y == 0;
+            touches_bottom |= y + 1 == h;
             let g = &faces[(owner[i] as usize).min(faces.len().saturating_sub(1))];
             let (_, v) = g.rel(x, y);
             above_chin += (v < 0.95) as usize;
@@ -632,12 +633,17 @@ fn keep_person_components(
             });
             let model = &models[(owner[members[0]] as usize).min(models.len() - 1)];
             let rel = ml / model.luma_mean.max(0.05);
-            // A hand or an arm is a sizeable patch (≥ 3 % of a face's area), not a sliver of warm light.
+            // A hand or a forearm is a sizeable patch (≥ 3 % of a face's area), not a sliver of warm
+            // light, and no bigger than three quarters of a face, inside the frame: bare skin larger
+            // than that (shoulders, a torso) joins the neck, where a detached region that large, or
+            // one running out of the bottom of the picture, is clothing.
             let big = faces.iter().any(|g| n as f32 >= 0.03 * g.w * g.h);
+            let not_clothing =
+                !touches_bottom && faces.iter().any(|g| n as f32 <= 0.75 * g.w * g.h);
             // Far from the face the colour must still be the face's own, not the broad skin locus:
             // a warm wall or a tan jacket is near skin colour, rarely on it.
             let own_colour = fit as f32 >= 0.6 * n as f32;
-            below && in_body && own_colour && rel > 0.45 && rel < 1.6 && big
+            below && in_body && own_colour && rel > 0.45 && rel < 1.6 && big && not_clothing
         };
         if !keep {
             for i in members {

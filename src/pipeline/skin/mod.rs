@@ -279,38 +279,56 @@ fn rgb_as_grey(img: DynamicImage, color: image::ColorType) -> DynamicImage {
 /// Faces narrower than this (px) carry no skin detail worth treating.
 pub const MIN_FACE_WIDTH: f32 = 24.0;
 
-/// Whether the picture is black-and-white or toned: its chroma hardly varies around one tone (on
-/// the reduced copy, the 99th percentile of the distance to the median Cb/Cr under 4 units, and
-/// the tone itself under 24). Returns the tone.
+/// Whether the picture is black-and-white or toned (sepia, selenium, duotone): its chroma is a
+/// function of its lightness alone. On the reduced copy, Cb and Cr are fitted as straight lines in
+/// luma; the picture is monochrome when the 99th percentile of what the lines leave is under 4 units
+/// (of 255) and the tone is gentle (under 24 units at mid-grey). Returns the tone at the mean luma.
 pub fn monochrome(red: &Reduced) -> Option<[f32; 2]> {
     let n = red.rgb.len();
-    if n == 0 {
+    if n < 16 {
         return None;
     }
-    let cbcr: Vec<[f32; 2]> = red
+    let ycc: Vec<[f32; 3]> = red
         .rgb
         .iter()
         .map(|c| {
             let (r, g, b) = (c[0] * 255.0, c[1] * 255.0, c[2] * 255.0);
             [
+                0.299 * r + 0.587 * g + 0.114 * b,
                 -0.168_736 * r - 0.331_264 * g + 0.5 * b,
                 0.5 * r - 0.418_688 * g - 0.081_312 * b,
             ]
         })
         .collect();
-    let median = |k: usize| {
-        let mut v: Vec<f32> = cbcr.iter().map(|c| c[k]).collect();
-        let m = v.len() / 2;
-        *v.select_nth_unstable_by(m, f32::total_cmp).1
+    let nf = n as f64;
+    let my = ycc.iter().map(|c| c[0] as f64).sum::<f64>() / nf;
+    let vy = ycc.iter().map(|c| (c[0] as f64 - my).powi(2)).sum::<f64>() / nf;
+    let fit = |k: usize| {
+        let m = ycc.iter().map(|c| c[k] as f64).sum::<f64>() / nf;
+        let cov = ycc
+            .iter()
+            .map(|c| (c[0] as f64 - my) * (c[k] as f64 - m))
+            .sum::<f64>()
+            / nf;
+        let slope = if vy > 1e-9 { cov / vy } else { 0.0 };
+        (m, slope)
     };
-    let tone = [median(0), median(1)];
-    let mut d: Vec<f32> = cbcr
-        .iter()
-        .map(|c| (c[0] - tone[0]).hypot(c[1] - tone[1]))
-        .collect();
+    let (lines, mut left): ([(f64, f64); 2], Vec<f32>) = {
+        let l = [fit(1), fit(2)];
+        let r = ycc
+            .iter()
+            .map(|c| {
+                let d = |k: usize, (m, s): (f64, f64)| c[k] as f64 - (m + s * (c[0] as f64 - my));
+                d(1, l[0]).hypot(d(2, l[1])) as f32
+            })
+            .collect();
+        (l, r)
+    };
     let k = (n * 99 / 100).min(n - 1);
-    let p99 = *d.select_nth_unstable_by(k, f32::total_cmp).1;
-    (p99 < 4.0 && tone[0].hypot(tone[1]) < 24.0).then_some(tone)
+    let p99 = *left.select_nth_unstable_by(k, f32::total_cmp).1;
+    let at_mid = |(m, s): (f64, f64)| (m + s * (127.5 - my)) as f32;
+    let tone_mid = at_mid(lines[0]).hypot(at_mid(lines[1]));
+    (p99 < 4.0 && tone_mid < 24.0).then_some([lines[0].0 as f32, lines[1].0 as f32])
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -1078,10 +1096,11 @@ fn calibrate<T: Sample>(
     params.a_relief = relief_x.sqrt();
     // Chroma: blotchy mottling first, up to a natural amplitude; what is still missing rides on the pores
     // (red-brown pits), never as free colour noise.
-    let c_deficit = (targets.chroma.powi(2) - before.chroma.powi(2))
-        .max(0.0)
-        .sqrt();
     let mottle_cap = mottle_cap(skin_chroma);
+    // The chroma this face can take from mottling at its natural bound: a target beyond it would make
+    // every further pass add the same again, so the fill stops there.
+    let c_target = targets.chroma.min(mottle_cap * c_unit);
+    let c_deficit = (c_target.powi(2) - before.chroma.powi(2)).max(0.0).sqrt();
     let a_c = (c_deficit / c_unit).min(mottle_cap);
     let rest2 = (c_deficit * c_deficit - (a_c * c_unit).powi(2)).max(0.0);
     // Pores carry chroma only where they are drawn and resolved: below ~2 px per pore the
@@ -1155,7 +1174,7 @@ fn calibrate<T: Sample>(
         params.a_micro = (params.a_micro * kf).min(MAX_MICRO);
     }
     if a_c > 0.0 || a_pc > 0.0 {
-        let kc = fix(first.chroma, before.chroma, targets.chroma).min(1.0 / 0.8);
+        let kc = fix(first.chroma, before.chroma, c_target).min(1.0 / 0.8);
         params.a_redness = (params.a_redness * kc).min(mottle_cap);
         params.a_pigment = (params.a_pigment * kc).min(PIGMENT_SHARE * mottle_cap);
         params.a_pore_chroma = (params.a_pore_chroma * kc).min(MAX_PORE_CHROMA_LAB * share);

@@ -1,0 +1,59 @@
+//! Criterion benchmark of face analysis (detection in tiles, two-pass landmarks, and the person
+//! segmentation the skin mask uses) on 2 threads, on a one-face and a two-face portrait from
+//! `shared/samples` at 2048 px: the difference between the two is the cost of one more face.
+//! Skipped when the samples are not there (the models need real faces to do their full work).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use image::DynamicImage;
+use std::hint::black_box;
+
+fn sample(rel: &str) -> Option<DynamicImage> {
+    let p = ["../shared/samples", "/work/shared/samples"]
+        .iter()
+        .map(|r| std::path::Path::new(r).join(rel))
+        .find(|p| p.exists())?;
+    let img = image::open(p).expect("sample decodes");
+    let s = 2048.0 / img.width().max(img.height()) as f32;
+    let (w, h) = (
+        (img.width() as f32 * s) as u32,
+        (img.height() as f32 * s) as u32,
+    );
+    Some(DynamicImage::ImageRgb8(
+        img.resize_exact(w, h, image::imageops::FilterType::Lanczos3)
+            .to_rgb8(),
+    ))
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("face");
+    g.sample_size(20);
+    for (name, rel, want) in [
+        ("one-face", "dev/ai-photo/nanobanana_id-photo.png", 1),
+        (
+            "two-faces",
+            "dev/ai-photo/nanobanana-pro_selfie-two-men.png",
+            2,
+        ),
+    ] {
+        let Some(img) = sample(rel) else {
+            eprintln!("shared/samples not found: face bench skipped");
+            return;
+        };
+        assert_eq!(realskin::face::analyse(&img, 2).len(), want, "{rel}");
+        g.bench_function(format!("analyse-2048/{name}"), |b| {
+            b.iter(|| black_box(realskin::face::analyse(black_box(&img), 2)))
+        });
+    }
+    if let Some(img) = sample("dev/ai-photo/nanobanana_id-photo.png") {
+        let copy = img
+            .resize(512, 512, image::imageops::FilterType::Triangle)
+            .to_rgb8();
+        g.bench_function("people-segmentation", |b| {
+            b.iter(|| black_box(realskin::face::people(black_box(&copy))))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
