@@ -4,7 +4,7 @@
 
 mod skin_common;
 
-use image::{DynamicImage, RgbImage, Rgba, RgbaImage};
+use image::{DynamicImage, Rgb, RgbImage, Rgba, RgbaImage};
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, apply};
 use skin_common::*;
 
@@ -285,5 +285,43 @@ fn default_output_on_the_synthetic_face_is_pinned() {
     assert_eq!(
         hash, "2941852a7ad16d49e78ffe658221fb10965831a9ee04d9e736031b2c54bcffc0",
         "the skin engine's output changed; if that is intended, update this pin"
+    );
+}
+
+/// A wall of the face's own skin colour behind it and a jacket of the same colour below it: the mask
+/// belongs to the person, so with grain off at most 1 % of the changed pixels lie off the face.
+#[test]
+fn a_wall_and_a_jacket_of_skin_colour_get_no_texture() {
+    let f = Face::of(SIZE);
+    let base = face_rgb8(SIZE);
+    let skin =
+        |shade: f32| Rgb([0.86 * shade, 0.67 * shade, 0.55 * shade].map(|v| (v * 255.0) as u8));
+    let scene = RgbImage::from_fn(SIZE, SIZE, |x, y| {
+        let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
+        if f.skin(xf, yf) < 1.0 {
+            *base.get_pixel(x, y)
+        } else if yf > f.by + 1.1 * f.bw {
+            // The jacket: the skin's colour with the cloth's folds.
+            skin(0.8 + 0.1 * (xf / 23.0).sin())
+        } else {
+            // The wall: the skin's colour under a soft light.
+            skin(0.97 - 0.05 * yf / SIZE as f32)
+        }
+    });
+    let img = DynamicImage::ImageRgb8(scene.clone());
+    let (out, _) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
+    let out = rgb8(&out);
+    let (mut all, mut off) = (0usize, 0usize);
+    for (x, y, p) in scene.enumerate_pixels() {
+        let q = out.get_pixel(x, y);
+        if (0..3).any(|c| p[c] != q[c]) {
+            all += 1;
+            off += (f.skin(x as f32 + 0.5, y as f32 + 0.5) >= 1.0) as usize;
+        }
+    }
+    assert!(all > 20_000, "the face was textured ({all} pixels)");
+    assert!(
+        off as f32 <= 0.01 * all as f32,
+        "{off} of {all} changed pixels lie on the wall or the jacket"
     );
 }

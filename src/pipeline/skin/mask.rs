@@ -494,7 +494,10 @@ pub fn build(
             near_face.data[i] = near;
         }
     }
-    keep_person_components(&mut raw, &luma, layers, &fits, &gfaces, models, &owner);
+    let segmented = people.is_some();
+    keep_person_components(
+        &mut raw, &luma, layers, &fits, &gfaces, models, &owner, segmented,
+    );
     let locks = &layers.locks;
     // Edge-aware refinement on the luma (radius 2 reduced px), then the locks cut in hard.
     let refined = guided(&luma, &raw, 2, 0.0012);
@@ -558,6 +561,7 @@ fn keep_person_components(
     faces: &[GridFace],
     models: &[SkinModel],
     owner: &[u16],
+    segmented: bool,
 ) {
     let (w, h) = (raw.w, raw.h);
     let oval = &layers.oval;
@@ -599,7 +603,7 @@ fn keep_person_components(
             continue;
         }
         let (mut n, mut sum_l, mut above_chin, mut fit) = (0usize, 0f32, 0usize, 0usize);
-        let (mut touches_top, mut touches_bottom) = (false, false);
+        let mut touches_top = false;
         let mut members = Vec::new();
         label[start] = next;
         stack.push(start);
@@ -610,7 +614,6 @@ fn keep_person_components(
             sum_l += luma.data[i];
             fit += fits[i] as usize;
             touches_top |= y == 0;
-            touches_bottom |= y + 1 == h;
             let g = &faces[(owner[i] as usize).min(faces.len().saturating_sub(1))];
             let (_, v) = g.rel(x, y);
             above_chin += (v < 0.95) as usize;
@@ -624,8 +627,9 @@ fn keep_person_components(
         next += 1;
         let keep = !faces.is_empty() && {
             let ml = sum_l / n as f32;
-            // Shoulders, arms and hands hang below the chin; a backdrop rises beside the head.
-            let below = above_chin as f32 <= 0.1 * n as f32 && !touches_top;
+            // Shoulders, arms and hands hang below the chin, and a backdrop rises beside the head;
+            // where the person segmentation already confines the mask, a raised hand counts too.
+            let below = (segmented || above_chin as f32 <= 0.1 * n as f32) && !touches_top;
             let in_body = members.iter().step_by(7).any(|&i| {
                 let g = &faces[(owner[i] as usize).min(faces.len() - 1)];
                 let (u, v) = g.rel(i % w, i / w);
@@ -633,13 +637,11 @@ fn keep_person_components(
             });
             let model = &models[(owner[members[0]] as usize).min(models.len() - 1)];
             let rel = ml / model.luma_mean.max(0.05);
-            // A hand or a forearm is a sizeable patch (≥ 3 % of a face's area), not a sliver of warm
-            // light, and no bigger than three quarters of a face, inside the frame: bare skin larger
-            // than that (shoulders, a torso) joins the neck, where a detached region that large, or
-            // one running out of the bottom of the picture, is clothing.
+            // An arm or a hand is a sizeable patch (≥ 3 % of a face's area), not a sliver of warm
+            // light, and no bigger than a few faces: bare skin larger than that (a torso) joins the
+            // neck, where a detached region that large is clothing.
             let big = faces.iter().any(|g| n as f32 >= 0.03 * g.w * g.h);
-            let not_clothing =
-                !touches_bottom && faces.iter().any(|g| n as f32 <= 0.75 * g.w * g.h);
+            let not_clothing = faces.iter().any(|g| n as f32 <= 3.0 * g.w * g.h);
             // Far from the face the colour must still be the face's own, not the broad skin locus:
             // a warm wall or a tan jacket is near skin colour, rarely on it.
             let own_colour = fit as f32 >= 0.6 * n as f32;
