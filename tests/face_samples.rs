@@ -7,22 +7,13 @@
 use image::{DynamicImage, Rgb, RgbImage};
 use realskin::face::{self, mesh};
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, SkinReport, apply};
+mod skin_common;
+
+use skin_common::samples_with;
 use std::path::{Path, PathBuf};
 
 fn samples() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("REALSKIN_SAMPLES").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")),
-        Some(PathBuf::from("/work/shared/samples")),
-    ];
-    let found = candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("dev").is_dir());
-    if found.is_none() {
-        eprintln!("shared/samples/dev not found: face sample tests skipped");
-    }
-    found
+    samples_with("dev")
 }
 
 fn no_grain() -> SkinConfig {

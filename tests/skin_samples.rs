@@ -4,24 +4,13 @@
 
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, apply};
 use realskin::profile::classify::{PictureKind, classify};
+mod skin_common;
+
+use skin_common::samples_with;
 use std::path::PathBuf;
 
 fn samples() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("REALSKIN_SAMPLES").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")),
-        Some(PathBuf::from("/work/shared/samples")),
-    ];
-    let found = candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("portraits").is_dir());
-    if found.is_none() {
-        eprintln!(
-            "shared/samples not found: sample tests skipped (set REALSKIN_SAMPLES to run them)"
-        );
-    }
-    found
+    samples_with("portraits")
 }
 
 fn portraits(root: &std::path::Path) -> Vec<PathBuf> {

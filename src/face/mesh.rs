@@ -139,6 +139,26 @@ pub fn fill_polygon(poly: &[[f32; 2]], w: usize, h: usize) -> Vec<bool> {
     out
 }
 
+/// The ellipse inscribed in the bounding box of some points (a nostril's rim), as a polygon of
+/// `sides` vertices.
+pub fn ellipse_in_bounds(pts: &[[f32; 2]], sides: usize) -> Vec<[f32; 2]> {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in pts {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let (rx, ry) = (((x1 - x0) / 2.0).max(0.5), ((y1 - y0) / 2.0).max(0.5));
+    (0..sides)
+        .map(|k| {
+            let a = k as f32 * std::f32::consts::TAU / sides as f32;
+            [cx + rx * a.cos(), cy + ry * a.sin()]
+        })
+        .collect()
+}
+
 /// Scales a polygon about the mean of its vertices.
 pub fn scale_polygon(poly: &[[f32; 2]], k: f32) -> Vec<[f32; 2]> {
     let n = poly.len().max(1) as f32;

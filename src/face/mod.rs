@@ -59,6 +59,25 @@ pub struct Face {
     pub mesh: Mesh,
 }
 
+impl Face {
+    /// The face a mesh confirms (presence ≥ [`MIN_PRESENCE`]), boxed by its oval.
+    fn confirmed(mesh: Mesh, score: f32) -> Option<Face> {
+        (mesh.presence >= MIN_PRESENCE).then(|| {
+            let b = mesh.oval_bounds();
+            Face {
+                bbox: FaceBox {
+                    x: b[0],
+                    y: b[1],
+                    w: b[2] - b[0],
+                    h: b[3] - b[1],
+                    score,
+                },
+                mesh,
+            }
+        })
+    }
+}
+
 /// Long edge of the copy the detector searches.
 pub const SEARCH_LONG_EDGE: u32 = 1024;
 /// The smallest face searched for, in full-image pixels (on large pictures, 1/16 of the long
@@ -99,19 +118,7 @@ pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
         } else {
             mesh::landmarks(&pyr, &roi0)
         };
-        (mesh.presence >= MIN_PRESENCE).then(|| {
-            let b = mesh.oval_bounds();
-            Face {
-                bbox: FaceBox {
-                    x: b[0],
-                    y: b[1],
-                    w: b[2] - b[0],
-                    h: b[3] - b[1],
-                    score: d.score,
-                },
-                mesh,
-            }
-        })
+        Face::confirmed(mesh, d.score)
     });
     let mut faces: Vec<Face> = faces.into_iter().flatten().collect();
     // Two detections of one face land on one oval.
@@ -171,19 +178,7 @@ pub fn mesh_for_box(img: &DynamicImage, b: &FaceBox) -> Option<Face> {
         angle: 0.0,
     };
     let mesh = mesh::landmarks(&crop_pyramid(img, &roi, net::LANDMARK_SIDE), &roi);
-    (mesh.presence >= MIN_PRESENCE).then(|| {
-        let o = mesh.oval_bounds();
-        Face {
-            bbox: FaceBox {
-                x: o[0],
-                y: o[1],
-                w: o[2] - o[0],
-                h: o[3] - o[1],
-                score: b.score,
-            },
-            mesh,
-        }
-    })
+    Face::confirmed(mesh, b.score)
 }
 
 /// A pyramid of the pixels around a crop (with room for a second, shifted crop), resampled

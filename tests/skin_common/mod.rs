@@ -250,3 +250,23 @@ pub fn ssim(a: &[f32], b: &[f32], w: usize, h: usize) -> f32 {
     }
     total / n as f32
 }
+
+/// The shared sample pictures (`shared/samples` beside the repository, or `REALSKIN_SAMPLES`), when
+/// they hold `sub`; `None`, with a note, where they are not there (the sample tests then skip).
+pub fn samples_with(sub: &str) -> Option<std::path::PathBuf> {
+    let candidates = [
+        std::env::var_os("REALSKIN_SAMPLES").map(std::path::PathBuf::from),
+        Some(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")),
+        Some(std::path::PathBuf::from("/work/shared/samples")),
+    ];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join(sub).is_dir());
+    if found.is_none() {
+        eprintln!(
+            "shared/samples/{sub} not found: sample tests skipped (set REALSKIN_SAMPLES to run them)"
+        );
+    }
+    found
+}

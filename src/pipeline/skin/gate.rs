@@ -142,32 +142,9 @@ fn skin_pixels(f: &Face, roi: &face::sample::Roi) -> Vec<bool> {
     cut(to_crop(&mesh::RIGHT_BROW), 6, &mut skin);
     cut(to_crop(&mesh::LEFT_BROW), 6, &mut skin);
     for nostril in [&mesh::RIGHT_NOSTRIL[..], &mesh::LEFT_NOSTRIL[..]] {
-        cut(ellipse_in_bounds(&to_crop(nostril)), 6, &mut skin);
+        cut(mesh::ellipse_in_bounds(&to_crop(nostril), 24), 6, &mut skin);
     }
     skin
-}
-
-/// The ellipse inscribed in the bounding box of some points, as a 24-gon.
-fn ellipse_in_bounds(pts: &[[f32; 2]]) -> Vec<[f32; 2]> {
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for p in pts {
-        x0 = x0.min(p[0]);
-        y0 = y0.min(p[1]);
-        x1 = x1.max(p[0]);
-        y1 = y1.max(p[1]);
-    }
-    let (cx, cy, rx, ry) = (
-        (x0 + x1) / 2.0,
-        (y0 + y1) / 2.0,
-        (x1 - x0) / 2.0,
-        (y1 - y0) / 2.0,
-    );
-    (0..24)
-        .map(|k| {
-            let a = k as f32 * std::f32::consts::TAU / 24.0;
-            [cx + rx * a.cos(), cy + ry * a.sin()]
-        })
-        .collect()
 }
 
 /// Binary morphology with the 4-neighbour cross, `n` times.

@@ -179,8 +179,11 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
         add(grid(&mesh::RIGHT_BROW), 1.3);
         add(grid(&mesh::LEFT_BROW), 1.3);
         add(grid(&mesh::LIPS_OUTER), 1.15);
-        add(nostril(&grid(&mesh::RIGHT_NOSTRIL)), 1.8);
-        add(nostril(&grid(&mesh::LEFT_NOSTRIL)), 1.8);
+        add(
+            mesh::ellipse_in_bounds(&grid(&mesh::RIGHT_NOSTRIL), 16),
+            1.8,
+        );
+        add(mesh::ellipse_in_bounds(&grid(&mesh::LEFT_NOSTRIL), 16), 1.8);
         // One block of margin, so the locks hold where the render interpolates between blocks.
         let grown = box_mean(
             &Plane {
@@ -266,25 +269,6 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
         samples,
         above_brows,
     }
-}
-
-/// The nostril opening: the ellipse inscribed in its rim points' bounds, as a 16-gon.
-fn nostril(pts: &[[f32; 2]]) -> Vec<[f32; 2]> {
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for p in pts {
-        x0 = x0.min(p[0]);
-        y0 = y0.min(p[1]);
-        x1 = x1.max(p[0]);
-        y1 = y1.max(p[1]);
-    }
-    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    let (rx, ry) = (((x1 - x0) / 2.0).max(0.5), ((y1 - y0) / 2.0).max(0.5));
-    (0..16)
-        .map(|k| {
-            let a = k as f32 * std::f32::consts::TAU / 16.0;
-            [cx + rx * a.cos(), cy + ry * a.sin()]
-        })
-        .collect()
 }
 
 /// One colour model per face (dark and light skin in one picture are each judged against themselves);
