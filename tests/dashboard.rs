@@ -106,6 +106,19 @@ fn the_dashboard_shows_a_processed_job_and_pauses_the_daemon() {
     assert_eq!(seen["after_width_at_25"], "25%");
     let stages = seen["stages_text"].as_str().unwrap();
     assert!(stages.contains("skin"), "{stages}");
+    // The faces tab: with the sample portrait, its face treated and the mask (with the
+    // landmarks) shown; with the generated picture, no face.
+    let faces = seen["faces_text"].as_str().unwrap();
+    if name == "man-suit.png" {
+        assert!(faces.contains("treated: photographed skin"), "{faces}");
+        assert_eq!(
+            seen["faces_mask_loaded"],
+            serde_json::json!([true]),
+            "{seen}"
+        );
+    } else {
+        assert!(faces.contains("No face was found"), "{faces}");
+    }
     assert_eq!(seen["state_after_pause"], "paused");
     assert_eq!(seen["toggle_after_pause"], "Resume");
     assert_eq!(seen["console_errors"], serde_json::json!([]), "{seen}");
@@ -135,7 +148,12 @@ fn the_dashboard_shows_a_processed_job_and_pauses_the_daemon() {
     assert!(seen["report_sliders"].as_u64().unwrap() >= 1);
     let text = seen["report_text"].as_str().unwrap();
     assert!(text.contains(&name), "{text}");
-    for shot in ["dashboard.png", "dashboard-paused.png", "report.png"] {
+    for shot in [
+        "dashboard.png",
+        "dashboard-faces.png",
+        "dashboard-paused.png",
+        "report.png",
+    ] {
         let len = std::fs::metadata(shots.join(shot)).unwrap().len();
         assert!(len > 10_000, "{shot} is only {len} bytes");
     }

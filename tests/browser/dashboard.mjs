@@ -47,6 +47,11 @@ try {
   seen.after_width_at_25 = await page.$eval("#detail [data-compare] .after", (el) => el.style.width);
   await page.click("[data-tab=stages]");
   seen.stages_text = await page.textContent("#tab");
+  // The faces tab: the mask with the landmarks, and each face's verdict.
+  await page.click("[data-tab=faces]");
+  seen.faces_text = await page.textContent("#tab");
+  seen.faces_mask_loaded = await page.$$eval("#tab img.mask", (els) => els.map((i) => i.complete && i.naturalWidth > 0));
+  await page.screenshot({ path: path.join(shots, "dashboard-faces.png") });
   await page.click("[data-tab=summary]");
   await page.screenshot({ path: path.join(shots, "dashboard.png") });
 
