@@ -10,7 +10,7 @@
 //!    another model pass would do better. Before the last of several passes, the
 //!    intermediate (model output, never the original) is brought down to the target
 //!    divided by the scale, so that pass lands on the target instead of far beyond it;
-//! 3. each pass runs tile by tile ([`tiles`](super::tiles)), the input padded by edge
+//! 3. each pass runs tile by tile ([`tiles`]), the input padded by edge
 //!    replication to the model's alignment (or fixed size), the output blended;
 //! 4. Lanczos3 takes the result to the exact target (down when the model overshoots),
 //!    and it goes back to the input's layout and depth: 16-bit stays 16-bit.
