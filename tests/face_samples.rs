@@ -159,11 +159,7 @@ fn eyes_brows_lips_and_nostrils_of_turned_faces_stay_untouched() {
                 ("left brow", m.polygon(&mesh::LEFT_BROW)),
                 ("lips", m.polygon(&mesh::LIPS_OUTER)),
             ];
-            for (side, idx) in [
-                ("right", &mesh::RIGHT_NOSTRIL),
-                ("left", &mesh::LEFT_NOSTRIL),
-            ] {
-                let _ = side;
+            for idx in [&mesh::RIGHT_NOSTRIL, &mesh::LEFT_NOSTRIL] {
                 parts.push(("nostril", m.polygon(idx)));
             }
             for (part, poly) in parts {

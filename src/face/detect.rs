@@ -5,6 +5,7 @@
 //! Anchors and decoding follow MediaPipe's `face_detection_short_range` graph: SSD anchors on
 //! strides 8 (2 per cell) and 16 (6 per cell), fixed anchor size, offsets divided by 128.
 
+use super::FaceBox;
 use super::net::{self, DETECTOR_SIDE};
 use super::sample::{Pyramid, Roi};
 
@@ -22,16 +23,17 @@ pub struct Detection {
 }
 
 impl Detection {
-    fn iou(&self, o: &Detection) -> f32 {
-        let ix = (self.cx + self.w / 2.0).min(o.cx + o.w / 2.0)
-            - (self.cx - self.w / 2.0).max(o.cx - o.w / 2.0);
-        let iy = (self.cy + self.h / 2.0).min(o.cy + o.h / 2.0)
-            - (self.cy - self.h / 2.0).max(o.cy - o.h / 2.0);
-        if ix <= 0.0 || iy <= 0.0 {
-            return 0.0;
+    fn bbox(&self) -> FaceBox {
+        FaceBox {
+            x: self.cx - self.w / 2.0,
+            y: self.cy - self.h / 2.0,
+            w: self.w,
+            h: self.h,
+            score: self.score,
         }
-        let i = ix * iy;
-        i / (self.w * self.h + o.w * o.h - i)
+    }
+    fn iou(&self, o: &Detection) -> f32 {
+        self.bbox().iou(&o.bbox())
     }
 }
 

@@ -27,6 +27,8 @@ pub const LEFT_EYE: [usize; 16] = [
 ];
 pub const RIGHT_BROW: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
 pub const LEFT_BROW: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
+/// The top of each brow's arch.
+pub const BROW_TOPS: [usize; 2] = [105, 334];
 /// Points on the rim of each nostril opening.
 pub const RIGHT_NOSTRIL: [usize; 4] = [20, 60, 75, 79];
 pub const LEFT_NOSTRIL: [usize; 4] = [250, 290, 305, 309];
@@ -64,8 +66,6 @@ pub struct Mesh {
     pub points: Vec<[f32; 2]>,
     /// Face-presence probability from the mesh model's own head (0..1).
     pub presence: f32,
-    /// The crop the second pass used.
-    pub roi: Roi,
 }
 
 impl Mesh {
@@ -213,11 +213,7 @@ pub fn landmarks(pyr: &Pyramid, roi0: &Roi) -> Mesh {
     let (a, b) = (first[RIGHT_EYE_OUTER], first[LEFT_EYE_OUTER]);
     let roi = roi_around(&first, (b[1] - a[1]).atan2(b[0] - a[0]));
     let (points, presence) = run_once(pyr, &roi);
-    Mesh {
-        points,
-        presence,
-        roi,
-    }
+    Mesh { points, presence }
 }
 
 /// The first crop for a detection: MediaPipe's `face_detection_front_detection_to_roi`

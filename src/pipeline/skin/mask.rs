@@ -4,8 +4,9 @@
 //! (found by its landmarks), so every skin tone, make-up and coloured light is judged against itself.
 //! The mask belongs to the person: it is that model inside the face oval, grown from the oval through
 //! connected skin-coloured pixels into the ears, neck and décolleté, and stopped by edges, so a wall or a
-//! jacket of the same colour is not skin. Detached skin below a face (arms, hands) is kept when it hangs
-//! below the chin. Eyes, brows, lips and nostrils are locked by their landmark polygons, feathered; hair,
+//! jacket of the same colour is not skin; off the oval, the person segmentation must also see a person.
+//! Detached skin (arms, hands) is kept when it has the face's own colour and at most a few faces' size.
+//! Eyes, brows, lips and nostrils are locked by their landmark polygons, feathered; hair,
 //! beard and stubble inside the oval are found by being darker and busier than the face's clean skin.
 //! A guided filter on the luma makes the result follow hairlines, beards and clothing edges.
 
@@ -54,8 +55,9 @@ fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
     t * t * (3.0 - 2.0 * t)
 }
 
+/// Luma (0..1) and Cb, Cr (0..255, neutral at 128) of an encoded sRGB colour (0..1).
 #[inline]
-fn ycbcr(c: [f32; 3]) -> [f32; 3] {
+pub(crate) fn ycbcr(c: [f32; 3]) -> [f32; 3] {
     let (r, g, b) = (c[0] * 255.0, c[1] * 255.0, c[2] * 255.0);
     [
         0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2],
@@ -135,7 +137,7 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
         // The face's up direction (perpendicular to the eye line) and the brows' height along it.
         let roll = m.roll_deg().to_radians();
         let up = [roll.sin(), -roll.cos()];
-        let brow = [105usize, 334]
+        let brow = mesh::BROW_TOPS
             .iter()
             .map(|&i| {
                 let p = m.at(i);
@@ -370,7 +372,7 @@ pub fn fit_model(red: &Reduced, cells: &[usize]) -> SkinModel {
 pub fn build(
     red: &Reduced,
     faces: &[FaceBox],
-    layers: &FaceLayers,
+    layers: FaceLayers,
     models: &[SkinModel],
     people: Option<&PersonMask>,
 ) -> SkinMaps {
@@ -480,7 +482,7 @@ pub fn build(
     }
     let segmented = people.is_some();
     keep_person_components(
-        &mut raw, &luma, layers, &fits, &gfaces, models, &owner, segmented,
+        &mut raw, &luma, &layers, &fits, &gfaces, models, &owner, segmented,
     );
     let locks = &layers.locks;
     // Edge-aware refinement on the luma (radius 2 reduced px), then the locks cut in hard.
@@ -495,8 +497,6 @@ pub fn build(
         *m *= smoothstep(0.12, 0.3, *s);
     }
     let coverage = mask.data.iter().filter(|&&m| m > 0.5).count() as f32 / (w * h) as f32;
-
-    let density = layers.density.clone();
 
     // Sheen: skin clearly brighter than the skin's local level (σ ≈ 8 % of the face width).
     let sigma = gfaces.first().map(|g| (0.08 * g.w).max(2.0)).unwrap_or(4.0);
@@ -520,9 +520,9 @@ pub fn build(
     });
     SkinMaps {
         mask,
-        density,
+        density: layers.density,
         sheen,
-        locks: locks.clone(),
+        locks: layers.locks,
         models: models.to_vec(),
         coverage,
     }
@@ -533,9 +533,10 @@ pub fn build(
 const BARRIER: f32 = 0.035;
 
 /// Keeps only skin-coloured regions that belong to a person. Skin grows from the face ovals through
-/// connected skin-coloured pixels and stops at edges (ears, neck, décolleté, a hand on the cheek);
-/// detached regions are kept when they hang below a face's chin (shoulders, arms, hands) with a
-/// skin-like lightness and size. A wall, a jacket or warm light of the same colour is dropped.
+/// connected skin-coloured pixels and stops at edges and above the brows (ears, neck, décolleté, a
+/// hand on the cheek); detached regions (arms, hands) are kept when they have the face's own colour,
+/// a skin-like lightness and at most a few faces' size, and hang below the chin unless the person
+/// segmentation already confines them. A wall, a jacket or warm light of the same colour is dropped.
 #[allow(clippy::too_many_arguments)]
 fn keep_person_components(
     raw: &mut Plane,

@@ -288,47 +288,34 @@ pub fn monochrome(red: &Reduced) -> Option<[f32; 2]> {
     if n < 16 {
         return None;
     }
-    let ycc: Vec<[f32; 3]> = red
-        .rgb
-        .iter()
-        .map(|c| {
-            let (r, g, b) = (c[0] * 255.0, c[1] * 255.0, c[2] * 255.0);
-            [
-                0.299 * r + 0.587 * g + 0.114 * b,
-                -0.168_736 * r - 0.331_264 * g + 0.5 * b,
-                0.5 * r - 0.418_688 * g - 0.081_312 * b,
-            ]
-        })
-        .collect();
+    let ycc: Vec<[f32; 3]> = red.rgb.iter().map(|&c| mask::ycbcr(c)).collect();
     let nf = n as f64;
-    let my = ycc.iter().map(|c| c[0] as f64).sum::<f64>() / nf;
+    let mean = |k: usize| ycc.iter().map(|c| c[k] as f64).sum::<f64>() / nf;
+    let my = mean(0);
     let vy = ycc.iter().map(|c| (c[0] as f64 - my).powi(2)).sum::<f64>() / nf;
-    let fit = |k: usize| {
-        let m = ycc.iter().map(|c| c[k] as f64).sum::<f64>() / nf;
+    // Cb and Cr as straight lines in luma: (value at the mean luma, slope).
+    let line = |k: usize| {
+        let m = mean(k);
         let cov = ycc
             .iter()
             .map(|c| (c[0] as f64 - my) * (c[k] as f64 - m))
             .sum::<f64>()
             / nf;
-        let slope = if vy > 1e-9 { cov / vy } else { 0.0 };
-        (m, slope)
+        (m, if vy > 1e-12 { cov / vy } else { 0.0 })
     };
-    let (lines, mut left): ([(f64, f64); 2], Vec<f32>) = {
-        let l = [fit(1), fit(2)];
-        let r = ycc
-            .iter()
-            .map(|c| {
-                let d = |k: usize, (m, s): (f64, f64)| c[k] as f64 - (m + s * (c[0] as f64 - my));
-                d(1, l[0]).hypot(d(2, l[1])) as f32
-            })
-            .collect();
-        (l, r)
-    };
+    let (cb, cr) = (line(1), line(2));
+    let at = |(m, s): (f64, f64), y: f64| m + s * (y - my);
+    let mut left: Vec<f32> = ycc
+        .iter()
+        .map(|c| {
+            let y = c[0] as f64;
+            (c[1] as f64 - at(cb, y)).hypot(c[2] as f64 - at(cr, y)) as f32
+        })
+        .collect();
     let k = (n * 99 / 100).min(n - 1);
     let p99 = *left.select_nth_unstable_by(k, f32::total_cmp).1;
-    let at_mid = |(m, s): (f64, f64)| (m + s * (127.5 - my)) as f32;
-    let tone_mid = at_mid(lines[0]).hypot(at_mid(lines[1]));
-    (p99 < 4.0 && tone_mid < 24.0).then_some([lines[0].0 as f32, lines[1].0 as f32])
+    let tone_mid = (at(cb, 0.5) - 128.0).hypot(at(cr, 0.5) - 128.0) as f32;
+    (p99 < 4.0 && tone_mid < 24.0).then_some([(cb.0 - 128.0) as f32, (cr.0 - 128.0) as f32])
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -630,7 +617,7 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     let t = Instant::now();
     let layers = mask::layers(&used, red.k, red.w, red.h);
     let models = mask::fit_models(&red, &layers);
-    let maps = mask::build(&red, &used_boxes, &layers, &models, Some(&people));
+    let maps = mask::build(&red, &used_boxes, layers, &models, Some(&people));
     report.timings_ms.mask = ms(t);
     report.mask = Some(MaskReport {
         coverage: maps.coverage,
@@ -737,7 +724,12 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     let targets = Bands {
         fine: cfg.target_fine * resolv,
         mid: cfg.target_mid * resolv,
-        chroma: cfg.target_chroma.min(CHROMA_PER_SKIN_CHROMA * skin_chroma),
+        // Black-and-white and toned pictures get no colour: their chroma target is none.
+        chroma: if mono.is_some() {
+            0.0
+        } else {
+            cfg.target_chroma.min(CHROMA_PER_SKIN_CHROMA * skin_chroma)
+        },
         ..Bands::default()
     };
     let region = measure_region(&used_boxes, &maps, &red, w, h);
@@ -769,11 +761,6 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
             threads,
         ),
     };
-    if mono.is_some() {
-        params.a_redness = 0.0;
-        params.a_pigment = 0.0;
-        params.a_pore_chroma = 0.0;
-    }
     amounts.pore_depth = params.a_pore;
     amounts.micro_grain = params.a_micro;
     amounts.relief_amplitude = params.a_relief;
