@@ -2,7 +2,8 @@
 # The skin engine on real images, judged by an independent measurement.
 #
 # Runs `realskin process` (default config: upscale below 2048 px, skin engine, grain) on
-# every portrait in shared/samples/portraits and the pictures of people in
+# every portrait in shared/samples/portraits, the AI photographs and non-photographs of
+# shared/samples/dev, and the pictures of people in
 # shared/samples/ai-metadata, measures each input/output pair with
 # shared/tools/skin_eval.py (its own face detector and mask), prints one table row per
 # image plus the real photographs' own figures for comparison, and writes
@@ -29,6 +30,12 @@ cargo build -q --release --bin realskin
 out=target/skin-eval
 rm -rf "$out"; mkdir -p "$out"
 inputs=("$shared"/samples/portraits/*.png "$shared"/samples/portraits/*.jpg)
+# The labelled development set: AI photographs (treated) and non-photographs (left alone).
+for d in ai-photo not-photo; do
+  for f in "$shared"/samples/dev/$d/*.png "$shared"/samples/dev/$d/*.jpg; do
+    [ -f "$f" ] && inputs+=("$f")
+  done
+done
 for f in google-genai_c2pa_768x1344.png google-genai-edited_c2pa-ingredients_768x1344.png \
          firefly-hosted-gemini-nano-banana-2_c2pa-xmp-iptc_1200x896.png \
          comfyui_flux2-dev_1024.png comfyui_z-image-turbo_1024.png comfyui_flux1-dev_1024.png; do
