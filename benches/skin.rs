@@ -68,6 +68,7 @@ fn bench(c: &mut Criterion) {
                 reasons: vec![],
             }),
             faces: Some(r.faces.clone()),
+            found: None,
         };
         g.throughput(Throughput::Elements(size as u64 * size as u64));
         g.bench_function(format!("{size}x{size}/detect"), |b| {

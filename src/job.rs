@@ -90,14 +90,22 @@ pub fn render(
     prof.facts.width = input.width();
     prof.facts.height = input.height();
 
-    let mut plan = pipeline::plan(input.width(), input.height(), &settings.stages);
+    // The face survey counts as stage time: it is the skin engine's face pass, run first
+    // because the largest face decides how far to enlarge.
+    let t = Instant::now();
+    let survey = pipeline::survey(&input, &settings.stages);
+    let mut plan = pipeline::plan(
+        input.width(),
+        input.height(),
+        &settings.stages,
+        survey.as_ref(),
+    );
     plan.skin_context.preset_hint =
         serde_json::from_value::<Preset>(serde_json::Value::String(prof.preset.preset.clone()))
             .ok();
     report.plan = Some(plan.clone());
     let format = encode::output_format(decoded.format, &settings.output);
 
-    let t = Instant::now();
     let mut records = Vec::with_capacity(plan.steps.len());
     let ran = pipeline::run(&input, &plan, &settings.stages, &mut records);
     report.timings_ms.stages = millis(t);

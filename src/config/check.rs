@@ -78,6 +78,36 @@ pub fn check(loaded: &LoadedConfig) -> Vec<Problem> {
                 "must be between 1 and 32768 pixels".into(),
             );
         }
+        if !(0.0..=40.0).contains(&up.face_px_per_mm) {
+            add(
+                Severity::Error,
+                key("upscale.face_px_per_mm"),
+                format!(
+                    "is {}; give a scale from 0 (off) to 40 pixels per millimetre (8 makes a 0.25 mm pore 2 px)",
+                    up.face_px_per_mm
+                ),
+            );
+        }
+        if !(1.0..=1000.0).contains(&up.max_output_megapixels) {
+            add(
+                Severity::Error,
+                key("upscale.max_output_megapixels"),
+                format!(
+                    "is {}; give a size from 1 to 1000 megapixels (36 is a full-frame camera)",
+                    up.max_output_megapixels
+                ),
+            );
+        }
+        if !(1.0..=16.0).contains(&up.max_factor) {
+            add(
+                Severity::Error,
+                key("upscale.max_factor"),
+                format!(
+                    "is {}; give a factor from 1 (never enlarge for a face) to 16",
+                    up.max_factor
+                ),
+            );
+        }
         let out_cfg = &hf.output_options;
         if !(1..=100).contains(&out_cfg.quality) {
             add(

@@ -133,6 +133,13 @@ pub struct UpscaleConfig {
     pub min_long_edge: u32,
     /// The long edge an upscaled image gets.
     pub target_long_edge: u32,
+    /// With a photographed face, the image is enlarged until the largest face reaches
+    /// this many pixels per millimetre (8: a 0.25 mm pore is 2 px). 0 = by size only.
+    pub face_px_per_mm: f32,
+    /// The face rule never makes an output larger than this many megapixels.
+    pub max_output_megapixels: f64,
+    /// The face rule never enlarges more than this many times along the long edge.
+    pub max_factor: f64,
     /// Which upscaler runs.
     pub engine: UpscaleEngine,
     /// The super-resolution model: a name from `realskin models list` (installed into
@@ -153,6 +160,9 @@ impl Default for UpscaleConfig {
         Self {
             min_long_edge: 2048,
             target_long_edge: 2048,
+            face_px_per_mm: 8.0,
+            max_output_megapixels: 36.0,
+            max_factor: 4.0,
             engine: UpscaleEngine::Lanczos,
             model: String::new(),
             device: Device::Auto,

@@ -60,6 +60,29 @@ pub struct Face {
 }
 
 impl Face {
+    /// The same face in a picture resized by (`sx`, `sy`).
+    pub fn scaled(&self, sx: f32, sy: f32) -> Face {
+        let b = self.bbox;
+        Face {
+            bbox: FaceBox {
+                x: b.x * sx,
+                y: b.y * sy,
+                w: b.w * sx,
+                h: b.h * sy,
+                score: b.score,
+            },
+            mesh: Mesh {
+                points: self
+                    .mesh
+                    .points
+                    .iter()
+                    .map(|p| [p[0] * sx, p[1] * sy])
+                    .collect(),
+                presence: self.mesh.presence,
+            },
+        }
+    }
+
     /// The face a mesh confirms (presence ≥ [`MIN_PRESENCE`]), boxed by its oval.
     fn confirmed(mesh: Mesh, score: f32) -> Option<Face> {
         (mesh.presence >= MIN_PRESENCE).then(|| {

@@ -4,8 +4,10 @@
 //! The plan decides from the profile which stages run; a stage that does not apply is
 //! a skip with a reason, never an error. The order is fixed and deliberate:
 //!
+//! 0. a **survey** of the faces (when the skin engine is on): the largest photographed
+//!    face sets the scale the upscale aims for;
 //! 1. **upscale** first, because the skin engine renders texture at the face's physical
-//!    scale and needs pixels to hold pores;
+//!    scale and needs pixels to hold pores: about 2 px per pore;
 //! 2. **skin** on the final resolution: pores, micro-relief, tone and grain where there
 //!    is skin, nothing anywhere else. It decides for itself whether the picture is a
 //!    photograph with people (a skip with the reason otherwise).
@@ -66,6 +68,9 @@ pub struct PlanStep {
     pub run: bool,
     /// Why it runs or not.
     pub reason: String,
+    /// For the upscale: which rule set the output size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_rule: Option<upscale::SizeRule>,
     #[serde(skip)]
     target: Option<[u32; 2]>,
 }
@@ -116,25 +121,38 @@ pub struct StageArtifacts {
     pub pixels: Option<PixelFacts>,
 }
 
-/// Decides which stages run for an image of this size.
-pub fn plan(width: u32, height: u32, settings: &StageSettings) -> Plan {
-    let upscale = match upscale::decide(width, height, &settings.upscale) {
-        Ok(to) => PlanStep {
+/// Looks for faces before any stage runs (only when the skin engine is on): the largest
+/// photographed face sizes the upscale, and the faces found are handed on to the skin
+/// engine, so the detector runs once per image.
+pub fn survey(input: &DynamicImage, settings: &StageSettings) -> Option<skin::Survey> {
+    settings
+        .skin
+        .enabled
+        .then(|| skin::survey(input, &settings.skin))
+}
+
+/// Decides which stages run for an image of this size with these faces (`None`: not looked
+/// for), and to which size it is enlarged.
+pub fn plan(
+    width: u32,
+    height: u32,
+    settings: &StageSettings,
+    survey: Option<&skin::Survey>,
+) -> Plan {
+    let face_ppm = survey.and_then(|s| s.px_per_mm);
+    let upscale = match upscale::decide(width, height, &settings.upscale, face_ppm) {
+        Ok(d) => PlanStep {
             stage: Stage::Upscale,
             run: true,
-            reason: format!(
-                "the long edge is {} px, below min_long_edge ({} px): upscaling to {}×{} so skin detail has pixels to live in",
-                width.max(height),
-                settings.upscale.min_long_edge,
-                to[0],
-                to[1]
-            ),
-            target: Some(to),
+            reason: d.reason,
+            size_rule: Some(d.rule),
+            target: Some(d.to),
         },
         Err(why) => PlanStep {
             stage: Stage::Upscale,
             run: false,
             reason: why,
+            size_rule: None,
             target: None,
         },
     };
@@ -143,6 +161,7 @@ pub fn plan(width: u32, height: u32, settings: &StageSettings) -> Plan {
             stage: Stage::Skin,
             run: true,
             reason: "the skin engine is on; it treats photographs with people and leaves everything else untouched".into(),
+            size_rule: None,
             target: None,
         }
     } else {
@@ -150,12 +169,27 @@ pub fn plan(width: u32, height: u32, settings: &StageSettings) -> Plan {
             stage: Stage::Skin,
             run: false,
             reason: "the skin engine is off ([skin] enabled = false)".into(),
+            size_rule: None,
             target: None,
         }
     };
+    // The faces travel in the skin stage's pixels.
+    let found = survey.map(|s| {
+        let (sx, sy) = match upscale.target {
+            Some(to) => (
+                to[0] as f32 / width.max(1) as f32,
+                to[1] as f32 / height.max(1) as f32,
+            ),
+            None => (1.0, 1.0),
+        };
+        s.faces.iter().map(|f| f.scaled(sx, sy)).collect()
+    });
     Plan {
         steps: vec![upscale, skin],
-        skin_context: SkinContext::default(),
+        skin_context: SkinContext {
+            found,
+            ..SkinContext::default()
+        },
     }
 }
 

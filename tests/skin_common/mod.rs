@@ -139,6 +139,7 @@ pub fn face_ctx(size: u32) -> SkinContext {
             reasons: vec!["fixture".into()],
         }),
         faces: Some(vec![Face::of(size).boxed()]),
+        found: None,
     }
 }
 

@@ -158,7 +158,36 @@ impl SkinConfig {
 pub struct SkinContext {
     pub preset_hint: Option<Preset>,
     pub classification: Option<Classification>,
+    /// Face boxes to take landmarks in (the engine's own detector is skipped).
     pub faces: Option<Vec<FaceBox>>,
+    /// Faces already found with their landmarks, in this image's pixels (the [`survey`] before
+    /// the upscale, scaled): used as they are, and preferred to `faces`.
+    pub found: Option<Vec<face::Face>>,
+}
+
+/// The faces of a picture and the scale of the largest photographed one.
+#[derive(Clone, Debug, Default)]
+pub struct Survey {
+    /// Every face found, photographed or not (the engine judges each again).
+    pub faces: Vec<face::Face>,
+    /// Pixels per millimetre of the largest face the gate calls photographed.
+    pub px_per_mm: Option<f32>,
+}
+
+/// Finds the faces and the scale of the largest photographed one, without rendering
+/// anything: what the plan needs to size the upscale.
+pub fn survey(img: &DynamicImage, cfg: &SkinConfig) -> Survey {
+    let rgb = grey_as_rgb(img);
+    let img = rgb.as_ref().unwrap_or(img);
+    let faces = face::analyse(img, pixels::thread_count(cfg.threads));
+    let photographed: Vec<face::Face> = faces
+        .iter()
+        .filter(|f| gate::judge(img, f).photographed)
+        .cloned()
+        .collect();
+    let px_per_mm = (!photographed.is_empty())
+        .then(|| scale::from_faces(&photographed, cfg.default_px_per_mm).px_per_mm);
+    Survey { faces, px_per_mm }
 }
 
 /// The result of [`apply`].
@@ -199,6 +228,8 @@ pub const FACE_BEFORE_AFTER_FILE: &str = "skin-face.png";
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     Context,
+    /// The face survey run before the upscale.
+    Survey,
     Engine,
     Face,
     Default,
@@ -509,15 +540,16 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     // gate is per face): independent, so they run side by side.
     let t = Instant::now();
     let small = red.to_rgb8();
-    let find = || match &ctx.faces {
-        Some(boxes) => (
+    let find = || match (&ctx.found, &ctx.faces) {
+        (Some(found), _) => (found.clone(), Source::Survey),
+        (None, Some(boxes)) => (
             boxes
                 .iter()
                 .filter_map(|b| face::mesh_for_box(img, b))
                 .collect::<Vec<_>>(),
             Source::Context,
         ),
-        None => (
+        (None, None) => (
             face::analyse(img, threads.saturating_sub(1).max(1)),
             Source::Engine,
         ),
@@ -673,7 +705,10 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     report.timings_ms.tone = ms(t);
 
     let seed = red.content_seed();
-    let tex = texture::Textures::new(sc.px_per_mm, seed);
+    let light = used.first().map_or([0.0; 2], |f| {
+        tone::light_direction(&red, &maps.mask, &f.bbox)
+    });
+    let tex = texture::Textures::new(sc.px_per_mm, seed, light);
     let floor = match &px {
         Pixels::U8 { data, channels } => grain::noise_floor(data, *channels, w, h),
         Pixels::U16 { data, channels } => grain::noise_floor(data, *channels, w, h),
@@ -867,8 +902,11 @@ const MAX_MICRO: f32 = 0.12;
 /// read as make-up. The chroma target is at most this times the skin's mean C* (C* 25 → the full 1.85).
 const CHROMA_PER_SKIN_CHROMA: f32 = 0.075;
 
-/// Safety bound on mottling (Lab sd per axis); the chroma target is what limits it in practice.
-const MAX_MOTTLE_LAB: f32 = 2.0;
+/// Bound on mottling (Lab sd per axis of the redness field): its patches (2–10 mm) then stay
+/// within about ΔE 1.5 of their surroundings, the soft redness of real skin, never a rash.
+const MAX_MOTTLE_LAB: f32 = 0.45;
+/// Chroma of a resolved pit per unit of its luminance depth (Lab units per ΔL*).
+const PORE_TINT: f32 = 1.0;
 
 fn mottle_cap(_skin_chroma: f32) -> f32 {
     MAX_MOTTLE_LAB
@@ -876,7 +914,7 @@ fn mottle_cap(_skin_chroma: f32) -> f32 {
 /// Pigment mottling relative to redness mottling: redness patches dominate the fine colour of skin.
 const PIGMENT_SHARE: f32 = 0.5;
 /// Largest chroma carried by a unit pore pit (Lab units).
-const MAX_PORE_CHROMA_LAB: f32 = 0.8;
+const MAX_PORE_CHROMA_LAB: f32 = 2.0;
 
 /// Measures the crop, sizes every component from the deficit, checks by rendering the crop, and
 /// corrects once. Leaves the amplitudes in `params`.
@@ -1035,11 +1073,16 @@ fn calibrate<T: Sample>(
     let t3 = t2 * targets.fine as f64;
     let m3e = before.fine_skew as f64 * (before.fine as f64).powi(3);
     let k4e = before.fine_kurt as f64 * (before.fine as f64).powi(4);
-    let df2 = targets.fine.powi(2) - before.fine.powi(2) - n_f * n_f;
+    // Grain is the camera's, over the whole picture: it never counts toward the skin's texture.
+    let df2 = targets.fine.powi(2) - before.fine.powi(2);
     // Split of the pore band between discrete pits and micro-grain: the share that lands the band's skew
     // nearest real skin's, with the kurtosis under the pepper limit, no more than the scale allows.
+    let resolved = 0.25 * ppm >= texture::MIN_PORE_PX;
     let s_max = (texture::max_pore_share(ppm) * recipe.pore_share / 0.8).min(1.0);
-    let share = if df2 > 0.0 && vp > 0.0 && vg > 0.0 {
+    // Resolved pores carry the whole band: noise there reads as noise, never as skin.
+    let share = if resolved {
+        1.0
+    } else if df2 > 0.0 && vp > 0.0 && vg > 0.0 {
         let skp = m3p / vp.powf(1.5);
         let kup = k4p / (vp * vp);
         let skg = m3g / vg.powf(1.5);
@@ -1063,11 +1106,17 @@ fn calibrate<T: Sample>(
     } else {
         s_max.min(recipe.pore_share)
     };
-    let dm2 = targets.mid.powi(2) - before.mid.powi(2) - n_m * n_m;
+    let dm2 = targets.mid.powi(2) - before.mid.powi(2);
     let (pf2, gf2) = ((p_f * p_f).max(1e-12), (g_f * g_f).max(1e-12));
     let q = share * (p_m * p_m) / pf2 + (1.0 - share) * (g_m * g_m) / gf2;
     let (rf2, rm2) = (r_f * r_f, (r_m * r_m).max(1e-12));
-    let (fine_e, relief_x) = if df2 <= 0.0 {
+    let (fine_e, relief_x) = if resolved && df2 > 0.0 {
+        // Resolved skin: the furrow network takes a third of the micro-relief deficit first (its
+        // fine lines may use at most a third of the pore band), so the skin between the pores is
+        // not plastic; the pores fill the rest of the pore band.
+        let x = (0.33 * dm2.max(0.0) / rm2).min(0.33 * df2 / rf2.max(1e-12));
+        ((df2 - x * rf2).max(0.0), x)
+    } else if df2 <= 0.0 {
         (0.0, (dm2.max(0.0)) / rm2)
     } else {
         let den = rm2 - q * rf2;
@@ -1084,20 +1133,25 @@ fn calibrate<T: Sample>(
     // Chroma: blotchy mottling first, up to a natural amplitude; what is still missing rides on the pores
     // (red-brown pits), never as free colour noise.
     let mottle_cap = mottle_cap(skin_chroma);
-    // The chroma this face can take from mottling at its natural bound: a target beyond it would make
-    // every further pass add the same again, so the fill stops there.
-    let c_target = targets.chroma.min(mottle_cap * c_unit);
-    let c_deficit = (c_target.powi(2) - before.chroma.powi(2)).max(0.0).sqrt();
-    let a_c = (c_deficit / c_unit).min(mottle_cap);
-    let rest2 = (c_deficit * c_deficit - (a_c * c_unit).powi(2)).max(0.0);
-    // Pores carry chroma only where they are drawn and resolved: below ~2 px per pore the
+    // Resolved pits are slightly darker *and* redder (blood and sebum in the follicle): their
+    // chroma follows their depth, PORE_TINT Lab units per unit of ΔL*. Below ~1.5 px per pore the
     // pits are single pixels, and colour there reads as a camera's colour noise, not skin.
-    let resolved = 0.25 * ppm >= texture::MIN_PORE_PX;
-    let a_pc = if rest2 > 0.0 && params.a_pore > 0.0 && resolved {
-        (rest2.sqrt() / pc_unit.max(1e-6)).min(MAX_PORE_CHROMA_LAB * share)
-    } else {
-        0.0
-    };
+    let a_pc =
+        if resolved && params.a_pore > 0.0 && !targets.chroma.is_nan() && targets.chroma > 0.0 {
+            (PORE_TINT * params.a_pore * (ml + 16.0) / 3.0).min(MAX_PORE_CHROMA_LAB)
+        } else {
+            0.0
+        };
+    let pc2 = (a_pc * pc_unit).powi(2);
+    // The chroma this face can take from its pores and mottling at its natural bound: a target
+    // beyond it would make every further pass add the same again, so the fill stops there.
+    let c_target = targets
+        .chroma
+        .min((pc2 + (mottle_cap * c_unit).powi(2)).sqrt());
+    let c_deficit = (c_target.powi(2) - before.chroma.powi(2) - pc2)
+        .max(0.0)
+        .sqrt();
+    let a_c = (c_deficit / c_unit).min(mottle_cap);
     params.a_redness = a_c;
     params.a_pigment = PIGMENT_SHARE * a_c;
     params.a_pore_chroma = a_pc;
@@ -1164,7 +1218,7 @@ fn calibrate<T: Sample>(
         let kc = fix(first.chroma, before.chroma, c_target).min(1.0 / 0.8);
         params.a_redness = (params.a_redness * kc).min(mottle_cap);
         params.a_pigment = (params.a_pigment * kc).min(PIGMENT_SHARE * mottle_cap);
-        params.a_pore_chroma = (params.a_pore_chroma * kc).min(MAX_PORE_CHROMA_LAB * share);
+        params.a_pore_chroma = (params.a_pore_chroma * kc).min(MAX_PORE_CHROMA_LAB);
     }
     // The configured multipliers (preset × config × strength) apply on top of the deficit fill.
     params.a_pore *= amounts.pores;

@@ -86,6 +86,9 @@ pub struct Band {
     pub s2: f32,
     /// Exponential shaping before normalising (> 0: bright tail, spots; < 0: dark tail, pits); 0 = Gaussian.
     pub skew: f32,
+    /// Above 0: the tile becomes a network of dark lines along the noise's zero crossings, this
+    /// wide in standard deviations (skin furrows); 0 = off.
+    pub furrow: f32,
 }
 
 /// Generates a periodic band-limited noise tile.
@@ -104,6 +107,26 @@ pub fn tile(n_w: usize, n_h: usize, seed: u64, band: Band) -> Tile {
         fine.data
     };
     normalise(&mut data);
+    if band.furrow > 0.0 {
+        let k = -0.5 / (band.furrow * band.furrow);
+        for v in data.iter_mut() {
+            *v = -(*v * *v * k).exp();
+        }
+        // Furrows are soft-walled, not hairline cracks.
+        let soft = 0.5 * band.s1y.min(band.s1x);
+        let p = gaussian_xy(
+            &Plane {
+                w: n_w,
+                h: n_h,
+                data,
+            },
+            soft,
+            soft,
+            true,
+        );
+        data = p.data;
+        normalise(&mut data);
+    }
     if band.skew != 0.0 {
         // exp(k·v) has a bright tail; −exp(−k·v) a dark one.
         let (k, sign) = (band.skew.abs(), band.skew.signum());
@@ -165,80 +188,87 @@ pub struct Textures {
     pub pores: PoreParams,
 }
 
-/// Physical sizes (mm) of the texture.
-pub const PORE_CELL_MM: f32 = 0.5;
-/// Chance of a pore in a cell at density 1: with 0.5 mm cells, ~2 pores per mm² (spacing ~0.7 mm) on the
-/// nose and cheeks. Small cells with a low chance approximate a Poisson process: no visible lattice.
-pub const PORE_CELL_CHANCE: f32 = 0.5;
-pub const PORE_SIGMA_MM: (f32, f32) = (0.035, 0.08);
-/// Bright specks: probability per pore cell and height relative to a pit.
-pub const SPECK_PROB: f32 = 0.5;
-pub const SPECK_GAIN: f32 = 0.8;
+/// Pores per mm² at relative density 1 (nose, inner cheeks): 1.4 mm⁻², 140 per cm², most of
+/// them small and faint (the log-normal sizes), about half of them distinct.
+/// Pores visible in photographs (openings of about 0.05–0.25 mm; Flament et al., "Facial skin
+/// pores: a multiethnic study", Clin Cosmet Investig Dermatol 8:85, 2015, count cheek pores
+/// from 0.25 mm at tens per cm², varying with ethnicity and age; Kim et al., Skin Res Technol
+/// 2013, and Jung et al., Korean J Dermatol 52:851, 2014, find the nose and forehead densest),
+/// far fewer than the 400–900 sebaceous follicles per cm² the face carries. The unretouched
+/// 7 px/mm studio portrait in `shared/samples/real-hires` shows about 50–80 per cm² on the nose.
+pub const PORES_PER_MM2: f32 = 1.4;
+/// Pore opening diameters (mm): log-normal around the median, clipped to the range the
+/// dermatology reports for visible facial pores (0.05–0.25 mm).
+pub const PORE_DIAMETER_MM: (f32, f32, f32) = (0.05, 0.11, 0.25);
+pub const PORE_DIAMETER_LOG_SD: f32 = 0.3;
+/// The camera's own blur (Gaussian σ, px): a pore narrower than this is drawn this wide, with
+/// its darkening spread (the same integral), as a lens and sensor would render it.
+pub const CAMERA_SIGMA_PX: f32 = 0.55;
 /// Below this many pixels across the largest pores (0.25 mm), pores are not drawn one by one: the pore
 /// band is filled with micro-grain, with discrete pits fading in only as the scale approaches it.
-pub const MIN_PORE_PX: f32 = 2.0;
+pub const MIN_PORE_PX: f32 = 1.5;
 
 /// Largest share of the pore band that discrete pits may take at `ppm`: none below ~2.5 px/mm (pores
-/// under a third of a pixel), all of it (as the skew target decides) once pores are resolved.
+/// under a third of a pixel), all of it once pores are resolved.
 pub fn max_pore_share(ppm: f32) -> f32 {
     let resolved_ppm = MIN_PORE_PX / 0.25;
     ((ppm - 2.5) / (resolved_ppm - 2.5)).clamp(0.0, 1.0)
 }
 
-/// Pore layout parameters.
+/// Pore layout and shading parameters.
 #[derive(Clone, Copy, Debug)]
 pub struct PoreParams {
+    /// Grid cell (px): one candidate pore per cell, jittered inside its central 80 %, kept with
+    /// probability = density: blue-noise placement (no lattice, no clumps).
     pub cell: f32,
-    pub sigma_min: f32,
-    pub sigma_max: f32,
+    /// Scale, px per mm.
+    pub ppm: f32,
     pub seed: u32,
-    /// Mean darkening per unit density, added back so the pores do not shift the low-pass tone.
+    /// Mean height per unit density, subtracted so the pores do not shift the low-pass tone.
     pub comp: f32,
-    /// Mean pit depth per unit density (pits alone, without the bright specks).
+    /// Mean pit depth per unit density (the dark lobes alone).
     pub comp_pits: f32,
-    /// True when pores are resolved (≥ 2 px across); false = pixel-scale micro-grain specks.
+    /// True when pores are resolved (≥ 1.5 px across); false = pixel-scale micro-grain specks.
     pub resolved: bool,
-    /// Probability per cell of a bright speck (light caught by the ridges between pores) and its
-    /// height relative to a mean pit: real skin's pore band is dark-pitted *and* spotty.
-    pub speck_prob: f32,
-    pub speck_gain: f32,
+    /// Direction towards the light in the picture (x right, y down), length 0 (frontal or flat
+    /// light) to 1 (hard side light): the wall of a pit nearer the light is in its shadow, the
+    /// far wall catches light.
+    pub light: [f32; 2],
 }
 
 impl PoreParams {
-    pub fn new(ppm: f32, seed: u64) -> PoreParams {
+    pub fn new(ppm: f32, seed: u64, light: [f32; 2]) -> PoreParams {
         let resolved = 0.25 * ppm >= MIN_PORE_PX;
-        let cell = (PORE_CELL_MM * ppm).max(2.0);
-        let (s0, s1) = if resolved {
-            (PORE_SIGMA_MM.0 * ppm, PORE_SIGMA_MM.1 * ppm)
-        } else {
-            (0.7, 0.9)
-        };
-        // Pits narrower than ~0.7 px are single-pixel dots: they read as digital noise, not pores.
-        let s0 = s0.max(0.7);
-        let s1 = s1.max(s0 + 0.01);
-        // E[depth] (0.6 + 0.7·E[u²] = 0.833) × E[2πσ²] / cell².
-        let e_s2 = (s1.powi(3) - s0.powi(3)) / (3.0 * (s1 - s0));
-        let (speck_prob, speck_gain) = (SPECK_PROB, SPECK_GAIN);
-        // Mean pit area minus mean speck area, per cell: added back so the low-pass tone does not move.
-        let comp_pits =
-            PORE_CELL_CHANCE * 0.8333 * 2.0 * std::f32::consts::PI * e_s2 / (cell * cell);
-        let comp = comp_pits * (1.0 - speck_prob * speck_gain);
-        PoreParams {
+        let cell = (ppm / PORES_PER_MM2.sqrt()).max(2.0);
+        let mut p = PoreParams {
             cell,
-            sigma_min: s0,
-            sigma_max: s1,
+            ppm,
             seed: (seed as u32) ^ (seed >> 32) as u32,
-            comp,
-            comp_pits,
+            comp: 0.0,
+            comp_pits: 0.0,
             resolved,
-            speck_prob,
-            speck_gain,
-        }
+            light,
+        };
+        // The mean height and pit depth of a patch at density 1, measured rather than derived (the
+        // placement, sizes and lobes make a closed form fragile).
+        let n = (24.0 * cell).ceil() as usize;
+        let ones = Plane::from_fn(4, 4, |_, _| 1.0);
+        let g = GridSampler {
+            k: n as f32 / 4.0,
+            mask: &ones,
+            density: &ones,
+        };
+        let mut buf = vec![0f32; n * n];
+        splat_pores(&mut buf, 0, 0, n, n, &p, &g);
+        let len = buf.len() as f64;
+        p.comp = (buf.iter().map(|v| f64::from(*v)).sum::<f64>() / len) as f32;
+        p.comp_pits = (buf.iter().map(|v| f64::from((-*v).max(0.0))).sum::<f64>() / len) as f32;
+        p
     }
 }
 
 impl Textures {
-    pub fn new(ppm: f32, seed: u64) -> Textures {
+    pub fn new(ppm: f32, seed: u64, light: [f32; 2]) -> Textures {
         let n = ((36.0 * ppm).round() as usize).clamp(96, 640);
         let mm = |v: f32| v * ppm;
         // Micro-grain: the pore band where pores are too small to draw. Softened to ~0.7 px (skin
@@ -252,22 +282,38 @@ impl Textures {
                 s1y: mm(0.05).max(0.7),
                 s2: mm(0.15).max(1.6),
                 skew: -0.3,
+                furrow: 0.0,
             },
             false,
             1.0,
         );
+        // Micro-relief: the network of fine skin furrows (lines 0.3–1 mm apart, crossing in
+        // rhombi), drawn as dark lines along the zero crossings of two elongated noise fields
+        // turned against each other; where the scale cannot hold lines, soft relief noise.
+        let lines = 0.25 * ppm >= MIN_PORE_PX;
         let r1 = mm(0.15).max(0.7);
         let relief = tile_pair(
             n,
             split(seed, 11),
-            Band {
-                s1x: r1 * 1.35,
-                s1y: r1 / 1.35,
-                s2: mm(0.5).max(2.0 * r1),
-                skew: 0.0,
+            if lines {
+                Band {
+                    s1x: mm(0.5),
+                    s1y: mm(0.18),
+                    s2: mm(1.4),
+                    skew: 0.0,
+                    furrow: 0.5,
+                }
+            } else {
+                Band {
+                    s1x: r1 * 1.35,
+                    s1y: r1 / 1.35,
+                    s2: mm(0.5).max(2.0 * r1),
+                    skew: 0.0,
+                    furrow: 0.0,
+                }
             },
             true,
-            0.8,
+            0.6,
         );
         // Mottling blotches of ~2–8 mm (σ 0.8 mm − 3 mm), like the redness patches of real skin. The fields
         // lean one-sided (mildly exponential, then zero-mean): patches of *more* red or brown on a baseline,
@@ -280,6 +326,7 @@ impl Textures {
             s1y: m1,
             s2: m2,
             skew: 0.4,
+            furrow: 0.0,
         };
         let redness = tile_pair(n, split(seed, 12), blotches, false, 1.0);
         let pigment = tile_pair(n, split(seed, 13), blotches, false, 1.0);
@@ -288,7 +335,7 @@ impl Textures {
             relief,
             redness,
             pigment,
-            pores: PoreParams::new(ppm, split(seed, 14)),
+            pores: PoreParams::new(ppm, split(seed, 14), light),
         }
     }
 }
@@ -307,8 +354,11 @@ impl GridSampler<'_> {
     }
 }
 
-/// Adds the pore pits (≤ 0, unit mean depth) of every pore whose footprint meets `rect` into `buf`
-/// (rect-sized, row-major). Pores exist where the mask is > 0, with probability = density.
+/// Adds the pores (a pit, darker on the side towards the light, with a faint lit far wall) of
+/// every pore whose footprint meets `rect` into `buf` (rect-sized, row-major). Pores exist where
+/// the mask is > 0, with probability = density; their size grows with the density (the nose and
+/// inner cheeks have the largest pores). Every pore is a pure function of its cell, so any split
+/// of the image gives the same field.
 pub fn splat_pores(
     buf: &mut [f32],
     x0: usize,
@@ -319,7 +369,11 @@ pub fn splat_pores(
     g: &GridSampler,
 ) {
     let c = p.cell;
-    let reach = (2.5 * p.sigma_max).ceil() + 1.0;
+    let blur = CAMERA_SIGMA_PX * CAMERA_SIGMA_PX;
+    let (d0, dmed, d1) = PORE_DIAMETER_MM;
+    let sigma_of = |d_mm: f32| ((d_mm * p.ppm / 2.355).powi(2) + blur).sqrt();
+    let sigma_max = if p.resolved { sigma_of(d1 * 1.2) } else { 1.0 };
+    let reach = (2.5 * sigma_max).ceil() + 2.0;
     // Only cells near skin: find the grid columns with any mask in the grid rows this rect can reach.
     let (gw, gh) = (g.mask.w, g.mask.h);
     let gy0 = (((y0 as f32 - reach) / g.k).floor().max(0.0) as usize)
@@ -349,43 +403,78 @@ pub fn splat_pores(
     let cy1 = (((y0 + h) as f32 + reach) / c).ceil() as i64;
     let mut ex = [0f32; 64];
     let mut ey = [0f32; 64];
+    let [lx, ly] = p.light;
     for cy in cy0..cy1 {
         for cx in cx0..cx1 {
             let hh = hash(cx as u32, cy as u32, p.seed);
             let h2 = hash(hh, cy as u32 ^ 0x5bd1, p.seed ^ 0x68e3);
-            let px = (cx as f32 + unit(hh)) * c;
-            let py = (cy as f32 + unit(h2)) * c;
+            let px = (cx as f32 + 0.1 + 0.8 * unit(hh)) * c;
+            let py = (cy as f32 + 0.1 + 0.8 * unit(h2)) * c;
             let (u, v) = g.uv(px, py);
             if g.mask.sample(u, v) < 0.02 {
                 continue;
             }
             let h3 = hash(h2, hh, p.seed ^ 0x1b87);
             let dens = g.density.sample(u, v);
-            let h4 = hash(h3, h2, p.seed ^ 0x2c1f);
-            // Mild spread of depths (0.6–1.3, most shallow): a few deep pits read as pepper.
-            let u4 = unit(h4);
-            let depth = 0.6 + 0.7 * u4 * u4;
-            let h5 = hash(h4, h3, p.seed);
-            let sigma = p.sigma_min + (p.sigma_max - p.sigma_min) * unit(h5);
-            if unit(h3) < dens * PORE_CELL_CHANCE {
-                splat_one(buf, x0, y0, w, h, px, py, sigma, -depth, &mut ex, &mut ey);
+            if unit(h3) >= dens {
+                continue;
             }
-            // A bright speck at the opposite corner of the cell, in some cells.
-            let h6 = hash(h5, h4, p.seed ^ 0x7f4a);
-            if unit(h6) < p.speck_prob * dens * PORE_CELL_CHANCE {
-                let h7 = hash(h6, h5, p.seed ^ 0x3d2e);
-                let sx = (cx as f32 + unit(h7)) * c;
-                let sy = (cy as f32 + unit(hash(h7, h6, p.seed))) * c;
+            let h4 = hash(h3, h2, p.seed ^ 0x2c1f);
+            let h5 = hash(h4, h3, p.seed);
+            if !p.resolved {
+                // Micro-grain scale: a soft dark speck, depth 0.6–1.3.
+                let u4 = unit(h4);
                 splat_one(
                     buf,
                     x0,
                     y0,
                     w,
                     h,
-                    sx,
-                    sy,
-                    sigma,
-                    p.speck_gain * depth,
+                    px,
+                    py,
+                    0.8,
+                    -(0.6 + 0.7 * u4 * u4),
+                    &mut ex,
+                    &mut ey,
+                );
+                continue;
+            }
+            // Log-normal opening, larger where pores are dense (nose, inner cheeks).
+            let z = gauss_hash(h5, h4, p.seed ^ 0x4f1a);
+            let d = (dmed * (PORE_DIAMETER_LOG_SD * z).exp() * (0.8 + 0.3 * dens)).clamp(d0, d1);
+            let sg = sigma_of(d);
+            // Depth 0.6–1.4 of the opening, spread by the camera's blur with the same darkening
+            // integral: small openings print faint, large ones dark (the long tail real skin shows).
+            let u4 = unit(h4);
+            let sg_geom = d * p.ppm / 2.355;
+            let depth = (0.6 + 0.8 * u4 * u4) * (sg_geom / sg).powi(2);
+            // The pit: its shadowed wall lies towards the light, its far wall catches a little.
+            let off = 0.45 * sg;
+            splat_one(
+                buf,
+                x0,
+                y0,
+                w,
+                h,
+                px + off * lx,
+                py + off * ly,
+                sg,
+                -depth,
+                &mut ex,
+                &mut ey,
+            );
+            let lit = 0.3 * (lx * lx + ly * ly).sqrt();
+            if lit > 0.01 {
+                splat_one(
+                    buf,
+                    x0,
+                    y0,
+                    w,
+                    h,
+                    px - 1.6 * off * lx,
+                    py - 1.6 * off * ly,
+                    0.8 * sg,
+                    lit * depth,
                     &mut ex,
                     &mut ey,
                 );
@@ -448,6 +537,7 @@ mod tests {
             s1y: 0.6,
             s2: 2.0,
             skew: 0.0,
+            furrow: 0.0,
         };
         let t1 = tile(64, 48, 7, b);
         let t2 = tile(64, 48, 7, b);
@@ -467,7 +557,7 @@ mod tests {
             mask: &mask,
             density: &dens,
         };
-        let p = PoreParams::new(5.0, 42);
+        let p = PoreParams::new(8.0, 42, [0.5, -0.3]);
         let mut whole = vec![0f32; 64 * 64];
         splat_pores(&mut whole, 0, 0, 64, 64, &p, &g);
         let mut top = vec![0f32; 64 * 20];

@@ -4,6 +4,7 @@
 
 use super::filters::Plane;
 use super::pixels::{LUMA, Reduced, lin_to_lab};
+use crate::face::FaceBox;
 use serde::Serialize;
 
 /// Cast analysis of the near-neutral regions.
@@ -204,6 +205,54 @@ fn invert3(m: [[f32; 3]; 3]) -> [[f32; 3]; 3] {
     r[2][1] = (m[0][1] * m[2][0] - m[0][0] * m[2][1]) / d;
     r[2][2] = (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / d;
     r
+}
+
+/// Where the key light comes from, in the picture's plane (x right, y down), from the face's own
+/// low-pass shading: the offset of the skin's brightness-weighted centre from its plain centre,
+/// in units of a tenth of the face width, clipped to length 1. Frontal or flat light gives about
+/// 0, a hard side light about 1. Pores are shaded with it.
+pub fn light_direction(red: &Reduced, mask: &Plane, face: &FaceBox) -> [f32; 2] {
+    let k = red.k as f32;
+    let (x0, x1) = (
+        (face.x / k).max(0.0) as usize,
+        ((face.x + face.w) / k) as usize,
+    );
+    let (y0, y1) = (
+        (face.y / k).max(0.0) as usize,
+        ((face.y + face.h) / k) as usize,
+    );
+    let (mut sw, mut sx, mut sy, mut lw, mut lx, mut ly) = (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
+    for y in y0..y1.min(red.h) {
+        for x in x0..x1.min(red.w) {
+            let i = y * red.w + x;
+            let m = f64::from(mask.data[i]);
+            if m < 0.5 {
+                continue;
+            }
+            let c = red.lin[i];
+            let l = f64::from(super::measure::luminance(c));
+            sw += m;
+            sx += m * x as f64;
+            sy += m * y as f64;
+            lw += m * l;
+            lx += m * l * x as f64;
+            ly += m * l * y as f64;
+        }
+    }
+    if sw < 20.0 || lw <= 0.0 {
+        return [0.0; 2];
+    }
+    let unit = f64::from(0.1 * face.w / k).max(1.0);
+    let d = [
+        ((lx / lw - sx / sw) / unit) as f32,
+        ((ly / lw - sy / sw) / unit) as f32,
+    ];
+    let len = (d[0] * d[0] + d[1] * d[1]).sqrt();
+    if len > 1.0 {
+        [d[0] / len, d[1] / len]
+    } else {
+        d
+    }
 }
 
 #[cfg(test)]

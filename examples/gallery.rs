@@ -1,0 +1,83 @@
+//! Before/after crops of a treated portrait, for eyes: `cargo run --release --example gallery --
+//! IN OUT SHEET.png`.
+//!
+//! "Before" is IN enlarged with Lanczos3 to OUT's size (what plain upscaling gives); "after" is OUT.
+//! The sheet has one row per region of the largest face OUT's landmarks find (a cheek, the nose, the
+//! forehead), each row: before and after at 100 % (256 px), then before and after at 200 % (the
+//! central 128 px, pixels doubled). A white bar separates before from after.
+use image::{DynamicImage, GenericImageView, Rgb, RgbImage, imageops};
+use realskin::face::{self, mesh};
+
+const SIDE: u32 = 256;
+const GAP: u32 = 6;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [inp, out, sheet] = args.as_slice() else {
+        eprintln!("usage: gallery IN OUT SHEET.png");
+        std::process::exit(2);
+    };
+    let open = |p: &str| {
+        image::open(p).unwrap_or_else(|e| {
+            eprintln!("{p}: {e}");
+            std::process::exit(1)
+        })
+    };
+    let (a, b) = (open(inp), open(out));
+    let before = if a.dimensions() == b.dimensions() {
+        a
+    } else {
+        realskin::pipeline::upscale::lanczos(&a, [b.width(), b.height()])
+    };
+    let faces = face::analyse(&b, 2);
+    let Some(f) = faces
+        .iter()
+        .max_by(|x, y| (x.bbox.w * x.bbox.h).total_cmp(&(y.bbox.w * y.bbox.h)))
+    else {
+        eprintln!("{out}: no face found");
+        std::process::exit(1);
+    };
+    let m = &f.mesh;
+    // The cheek turned towards the camera: the one farther from the nose tip.
+    let nose = m.at(mesh::NOSE_TIP);
+    let (r, l) = (m.at(205), m.at(425));
+    let cheek = if mesh::dist(r, nose) >= mesh::dist(l, nose) {
+        r
+    } else {
+        l
+    };
+    let regions = [cheek, m.at(5), m.at(151)];
+    let (w, h) = (4 * SIDE + 5 * GAP, 3 * SIDE + 4 * GAP);
+    let mut page = RgbImage::from_pixel(w, h, Rgb([24, 24, 24]));
+    for (row, c) in regions.iter().enumerate() {
+        let y = GAP + row as u32 * (SIDE + GAP);
+        let crop = |img: &DynamicImage, side: u32| {
+            let x0 = (c[0] as i64 - side as i64 / 2).clamp(0, (img.width() - side) as i64) as u32;
+            let y0 = (c[1] as i64 - side as i64 / 2).clamp(0, (img.height() - side) as i64) as u32;
+            img.crop_imm(x0, y0, side, side).to_rgb8()
+        };
+        let zoom = |p: RgbImage| imageops::resize(&p, SIDE, SIDE, imageops::FilterType::Nearest);
+        let tiles = [
+            crop(&before, SIDE),
+            crop(&b, SIDE),
+            zoom(crop(&before, SIDE / 2)),
+            zoom(crop(&b, SIDE / 2)),
+        ];
+        for (i, t) in tiles.iter().enumerate() {
+            let x = GAP + i as u32 * (SIDE + GAP);
+            imageops::replace(&mut page, t, x as i64, y as i64);
+        }
+        // White bars between each before/after pair.
+        for x in [GAP + SIDE, 3 * GAP + 3 * SIDE] {
+            for yy in y..y + SIDE {
+                for xx in x..x + GAP {
+                    page.put_pixel(xx, yy, Rgb([230, 230, 230]));
+                }
+            }
+        }
+    }
+    page.save(sheet).unwrap_or_else(|e| {
+        eprintln!("{sheet}: {e}");
+        std::process::exit(1)
+    });
+}
