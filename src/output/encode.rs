@@ -78,11 +78,14 @@ pub fn encode(image: &DynamicImage, format: Format, cfg: &OutputConfig) -> Resul
                         .into(),
                 );
             }
-            image = std::borrow::Cow::Owned(if image.color().has_color() {
-                DynamicImage::ImageRgb8(image.to_rgb8())
-            } else {
-                DynamicImage::ImageLuma8(image.to_luma8())
-            });
+            // Already 8-bit RGB or grey: encoded as it is, without a full-size copy.
+            if !matches!(image.color(), image::ColorType::Rgb8 | image::ColorType::L8) {
+                image = std::borrow::Cow::Owned(if image.color().has_color() {
+                    DynamicImage::ImageRgb8(image.to_rgb8())
+                } else {
+                    DynamicImage::ImageLuma8(image.to_luma8())
+                });
+            }
         }
         Format::Webp => {
             if color.bytes_per_pixel() / color.channel_count() > 1 {
@@ -91,12 +94,14 @@ pub fn encode(image: &DynamicImage, format: Format, cfg: &OutputConfig) -> Resul
                         .into(),
                 );
             }
-            image = std::borrow::Cow::Owned(match (color.has_color(), color.has_alpha()) {
-                (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
-                (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
-                (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
-                (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
-            });
+            if color.bytes_per_pixel() / color.channel_count() > 1 {
+                image = std::borrow::Cow::Owned(match (color.has_color(), color.has_alpha()) {
+                    (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
+                    (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
+                    (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
+                    (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
+                });
+            }
         }
         Format::Tiff => {
             if matches!(*image, DynamicImage::ImageLumaA8(_)) {

@@ -28,7 +28,7 @@ use crate::config::UpscaleConfig;
 use crate::error::JobError;
 use crate::face::FaceBox;
 use crate::profile::{FaceFacts, PixelFacts};
-use skin::{SkinConfig, SkinContext, SkinOutcome};
+use skin::{SkinConfig, SkinContext};
 
 /// The stages, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -224,8 +224,9 @@ pub fn run(
                 let details = serde_json::to_value(d).unwrap_or_default();
                 (Some(out), StageStatus::Applied, summary, details)
             }
-            Stage::Skin => match skin::apply(&image, &settings.skin, &plan.skin_context) {
-                SkinOutcome::Applied { image: out, report } => {
+            // The upscaled image is rendered in place; the input is copied only when treated.
+            Stage::Skin => match skin::apply_cow(&mut image, &settings.skin, &plan.skin_context) {
+                Ok(report) => {
                     artifacts.pixels = Some(pixel_facts(&report));
                     artifacts.face = report
                         .faces_used
@@ -236,9 +237,9 @@ pub fn run(
                         report.artifacts.as_ref().map(|a| a.mask_overlay.clone());
                     let summary = skin_summary(&report);
                     let details = serde_json::to_value(&report).unwrap_or_default();
-                    (Some(out), StageStatus::Applied, summary, details)
+                    (None, StageStatus::Applied, summary, details)
                 }
-                SkinOutcome::Skipped { reason, report } => {
+                Err((reason, report)) => {
                     artifacts.pixels = Some(pixel_facts(&report));
                     let details = serde_json::to_value(&report).unwrap_or_default();
                     (None, StageStatus::Skipped, reason, details)

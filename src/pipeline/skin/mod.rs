@@ -34,6 +34,7 @@ use measure::{Bands, Rect};
 use pixels::{Layout, Pixels, Reduced, Sample};
 pub use presets::{Preset, PresetChoice};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::time::Instant;
 
 /// `[skin]` settings; every hotfolder may override any of them.
@@ -471,6 +472,25 @@ fn ms(t: Instant) -> f32 {
 
 /// Treats the skin of a photograph; anything else comes back skipped, with the reason.
 pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOutcome {
+    let mut image = Cow::Borrowed(img);
+    match apply_cow(&mut image, cfg, ctx) {
+        Ok(report) => SkinOutcome::Applied {
+            image: image.into_owned(),
+            report,
+        },
+        Err((reason, report)) => SkinOutcome::Skipped { reason, report },
+    }
+}
+
+/// [`apply`] on an image the caller may own: an owned image is rendered in place (no second
+/// full-size copy: what keeps a 36 MP job's memory near its output's size), a borrowed one is
+/// copied only when the engine applies. `Err` carries the reason it did not apply, and the
+/// image is then untouched.
+pub fn apply_cow(
+    img: &mut Cow<'_, DynamicImage>,
+    cfg: &SkinConfig,
+    ctx: &SkinContext,
+) -> Result<SkinReport, (String, SkinReport)> {
     let t_all = Instant::now();
     let mut report = SkinReport {
         width: img.width(),
@@ -481,7 +501,7 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     let skip = |mut report: SkinReport, reason: String, t_all: Instant| {
         report.skipped_reason = Some(reason.clone());
         report.timings_ms.total = ms(t_all);
-        SkinOutcome::Skipped { reason, report }
+        Err((reason, report))
     };
     if !cfg.enabled {
         return skip(report, "skin engine disabled in the config".into(), t_all);
@@ -499,30 +519,26 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     }
     // Grey pictures are treated as RGB (texture in luminance only) and returned in their own layout.
     if let Some(rgb) = grey_as_rgb(img) {
-        let outcome = apply(&rgb, cfg, ctx);
-        return match outcome {
-            SkinOutcome::Applied { image, mut report } => {
-                report.pixel_type = format!("{:?}", img.color());
-                SkinOutcome::Applied {
-                    image: rgb_as_grey(image, img.color()),
-                    report,
-                }
-            }
-            skipped => skipped,
-        };
+        let color = img.color();
+        let mut rgb = Cow::Owned(rgb);
+        let mut report = apply_cow(&mut rgb, cfg, ctx)?;
+        report.pixel_type = format!("{color:?}");
+        *img = Cow::Owned(rgb_as_grey(rgb.into_owned(), color));
+        return Ok(report);
     }
-    let (Some(layout), Some(px)) = (Layout::of(img), Pixels::of(img)) else {
+    let src: &DynamicImage = img;
+    let (Some(layout), Some(px)) = (Layout::of(src), Pixels::of(src)) else {
         return skip(
             report,
             format!(
                 "pixel type {:?} is not treated (RGB/RGBA 8 or 16 bit only; grey images have no skin colour)",
-                img.color()
+                src.color()
             ),
             t_all,
         );
     };
     report.pixel_type = layout.name().to_string();
-    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (w, h) = (src.width() as usize, src.height() as usize);
     if w < 64 || h < 64 {
         return skip(
             report,
@@ -545,12 +561,12 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
         (None, Some(boxes)) => (
             boxes
                 .iter()
-                .filter_map(|b| face::mesh_for_box(img, b))
+                .filter_map(|b| face::mesh_for_box(src, b))
                 .collect::<Vec<_>>(),
             Source::Context,
         ),
         (None, None) => (
-            face::analyse(img, threads.saturating_sub(1).max(1)),
+            face::analyse(src, threads.saturating_sub(1).max(1)),
             Source::Engine,
         ),
     };
@@ -570,7 +586,7 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     let t = Instant::now();
     let mut used: Vec<face::Face> = Vec::new();
     for f in &found {
-        let verdict = gate::judge(img, f);
+        let verdict = gate::judge(src, f);
         let why = if f.bbox.w < MIN_FACE_WIDTH {
             Some(format!("smaller than {MIN_FACE_WIDTH} px"))
         } else if !verdict.photographed {
@@ -805,36 +821,24 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     report.measure = Some(mreport);
     report.timings_ms.measure = ms(t);
 
-    // 6. Render.
+    // 6. Render, in place: the largest face's "before" is cut out first.
+    let before = overlay
+        .as_ref()
+        .and(used.first())
+        .map(|f| (face_crop(src, &f.bbox), f.bbox));
     let t = Instant::now();
-    let out = match img {
-        DynamicImage::ImageRgb8(b) => {
-            let mut o = b.clone();
-            render::render_image(b.as_raw(), 3, w, h, &params, &mut o, threads);
-            DynamicImage::ImageRgb8(o)
-        }
-        DynamicImage::ImageRgba8(b) => {
-            let mut o = b.clone();
-            render::render_image(b.as_raw(), 4, w, h, &params, &mut o, threads);
-            DynamicImage::ImageRgba8(o)
-        }
-        DynamicImage::ImageRgb16(b) => {
-            let mut o = b.clone();
-            render::render_image(b.as_raw(), 3, w, h, &params, &mut o, threads);
-            DynamicImage::ImageRgb16(o)
-        }
-        DynamicImage::ImageRgba16(b) => {
-            let mut o = b.clone();
-            render::render_image(b.as_raw(), 4, w, h, &params, &mut o, threads);
-            DynamicImage::ImageRgba16(o)
-        }
+    match img.to_mut() {
+        DynamicImage::ImageRgb8(b) => render::render_in_place(b, 3, w, h, &params, threads),
+        DynamicImage::ImageRgba8(b) => render::render_in_place(b, 4, w, h, &params, threads),
+        DynamicImage::ImageRgb16(b) => render::render_in_place(b, 3, w, h, &params, threads),
+        DynamicImage::ImageRgba16(b) => render::render_in_place(b, 4, w, h, &params, threads),
         _ => unreachable!("layout checked above"),
-    };
+    }
     report.timings_ms.render = ms(t);
 
     let t = Instant::now();
     if let Some(mask_overlay) = overlay {
-        let face = used.first().map(|f| before_after(img, &out, &f.bbox));
+        let face = before.map(|(crop, f)| before_after(crop, img, &f));
         if face.is_some() {
             report.artifact_files.push(FACE_BEFORE_AFTER_FILE.into());
         }
@@ -846,7 +850,7 @@ pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOut
     report.timings_ms.artifacts = ms(t);
     report.applied = true;
     report.timings_ms.total = ms(t_all);
-    SkinOutcome::Applied { image: out, report }
+    Ok(report)
 }
 
 /// The crop measured: the largest face with its neck (where most of the visible skin is), at most
@@ -905,6 +909,8 @@ const CHROMA_PER_SKIN_CHROMA: f32 = 0.075;
 /// Bound on mottling (Lab sd per axis of the redness field): its patches (2–10 mm) then stay
 /// within about ΔE 1.5 of their surroundings, the soft redness of real skin, never a rash.
 const MAX_MOTTLE_LAB: f32 = 0.45;
+/// Share of the pore band's deficit (energy) that resolved pores carry; the rest is fine grain.
+const RESOLVED_PORE_SHARE: f32 = 0.7;
 /// Chroma of a resolved pit per unit of its luminance depth (Lab units per ΔL*).
 const PORE_TINT: f32 = 1.0;
 
@@ -1079,9 +1085,10 @@ fn calibrate<T: Sample>(
     // nearest real skin's, with the kurtosis under the pepper limit, no more than the scale allows.
     let resolved = 0.25 * ppm >= texture::MIN_PORE_PX;
     let s_max = (texture::max_pore_share(ppm) * recipe.pore_share / 0.8).min(1.0);
-    // Resolved pores carry the whole band: noise there reads as noise, never as skin.
+    // Resolved pores carry most of the band; a little fine micro-grain between them (the skin's
+    // own fine irregularity) keeps the pits from standing out of a plastic base like pepper.
     let share = if resolved {
-        1.0
+        RESOLVED_PORE_SHARE
     } else if df2 > 0.0 && vp > 0.0 && vg > 0.0 {
         let skp = m3p / vp.powf(1.5);
         let kup = k4p / (vp * vp);
@@ -1166,6 +1173,7 @@ fn calibrate<T: Sample>(
             || {
                 render::render_rect(
                     src,
+                    0,
                     ch,
                     img_w,
                     Rect {
@@ -1179,6 +1187,7 @@ fn calibrate<T: Sample>(
             || {
                 render::render_rect(
                     src,
+                    0,
                     ch,
                     img_w,
                     Rect {
@@ -1233,15 +1242,25 @@ fn calibrate<T: Sample>(
     rep
 }
 
-/// Largest face at 100 %, before | after, each at most 384 px, as 8-bit RGB.
-fn before_after(a: &DynamicImage, b: &DynamicImage, f: &FaceBox) -> RgbImage {
+/// Where the face picture is cut: the largest face at 100 %, at most 384 px square.
+fn face_rect(img: &DynamicImage, f: &FaceBox) -> [u32; 4] {
     let side = (f.w.max(f.h) * 1.1).min(384.0) as u32;
     let cx = f.cx() as i64;
     let cy = (f.y + 0.55 * f.h) as i64;
-    let x0 = (cx - side as i64 / 2).clamp(0, (a.width() - side.min(a.width())) as i64) as u32;
-    let y0 = (cy - side as i64 / 2).clamp(0, (a.height() - side.min(a.height())) as i64) as u32;
-    let (cw, chh) = (side.min(a.width()), side.min(a.height()));
-    let ca = a.crop_imm(x0, y0, cw, chh).to_rgb8();
+    let x0 = (cx - side as i64 / 2).clamp(0, (img.width() - side.min(img.width())) as i64) as u32;
+    let y0 = (cy - side as i64 / 2).clamp(0, (img.height() - side.min(img.height())) as i64) as u32;
+    [x0, y0, side.min(img.width()), side.min(img.height())]
+}
+
+/// The face's "before", as 8-bit RGB.
+fn face_crop(img: &DynamicImage, f: &FaceBox) -> RgbImage {
+    let [x0, y0, cw, ch] = face_rect(img, f);
+    img.crop_imm(x0, y0, cw, ch).to_rgb8()
+}
+
+/// Largest face at 100 %, before | after, each at most 384 px, as 8-bit RGB.
+fn before_after(ca: RgbImage, b: &DynamicImage, f: &FaceBox) -> RgbImage {
+    let [x0, y0, cw, chh] = face_rect(b, f);
     let cb = b.crop_imm(x0, y0, cw, chh).to_rgb8();
     let mut out = RgbImage::new(cw * 2 + 4, chh);
     image::imageops::replace(&mut out, &ca, 0, 0);

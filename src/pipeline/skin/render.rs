@@ -227,8 +227,10 @@ pub fn components<T: Sample>(
 }
 
 /// Renders `rect` of the source into `out` (rect-sized, interleaved with the source's channel count).
+/// `src` holds whole rows of the image from row `src_y0` on.
 pub fn render_rect<T: Sample>(
     src: &[T],
+    src_y0: usize,
     ch: usize,
     img_w: usize,
     rect: Rect,
@@ -284,7 +286,8 @@ pub fn render_rect<T: Sample>(
     let enc = |v: f32| et[enc_index(v)];
     for j in 0..h {
         let y = rect.y0 + j;
-        let src_row = &src[(y * img_w + rect.x0) * ch..(y * img_w + rect.x0 + w) * ch];
+        let sy = y - src_y0;
+        let src_row = &src[(sy * img_w + rect.x0) * ch..(sy * img_w + rect.x0 + w) * ch];
         let out_row = &mut out[j * w * ch..(j + 1) * w * ch];
         let mut row_has_skin = false;
         if skin {
@@ -406,19 +409,19 @@ pub fn render_rect<T: Sample>(
     }
 }
 
-/// Renders the whole image into `out` (same layout as `src`) in strips shared among `threads` workers.
-pub fn render_image<T: Sample>(
-    src: &[T],
+/// Renders the whole image in place, in strips shared among `threads` workers: each strip is
+/// copied to a small buffer and rendered back, so no second full-size image is ever held.
+pub fn render_in_place<T: Sample>(
+    data: &mut [T],
     ch: usize,
     w: usize,
     h: usize,
     p: &RenderParams,
-    out: &mut [T],
     threads: usize,
 ) {
     let stride = w * ch;
     let mut strips: Vec<(usize, &mut [T])> =
-        out.chunks_mut(STRIP_ROWS * stride).enumerate().collect();
+        data.chunks_mut(STRIP_ROWS * stride).enumerate().collect();
     let threads = threads.max(1).min(strips.len().max(1));
     let mut per: Vec<Vec<(usize, &mut [T])>> = (0..threads).map(|_| Vec::new()).collect();
     for (n, s) in strips.drain(..).enumerate() {
@@ -427,11 +430,15 @@ pub fn render_image<T: Sample>(
     std::thread::scope(|sc| {
         for work in per {
             sc.spawn(move || {
+                let mut copy: Vec<T> = Vec::with_capacity(STRIP_ROWS * stride);
                 for (si, buf) in work {
                     let y0 = si * STRIP_ROWS;
                     let y1 = (y0 + STRIP_ROWS).min(h);
+                    copy.clear();
+                    copy.extend_from_slice(buf);
                     render_rect(
-                        src,
+                        &copy,
+                        y0,
                         ch,
                         w,
                         Rect {

@@ -204,9 +204,10 @@ pub const PORE_DIAMETER_LOG_SD: f32 = 0.3;
 /// The camera's own blur (Gaussian σ, px): a pore narrower than this is drawn this wide, with
 /// its darkening spread (the same integral), as a lens and sensor would render it.
 pub const CAMERA_SIGMA_PX: f32 = 0.55;
-/// Below this many pixels across the largest pores (0.25 mm), pores are not drawn one by one: the pore
-/// band is filled with micro-grain, with discrete pits fading in only as the scale approaches it.
-pub const MIN_PORE_PX: f32 = 1.5;
+/// Below this many pixels across the largest pores (0.25 mm; 5.2 px/mm), pores are not drawn one
+/// by one: the pore band is filled with micro-grain, with discrete pits fading in only as the scale
+/// approaches it. At and above it a pore, widened by the camera's blur, is a dot of 1.5–2.5 px.
+pub const MIN_PORE_PX: f32 = 1.3;
 
 /// Largest share of the pore band that discrete pits may take at `ppm`: none below ~2.5 px/mm (pores
 /// under a third of a pixel), all of it once pores are resolved.
@@ -228,7 +229,7 @@ pub struct PoreParams {
     pub comp: f32,
     /// Mean pit depth per unit density (the dark lobes alone).
     pub comp_pits: f32,
-    /// True when pores are resolved (≥ 1.5 px across); false = pixel-scale micro-grain specks.
+    /// True when pores are resolved (≥ 1.3 px across); false = pixel-scale micro-grain specks.
     pub resolved: bool,
     /// Direction towards the light in the picture (x right, y down), length 0 (frontal or flat
     /// light) to 1 (hard side light): the wall of a pit nearer the light is in its shadow, the
@@ -443,11 +444,12 @@ pub fn splat_pores(
             let z = gauss_hash(h5, h4, p.seed ^ 0x4f1a);
             let d = (dmed * (PORE_DIAMETER_LOG_SD * z).exp() * (0.8 + 0.3 * dens)).clamp(d0, d1);
             let sg = sigma_of(d);
-            // Depth 0.6–1.4 of the opening, spread by the camera's blur with the same darkening
-            // integral: small openings print faint, large ones dark (the long tail real skin shows).
+            // Depth 0.6–1.4, fainter for openings narrower than the camera's blur (a blurred
+            // small pit prints fainter): small openings print faint, large ones darker, the long
+            // tail real skin shows without a few black dots standing out.
             let u4 = unit(h4);
             let sg_geom = d * p.ppm / 2.355;
-            let depth = (0.6 + 0.8 * u4 * u4) * (sg_geom / sg).powi(2);
+            let depth = (0.6 + 0.8 * u4 * u4) * (sg_geom / sg);
             // The pit: its shadowed wall lies towards the light, its far wall catches a little.
             let off = 0.45 * sg;
             splat_one(

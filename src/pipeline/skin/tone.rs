@@ -123,6 +123,10 @@ pub struct SkinTone {
 /// Natural skin chroma rises with darkness a little; across the Fitzpatrick range measured skin sits at
 /// C* ≈ 12–28, and warm light on a real face reaches ~30 (the Obama portrait: 28.5). Beyond the limit the
 /// skin reads orange or sunburnt.
+/// Largest pull of the skin's mean chroma toward natural skin, in C* units: with the mask's
+/// feathering the skin's colour then moves by at most about ΔE 2 (`skin_eval.py`'s skin ΔE).
+const MAX_CHROMA_PULL: f32 = 4.0;
+
 fn chroma_limit(lstar: f32) -> f32 {
     32.0 + (65.0 - lstar).clamp(0.0, 30.0) * 0.2
 }
@@ -156,7 +160,9 @@ pub fn skin_tone(red: &Reduced, mask: &Plane, amount: f32) -> SkinTone {
     let mut scale = 1.0;
     if chroma > limit && amount > 0.0 {
         let full = limit / chroma;
-        scale = (1.0 - (1.0 - full) * amount.min(1.5)).max(0.8);
+        // At most MAX_CHROMA_PULL C* units: the skin's tone is corrected, never replaced.
+        let floor = (1.0 - MAX_CHROMA_PULL / chroma).max(0.8);
+        scale = (1.0 - (1.0 - full) * amount.min(1.5)).max(floor);
     }
     SkinTone {
         mean_lin: mean,
@@ -278,5 +284,51 @@ mod tests {
             c[2] * (1.0 + s * vb[2]),
         ]);
         assert!((moved[2] - base[2] - s).abs() < 2e-3);
+    }
+
+    fn lit(ramp: impl Fn(usize, usize) -> f32) -> [f32; 2] {
+        let (w, h) = (64usize, 64usize);
+        let lin: Vec<[f32; 3]> = (0..w * h)
+            .map(|i| {
+                let v = ramp(i % w, i / w);
+                [v, 0.8 * v, 0.7 * v]
+            })
+            .collect();
+        let red = Reduced {
+            k: 4,
+            w,
+            h,
+            full_w: w * 4,
+            full_h: h * 4,
+            rgb: lin.clone(),
+            lin,
+            luma_sd: vec![0.0; w * h],
+        };
+        let mask = Plane::from_fn(w, h, |x, y| {
+            if (8..56).contains(&x) && (8..56).contains(&y) {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        let face = FaceBox {
+            x: 32.0,
+            y: 32.0,
+            w: 192.0,
+            h: 192.0,
+            score: 1.0,
+        };
+        light_direction(&red, &mask, &face)
+    }
+
+    #[test]
+    fn the_light_comes_from_the_bright_side() {
+        // Brighter to the left (x small) and a little towards the top.
+        let l = lit(|x, y| 0.6 - 0.006 * x as f32 - 0.002 * y as f32);
+        assert!(l[0] < -0.3 && l[1] < 0.0 && l[1] > l[0], "{l:?}");
+        assert!(l[0].hypot(l[1]) <= 1.0 + 1e-6);
+        // Flat light: no direction.
+        let flat = lit(|_, _| 0.4);
+        assert!(flat[0].abs() < 1e-3 && flat[1].abs() < 1e-3, "{flat:?}");
     }
 }
