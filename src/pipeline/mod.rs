@@ -226,7 +226,7 @@ pub fn run(
             }
             // The upscaled image is rendered in place; the input is copied only when treated.
             Stage::Skin => match skin::apply_cow(&mut image, &settings.skin, &plan.skin_context) {
-                Ok(report) => {
+                skin::Treatment::Applied(report) => {
                     artifacts.pixels = Some(pixel_facts(&report));
                     artifacts.face = report
                         .faces_used
@@ -239,7 +239,7 @@ pub fn run(
                     let details = serde_json::to_value(&report).unwrap_or_default();
                     (None, StageStatus::Applied, summary, details)
                 }
-                Err((reason, report)) => {
+                skin::Treatment::Skipped { reason, report } => {
                     artifacts.pixels = Some(pixel_facts(&report));
                     let details = serde_json::to_value(&report).unwrap_or_default();
                     (None, StageStatus::Skipped, reason, details)

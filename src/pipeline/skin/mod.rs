@@ -474,23 +474,30 @@ fn ms(t: Instant) -> f32 {
 pub fn apply(img: &DynamicImage, cfg: &SkinConfig, ctx: &SkinContext) -> SkinOutcome {
     let mut image = Cow::Borrowed(img);
     match apply_cow(&mut image, cfg, ctx) {
-        Ok(report) => SkinOutcome::Applied {
+        Treatment::Applied(report) => SkinOutcome::Applied {
             image: image.into_owned(),
             report,
         },
-        Err((reason, report)) => SkinOutcome::Skipped { reason, report },
+        Treatment::Skipped { reason, report } => SkinOutcome::Skipped { reason, report },
     }
+}
+
+/// What [`apply_cow`] did; the image itself stays with the caller.
+pub enum Treatment {
+    /// The image was treated (in place, or in a copy it now owns).
+    Applied(SkinReport),
+    /// Not treated, and the image untouched.
+    Skipped { reason: String, report: SkinReport },
 }
 
 /// [`apply`] on an image the caller may own: an owned image is rendered in place (no second
 /// full-size copy: what keeps a 36 MP job's memory near its output's size), a borrowed one is
-/// copied only when the engine applies. `Err` carries the reason it did not apply, and the
-/// image is then untouched.
+/// copied only when the engine applies.
 pub fn apply_cow(
     img: &mut Cow<'_, DynamicImage>,
     cfg: &SkinConfig,
     ctx: &SkinContext,
-) -> Result<SkinReport, (String, SkinReport)> {
+) -> Treatment {
     let t_all = Instant::now();
     let mut report = SkinReport {
         width: img.width(),
@@ -501,7 +508,7 @@ pub fn apply_cow(
     let skip = |mut report: SkinReport, reason: String, t_all: Instant| {
         report.skipped_reason = Some(reason.clone());
         report.timings_ms.total = ms(t_all);
-        Err((reason, report))
+        Treatment::Skipped { reason, report }
     };
     if !cfg.enabled {
         return skip(report, "skin engine disabled in the config".into(), t_all);
@@ -521,10 +528,14 @@ pub fn apply_cow(
     if let Some(rgb) = grey_as_rgb(img) {
         let color = img.color();
         let mut rgb = Cow::Owned(rgb);
-        let mut report = apply_cow(&mut rgb, cfg, ctx)?;
-        report.pixel_type = format!("{color:?}");
-        *img = Cow::Owned(rgb_as_grey(rgb.into_owned(), color));
-        return Ok(report);
+        return match apply_cow(&mut rgb, cfg, ctx) {
+            Treatment::Applied(mut report) => {
+                report.pixel_type = format!("{color:?}");
+                *img = Cow::Owned(rgb_as_grey(rgb.into_owned(), color));
+                Treatment::Applied(report)
+            }
+            skipped => skipped,
+        };
     }
     let src: &DynamicImage = img;
     let (Some(layout), Some(px)) = (Layout::of(src), Pixels::of(src)) else {
@@ -850,7 +861,7 @@ pub fn apply_cow(
     report.timings_ms.artifacts = ms(t);
     report.applied = true;
     report.timings_ms.total = ms(t_all);
-    Ok(report)
+    Treatment::Applied(report)
 }
 
 /// The crop measured: the largest face with its neck (where most of the visible skin is), at most
