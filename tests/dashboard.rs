@@ -62,6 +62,11 @@ fn the_dashboard_shows_a_processed_job_and_pauses_the_daemon() {
     };
     let hf = Hotfolder::new("", "");
     let daemon = Daemon::start(&hf.config);
+    // The API writes its address a moment after the watcher starts.
+    assert!(wait_until(Duration::from_secs(20), || hf
+        .state
+        .join("api.json")
+        .exists()));
     let client = Client::discover(&hf.state).unwrap();
     let (name, bytes) = fixture();
     hf.drop_file(&name, &bytes);

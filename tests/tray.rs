@@ -184,6 +184,11 @@ fn the_tray_registers_on_the_session_bus_and_follows_the_daemon() {
     );
 
     // Pause and resume through the API, as the dashboard or the tray's menu does.
+    // The API writes its address a moment after the watcher starts.
+    assert!(wait_until(Duration::from_secs(20), || hf
+        .state
+        .join("api.json")
+        .exists()));
     let client = Client::discover(&hf.state).unwrap();
     client.post_json("/api/pause").unwrap();
     assert!(shows(&bus, "paused"), "{}", title(&bus));
