@@ -920,6 +920,14 @@ const CHROMA_PER_SKIN_CHROMA: f32 = 0.075;
 /// Bound on mottling (Lab sd per axis of the redness field): its patches (2–10 mm) then stay
 /// within about ΔE 1.5 of their surroundings, the soft redness of real skin, never a rash.
 const MAX_MOTTLE_LAB: f32 = 0.45;
+/// Skin whose pore band already has at least half the target's energy and the peaked shape of
+/// real pores (excess kurtosis ≥ 3: discrete pits, not noise) carries its own texture.
+fn already_textured(before: &Bands, targets: &Bands) -> bool {
+    before.fine >= 0.5 * targets.fine && before.fine_kurt >= 3.0
+}
+/// Most the pore and relief bands of already textured skin may grow (×1.1 in energy sd).
+const TEXTURED_TOP_UP: f32 = 1.1;
+
 /// Share of the pore band's deficit (energy) that resolved pores carry; the rest is fine grain.
 const RESOLVED_PORE_SHARE: f32 = 0.7;
 /// Chroma of a resolved pit per unit of its luminance depth (Lab units per ΔL*).
@@ -956,6 +964,20 @@ fn calibrate<T: Sample>(
     );
     let sel = measure::selection(&lab0.l, &comps.mask, ppm);
     let before = measure::bands_par(&lab0, &sel, ppm, threads);
+    // Skin that is already pitted (a real photograph, an already textured picture, a second
+    // pass) is topped up by at most a tenth of what it has, whatever the target says.
+    let own = already_textured(&before, targets);
+    let capped;
+    let targets = if own {
+        capped = Bands {
+            fine: targets.fine.min(TEXTURED_TOP_UP * before.fine),
+            mid: targets.mid.min(TEXTURED_TOP_UP * before.mid),
+            ..*targets
+        };
+        &capped
+    } else {
+        targets
+    };
     let mut rep = MeasureReport {
         region: Some(region),
         before,
@@ -1277,4 +1299,30 @@ fn before_after(ca: RgbImage, b: &DynamicImage, f: &FaceBox) -> RgbImage {
     image::imageops::replace(&mut out, &ca, 0, 0);
     image::imageops::replace(&mut out, &cb, (cw + 4) as i64, 0);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pitted_skin_with_real_energy_counts_as_textured() {
+        let target = Bands {
+            fine: 0.0095,
+            mid: 0.0145,
+            ..Bands::default()
+        };
+        let with = |fine, fine_kurt| Bands {
+            fine,
+            fine_kurt,
+            ..Bands::default()
+        };
+        // A real press photograph: real-photo energy and peaked pits.
+        assert!(already_textured(&with(0.0054, 3.8), &target));
+        // Smooth AI skin, or noise of the same energy (flat, not peaked): not textured.
+        assert!(!already_textured(&with(0.0008, 0.5), &target));
+        assert!(!already_textured(&with(0.0070, 0.3), &target));
+        // A few pits on nearly plastic skin are not enough either.
+        assert!(!already_textured(&with(0.0030, 6.0), &target));
+    }
 }
