@@ -440,16 +440,17 @@ pub fn splat_pores(
                 );
                 continue;
             }
-            // Log-normal opening, larger where pores are dense (nose, inner cheeks).
+            // Log-normal opening, larger where pores are dense (nose, inner cheeks: ×1.15) than
+            // on the forehead (×0.97), chin and upper lip (×0.9).
             let z = gauss_hash(h5, h4, p.seed ^ 0x4f1a);
-            let d = (dmed * (PORE_DIAMETER_LOG_SD * z).exp() * (0.8 + 0.3 * dens)).clamp(d0, d1);
+            let d = (dmed * (PORE_DIAMETER_LOG_SD * z).exp() * (0.7 + 0.45 * dens)).clamp(d0, d1);
             let sg = sigma_of(d);
             // Depth 0.6–1.4, fainter for openings narrower than the camera's blur (a blurred
             // small pit prints fainter): small openings print faint, large ones darker, the long
             // tail real skin shows without a few black dots standing out.
             let u4 = unit(h4);
             let sg_geom = d * p.ppm / 2.355;
-            let depth = (0.6 + 0.8 * u4 * u4) * (sg_geom / sg);
+            let depth = (0.6 + 0.8 * u4 * u4) * (sg_geom / sg) * (0.6 + 0.4 * dens.min(1.0));
             // The pit: its shadowed wall lies towards the light, its far wall catches a little.
             let off = 0.45 * sg;
             splat_one(
