@@ -13,8 +13,8 @@
 //! | [`meta`]     | metadata containers: read ICC/EXIF/XMP/IPTC/C2PA, splice into outputs | pixels               |
 //! | [`face`]     | faces and their 468 landmarks (embedded MediaPipe models, run by tract) | skin, the filesystem |
 //! | [`profile`]  | what an image is and which generator made it, with the evidence       | the filesystem       |
-//! | [`pipeline`] | the plan and the stages (upscale, ...), pure functions over images    | the filesystem       |
-//! | [`job`]      | one image through decode → profile → plan → stages → encode           | the filesystem       |
+//! | [`pipeline`] | face survey, plan (sizes the upscale), stages: pure image functions   | the filesystem       |
+//! | [`job`]      | one image: decode → profile → survey → plan → stages → encode         | the filesystem       |
 //! | [`output`]   | encoding, output names, atomic writes, moving originals               | pixels' meaning      |
 //! | [`report`]   | the JSON report and the operator's reason file                        | pixels               |
 //! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
