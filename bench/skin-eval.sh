@@ -13,18 +13,7 @@
 #   bench/skin-eval.sh            (SHARED=/path/to/shared to point elsewhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shared=${SHARED:-}
-for d in "$shared" ../shared /work/shared; do
-  [ -n "$d" ] && [ -f "$d/tools/skin_eval.py" ] && { shared=$d; break; }
-done
-[ -f "$shared/tools/skin_eval.py" ] || { echo "shared/tools/skin_eval.py not found: set SHARED" >&2; exit 2; }
-
-venv=target/skin-eval-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import skimage, scipy, PIL' 2>/dev/null; then
-  echo "installing skin_eval's Python packages into $venv ..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numpy scipy pillow scikit-image
-fi
+. bench/skin-eval-env.sh
 cargo build -q --release --bin realskin
 
 out=target/skin-eval

@@ -1176,12 +1176,11 @@ fn calibrate<T: Sample>(
     // Resolved pits are slightly darker *and* redder (blood and sebum in the follicle): their
     // chroma follows their depth, PORE_TINT Lab units per unit of ΔL*. Below ~1.5 px per pore the
     // pits are single pixels, and colour there reads as a camera's colour noise, not skin.
-    let a_pc =
-        if resolved && params.a_pore > 0.0 && !targets.chroma.is_nan() && targets.chroma > 0.0 {
-            (PORE_TINT * params.a_pore * (ml + 16.0) / 3.0).min(MAX_PORE_CHROMA_LAB)
-        } else {
-            0.0
-        };
+    let a_pc = if resolved && params.a_pore > 0.0 && targets.chroma > 0.0 {
+        (PORE_TINT * params.a_pore * (ml + 16.0) / 3.0).min(MAX_PORE_CHROMA_LAB)
+    } else {
+        0.0
+    };
     let pc2 = (a_pc * pc_unit).powi(2);
     // The chroma this face can take from its pores and mottling at its natural bound: a target
     // beyond it would make every further pass add the same again, so the fill stops there.

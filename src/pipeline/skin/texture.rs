@@ -373,7 +373,7 @@ pub fn splat_pores(
     let blur = CAMERA_SIGMA_PX * CAMERA_SIGMA_PX;
     let (d0, dmed, d1) = PORE_DIAMETER_MM;
     let sigma_of = |d_mm: f32| ((d_mm * p.ppm / 2.355).powi(2) + blur).sqrt();
-    let sigma_max = if p.resolved { sigma_of(d1 * 1.2) } else { 1.0 };
+    let sigma_max = if p.resolved { sigma_of(d1) } else { 1.0 };
     let reach = (2.5 * sigma_max).ceil() + 2.0;
     // Only cells near skin: find the grid columns with any mask in the grid rows this rect can reach.
     let (gw, gh) = (g.mask.w, g.mask.h);
