@@ -1,6 +1,7 @@
 //! Criterion benchmark of face analysis (detection in tiles, two-pass landmarks, and the person
-//! segmentation the skin mask uses) on 2 threads, on a one-face and a two-face portrait from
-//! `shared/samples` at 2048 px: the difference between the two is the cost of one more face.
+//! segmentation the skin mask uses) and of the per-face gate, on 2 threads, on a one-face and a
+//! two-face portrait from `shared/samples` at 2048 px: the difference between the two is the
+//! cost of one more face.
 //! Skipped when the samples are not there (the models need real faces to do their full work).
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -39,10 +40,22 @@ fn bench(c: &mut Criterion) {
             eprintln!("shared/samples not found: face bench skipped");
             return;
         };
-        assert_eq!(realskin::face::analyse(&img, 2).len(), want, "{rel}");
+        let faces = realskin::face::analyse(&img, 2);
+        assert_eq!(faces.len(), want, "{rel}");
         g.bench_function(format!("analyse-2048/{name}"), |b| {
             b.iter(|| black_box(realskin::face::analyse(black_box(&img), 2)))
         });
+        if want == 1 {
+            // The per-face gate (steps and irises), once per face.
+            g.bench_function("gate-per-face", |b| {
+                b.iter(|| {
+                    black_box(realskin::pipeline::skin::gate::judge(
+                        black_box(&img),
+                        &faces[0],
+                    ))
+                })
+            });
+        }
     }
     if let Some(img) = sample("dev/ai-photo/nanobanana_id-photo.png") {
         let copy = img

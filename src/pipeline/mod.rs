@@ -188,6 +188,7 @@ pub fn plan(
         steps: vec![upscale, skin],
         skin_context: SkinContext {
             found,
+            verdicts: survey.map(|s| s.verdicts.clone()),
             ..SkinContext::default()
         },
     }

@@ -10,10 +10,19 @@
 //!   even on crisp AI skin (1.09–1.63 on 31 photographed faces, real and AI); cel shading,
 //!   line art and flat-colour painting make steps (1.88–2.54 on anime, comic and Ghibli-style
 //!   faces). Taking the top 2 % by rank keeps it independent of contrast and exposure.
+//! - **Iris size** (`iris_to_face`): the face mesh regresses every face to human proportions,
+//!   so the eyes are measured in the pixels instead. On each eye an integro-differential search
+//!   (Daugman's iris locator, on the lateral arcs where lids do not cover the limbus) finds the
+//!   circle with the strongest dark-inside, bright-outside edge. When both eyes give a clear
+//!   circle of about the same size on a face turned less than [`MAX_IRIS_YAW`], the smaller
+//!   diameter over the face width reads 0.05–0.106 on 37 photographed faces, real and AI: an
+//!   adult iris is 11.7 mm on a face about 140 mm wide (0.084), and an infant's reaches about
+//!   0.12. Toon and 3D-animation faces draw the eyes larger (0.14 on a Pixar-style portrait);
+//!   above [`MAX_IRIS_TO_FACE`] the face is not photographed.
 //! - The mesh's own face-presence score: anime and cartoon faces often get none.
 //!
-//! Known gap: smooth 3D toon renders and oil paintings shade in ramps too and pass this gate;
-//! the whole-picture classifier's verdict is kept in the report for them.
+//! Known gap: 3D toon renders with human-sized or half-closed eyes and oil paintings shade in
+//! ramps and pass this gate; the whole-picture classifier's verdict is kept in the report.
 
 use super::filters::{Plane, gaussian};
 use crate::face::{self, Face, mesh};
@@ -25,6 +34,15 @@ const CROP: usize = 256;
 const OVAL_PX: f32 = 170.0;
 /// Above this, the face's shading is drawn, not lit.
 pub const MAX_STEP_SHARPNESS: f32 = 1.75;
+/// Above this iris diameter over face width, the eyes are drawn (cartoon and toon proportions).
+pub const MAX_IRIS_TO_FACE: f32 = 0.125;
+/// The iris check applies to faces turned less than this (mesh yaw, 0 frontal, 1 profile):
+/// beyond it the face width foreshortens and the far eye's iris narrows.
+pub const MAX_IRIS_YAW: f32 = 0.35;
+/// An iris edge counts when its lateral arcs step up by this much luma (of 255).
+const MIN_IRIS_CONTRAST: f32 = 40.0;
+/// The two eyes agree when their iris radii differ by at most this share.
+const IRIS_AGREEMENT: f32 = 0.25;
 
 /// The gate's figures for one face.
 #[derive(Clone, Debug, Serialize)]
@@ -32,6 +50,8 @@ pub struct FaceVerdict {
     pub photographed: bool,
     /// Median fine/coarse gradient ratio on the strongest 2 % of skin edges (≈1 ramps, ≈3 steps).
     pub step_sharpness: f32,
+    /// Smaller iris diameter over face width, when both irises were found (human ≈ 0.084).
+    pub iris_to_face: Option<f32>,
     /// Face-mesh presence, 0..1.
     pub presence: f32,
     /// Skin pixels the figures come from (in the 256 px crop).
@@ -62,6 +82,10 @@ pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
     let g3 = sobel_magnitude(&gaussian(&luma, 3.0, false));
     let step_sharpness = steps(&g1, &g3, &skin);
     let presence = m.presence;
+    let iris_to_face = (m.yaw().abs() < MAX_IRIS_YAW)
+        .then(|| iris_pair(&luma, f, &roi))
+        .flatten()
+        .map(|r| 2.0 * r / OVAL_PX);
     let (photographed, reason) = if samples < 500 {
         (
             false,
@@ -72,6 +96,15 @@ pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
             false,
             format!(
                 "drawn, not photographed: the skin's shading changes in steps (step sharpness {step_sharpness:.2} > {MAX_STEP_SHARPNESS})"
+            ),
+        )
+    } else if let Some(k) = iris_to_face.filter(|k| *k > MAX_IRIS_TO_FACE) {
+        (
+            false,
+            format!(
+                "drawn, not photographed: the irises are larger than a person's ({:.1} % of the face width > {:.1} %)",
+                100.0 * k,
+                100.0 * MAX_IRIS_TO_FACE
             ),
         )
     } else {
@@ -85,10 +118,110 @@ pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
     FaceVerdict {
         photographed,
         step_sharpness,
+        iris_to_face,
         presence,
         samples,
         reason,
     }
+}
+
+/// The smaller of the two iris radii (crop px), when both eyes show a clear iris of about the
+/// same size.
+fn iris_pair(luma: &Plane, f: &Face, roi: &face::sample::Roi) -> Option<f32> {
+    let to_crop = |i: usize| {
+        let p = f.mesh.at(i);
+        roi.to_crop(p[0], p[1], CROP)
+    };
+    let mut radii = [0.0f32; 2];
+    for (k, (eye, corners)) in [
+        (&mesh::RIGHT_EYE[..], (mesh::RIGHT_EYE_OUTER, 133)),
+        (&mesh::LEFT_EYE[..], (mesh::LEFT_EYE_OUTER, 362)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let n = eye.len() as f32;
+        let c = eye
+            .iter()
+            .map(|&i| to_crop(i))
+            .fold([0.0, 0.0], |a, p| [a[0] + p[0] / n, a[1] + p[1] / n]);
+        let width = mesh::dist(to_crop(corners.0), to_crop(corners.1));
+        let (r, contrast) = iris(luma, c, width);
+        if contrast < MIN_IRIS_CONTRAST {
+            return None;
+        }
+        radii[k] = r;
+    }
+    let (lo, hi) = (radii[0].min(radii[1]), radii[0].max(radii[1]));
+    (hi - lo <= IRIS_AGREEMENT * hi).then_some(lo)
+}
+
+/// Daugman's integro-differential iris locator on one eye: over centres near the mesh's eye
+/// centre and radii of 4–32 crop px (2.4–19 % of the face width), the circle whose lateral
+/// arcs (±50° about the horizontal, where the lids leave the limbus bare) step up most from
+/// inside to outside, 1.5 px either side. Returns its radius and that step in luma.
+fn iris(luma: &Plane, centre: [f32; 2], eye_width: f32) -> (f32, f32) {
+    const R0: f32 = 2.5;
+    const DR: f32 = 0.5;
+    const RINGS: usize = 63; // 2.5 ..= 33.5
+    const GAP: usize = 3; // 1.5 px / DR
+    let arcs: Vec<(f32, f32)> = (0..24)
+        .map(|k| {
+            let a: f32 = if k < 12 { -50.0 } else { 130.0 } + 100.0 * (k % 12) as f32 / 11.0;
+            let (s, c) = a.to_radians().sin_cos();
+            (c, s)
+        })
+        .collect();
+    let sx = (0.3 * eye_width).max(4.0) as i32;
+    let sy = (0.15 * eye_width).max(3.0) as i32;
+    let best_at = |x0: f32, y0: f32| {
+        let mut ring = [0.0f32; RINGS];
+        for (j, v) in ring.iter_mut().enumerate() {
+            let r = R0 + DR * j as f32;
+            *v = arcs
+                .iter()
+                .map(|(c, s)| bilinear(luma, x0 + r * c, y0 + r * s))
+                .sum::<f32>()
+                / arcs.len() as f32;
+        }
+        (GAP..RINGS - GAP)
+            .map(|j| (R0 + DR * j as f32, ring[j + GAP] - ring[j - GAP]))
+            .fold((0.0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a })
+    };
+    // Centres on a 2 px grid, then the best one's 1 px neighbours.
+    let mut best = (0.0, f32::MIN, centre);
+    for dy in (-sy..=sy).step_by(2) {
+        for dx in (-sx..=sx).step_by(2) {
+            let c = [centre[0] + dx as f32, centre[1] + dy as f32];
+            let (r, step) = best_at(c[0], c[1]);
+            if step > best.1 {
+                best = (r, step, c);
+            }
+        }
+    }
+    let coarse = best.2;
+    for dy in -1..=1 {
+        for dx in -1..=1 {
+            if dx != 0 || dy != 0 {
+                let c = [coarse[0] + dx as f32, coarse[1] + dy as f32];
+                let (r, step) = best_at(c[0], c[1]);
+                if step > best.1 {
+                    best = (r, step, c);
+                }
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
+fn bilinear(p: &Plane, x: f32, y: f32) -> f32 {
+    let x = x.clamp(0.0, (p.w - 1) as f32);
+    let y = y.clamp(0.0, (p.h - 1) as f32);
+    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(p.w - 1), (y0 + 1).min(p.h - 1));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let row = |y: usize| p.data[y * p.w + x0] * (1.0 - fx) + p.data[y * p.w + x1] * fx;
+    row(y0) * (1.0 - fy) + row(y1) * fy
 }
 
 /// Median of g1/g3 where g3 is in its top 2 % over the skin.
@@ -219,6 +352,32 @@ mod tests {
         };
         assert!(r(&step) > 2.3, "step {}", r(&step));
         assert!(r(&ramp) < 1.2, "ramp {}", r(&ramp));
+    }
+
+    /// A drawn eye: a white sclera lens with a dark iris disc of the given radius.
+    fn eye_plane(r: f32) -> Plane {
+        Plane::from_fn(CROP, CROP, |x, y| {
+            let (dx, dy) = (x as f32 - 128.0, y as f32 - 128.0);
+            if dx.hypot(dy) <= r {
+                40.0
+            } else if (dx / 30.0).powi(2) + (dy / 14.0).powi(2) <= 1.0 {
+                230.0
+            } else {
+                150.0
+            }
+        })
+    }
+
+    #[test]
+    fn the_iris_locator_finds_the_iris_radius() {
+        for r in [7.0, 12.0] {
+            let (found, step) = iris(&eye_plane(r), [126.0, 129.0], 50.0);
+            assert!((found - r).abs() <= 1.0, "radius {r} found {found}");
+            assert!(step > 100.0, "step {step}");
+        }
+        // No eye, no edge.
+        let flat = Plane::from_fn(CROP, CROP, |_, _| 128.0);
+        assert!(iris(&flat, [128.0, 128.0], 50.0).1 < MIN_IRIS_CONTRAST);
     }
 
     #[test]

@@ -164,13 +164,18 @@ pub struct SkinContext {
     /// Faces already found with their landmarks, in this image's pixels (the [`survey`] before
     /// the upscale, scaled): used as they are, and preferred to `faces`.
     pub found: Option<Vec<face::Face>>,
+    /// The gate's verdict on each of `found`, in order (the survey judged them already; the
+    /// gate measures on a crop normalised to the face, so the scale does not change it).
+    pub verdicts: Option<Vec<gate::FaceVerdict>>,
 }
 
 /// The faces of a picture and the scale of the largest photographed one.
 #[derive(Clone, Debug, Default)]
 pub struct Survey {
-    /// Every face found, photographed or not (the engine judges each again).
+    /// Every face found, photographed or not.
     pub faces: Vec<face::Face>,
+    /// The gate's verdict on each face, in order: the engine reuses them.
+    pub verdicts: Vec<gate::FaceVerdict>,
     /// Pixels per millimetre of the largest face the gate calls photographed.
     pub px_per_mm: Option<f32>,
 }
@@ -181,14 +186,20 @@ pub fn survey(img: &DynamicImage, cfg: &SkinConfig) -> Survey {
     let rgb = grey_as_rgb(img);
     let img = rgb.as_ref().unwrap_or(img);
     let faces = face::analyse(img, pixels::thread_count(cfg.threads));
+    let verdicts: Vec<gate::FaceVerdict> = faces.iter().map(|f| gate::judge(img, f)).collect();
     let photographed: Vec<face::Face> = faces
         .iter()
-        .filter(|f| gate::judge(img, f).photographed)
-        .cloned()
+        .zip(&verdicts)
+        .filter(|(_, v)| v.photographed)
+        .map(|(f, _)| f.clone())
         .collect();
     let px_per_mm = (!photographed.is_empty())
         .then(|| scale::from_faces(&photographed, cfg.default_px_per_mm).px_per_mm);
-    Survey { faces, px_per_mm }
+    Survey {
+        faces,
+        verdicts,
+        px_per_mm,
+    }
 }
 
 /// The result of [`apply`].
@@ -593,11 +604,19 @@ pub fn apply_cow(
     report.classification = Some(class.clone());
     report.classification_source = Some(class_src);
 
-    // 2. The gate, per face: photographed skin only.
+    // 2. The gate, per face: photographed skin only (the survey's verdicts when it judged
+    // these very faces).
     let t = Instant::now();
+    let known = match (&ctx.verdicts, faces_src) {
+        (Some(v), Source::Survey) if v.len() == found.len() => Some(v),
+        _ => None,
+    };
     let mut used: Vec<face::Face> = Vec::new();
-    for f in &found {
-        let verdict = gate::judge(src, f);
+    for (i, f) in found.iter().enumerate() {
+        let verdict = match known {
+            Some(v) => v[i].clone(),
+            None => gate::judge(src, f),
+        };
         let why = if f.bbox.w < MIN_FACE_WIDTH {
             Some(format!("smaller than {MIN_FACE_WIDTH} px"))
         } else if !verdict.photographed {
