@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Peak resident memory of the default pipeline against the decoded output it writes.
-# A shared AI portrait (or, without the shared samples, the generated photo fixture) is
-# resized to 1500x1500 so the default plan enlarges it to about 36 MP (6000x6000), the
-# largest output `[upscale] max_output_megapixels` allows; realskin processes it once per
+# A shared AI portrait is set in a 2048x2048 frame (its edges extended) so its face is small
+# enough that the default plan enlarges to the 36 MP cap (6000x6000), the largest output
+# `[upscale] max_output_megapixels` allows (without the shared samples, the generated photo
+# fixture at 3000x3000 is enlarged 2x by the size rule); realskin processes it once per
 # output format under GNU time, and the script prints peak RSS, the output's decoded size
 # (width x height x bytes per pixel) and their ratio. The goal is at most 3x.
 #
@@ -19,11 +20,11 @@ for d in "${REALSKIN_PORTRAITS:-}" ../shared/samples/portraits /work/shared/samp
   [ -n "$d" ] && [ -f "$d/flux-dev_man-stubble_1024.png" ] && { src="$d/flux-dev_man-stubble_1024.png"; break; }
 done
 if [ -n "$src" ]; then
-  vips resize "$src" "$work/in.png" 1.4648 --kernel lanczos3
-  what="AI portrait (flux-dev_man-stubble, 1500x1500)"
+  vips embed "$src" "$work/in.png" 512 512 2048 2048 --extend copy
+  what="AI portrait (flux-dev_man-stubble, framed to 2048x2048)"
 else
-  target/release/examples/photo_fixture 1500 1500 "$work/in.png"
-  what="generated photo without people (1500x1500)"
+  target/release/examples/photo_fixture 3000 3000 "$work/in.png"
+  what="generated photo without people (3000x3000)"
 fi
 # A tiny picture: what the process takes before any image (models, runtime).
 target/release/examples/photo_fixture 64 64 "$work/tiny.png"

@@ -115,8 +115,11 @@ pub fn encode(image: &DynamicImage, format: Format, cfg: &OutputConfig) -> Resul
 
     let (w, h) = (image.width(), image.height());
     let color = image.color();
-    let mut bytes =
-        Vec::with_capacity((w as usize * h as usize * color.bytes_per_pixel() as usize) / 2);
+    // Room for the worst case (stored deflate blocks, one filter byte per row), so the buffer
+    // never grows by copying: on a 36 MP picture a doubling would hold both halves at once.
+    // Capacity never written is never resident.
+    let raw = w as usize * h as usize * color.bytes_per_pixel() as usize;
+    let mut bytes = Vec::with_capacity(raw + raw / 64 + h as usize + 65_536);
     let result = match format {
         Format::Png => {
             let compression = match cfg.png_compression {

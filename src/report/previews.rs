@@ -7,6 +7,7 @@
 //! them from the state folder and the HTML report embeds them.
 
 use image::{DynamicImage, RgbImage};
+use std::borrow::Cow;
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 
@@ -64,10 +65,12 @@ fn fit(w: u32, h: u32, edge: u32) -> [u32; 2] {
     ]
 }
 
-fn to_rgb8(img: &DynamicImage) -> DynamicImage {
+/// The picture as 8-bit RGB, borrowed when it already is (no full-size copy: the output can
+/// be 36 MP).
+fn to_rgb8(img: &DynamicImage) -> Cow<'_, DynamicImage> {
     match img {
-        DynamicImage::ImageRgb8(_) => img.clone(),
-        other => DynamicImage::ImageRgb8(other.to_rgb8()),
+        DynamicImage::ImageRgb8(_) => Cow::Borrowed(img),
+        other => Cow::Owned(DynamicImage::ImageRgb8(other.to_rgb8())),
     }
 }
 
