@@ -225,13 +225,19 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
             for x in 0..w {
                 let i = y * w + x;
                 let fw = soft_oval.data[i];
-                if fw <= 0.0 {
+                // The blurred oval's far tail (and its subnormal floats, slow to multiply)
+                // changes nothing.
+                if fw < 1e-4 {
                     continue;
                 }
                 let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
                 let (mut sw, mut sv, mut best) = (0.3f32, 0.3 * mesh::FACE_DENSITY, 0f32);
                 for (c, r, d) in &zones {
                     let r2 = ((px - c[0]).powi(2) + (py - c[1]).powi(2)) / (r * r).max(1e-3);
+                    if r2 > 50.0 {
+                        // Weight below 1e-11: nothing, and exp() is slow down there.
+                        continue;
+                    }
                     let wgt = (-0.5 * r2).exp();
                     sw += wgt;
                     sv += wgt * d;
