@@ -132,16 +132,24 @@ pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
     let windows = detect::windows(w as f32, h as f32, min_face);
     let found = par_map(&windows, threads, |roi| detect::in_window(&pyr, roi));
     let dets = detect::merge(found.into_iter().flatten().collect());
-    let faces = par_map(&dets, threads, |d| {
-        let roi0 = mesh::roi_from_detection(d);
-        // On a reduced copy, faces are landmarked on pixels resampled from full resolution
-        // (a small face would otherwise be upscaled from the copy).
-        let mesh = if scale > 1.0 {
-            mesh::landmarks(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
-        } else {
-            mesh::landmarks(&pyr, &roi0)
-        };
-        Face::confirmed(mesh, d.score)
+    let faces = std::thread::scope(|s| {
+        // Fewer faces than threads leave a core idle while the landmarks run: the person
+        // segmentation's model, which the skin mask needs next, loads there (about 70 ms of
+        // one core, once per process).
+        if !dets.is_empty() && dets.len() < threads {
+            s.spawn(net::preload_segmenter);
+        }
+        par_map(&dets, threads, |d| {
+            let roi0 = mesh::roi_from_detection(d);
+            // On a reduced copy, faces are landmarked on pixels resampled from full
+            // resolution (a small face would otherwise be upscaled from the copy).
+            let mesh = if scale > 1.0 {
+                mesh::landmarks(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
+            } else {
+                mesh::landmarks(&pyr, &roi0)
+            };
+            Face::confirmed(mesh, d.score)
+        })
     });
     let mut faces: Vec<Face> = faces.into_iter().flatten().collect();
     // Two detections of one face land on one oval.

@@ -41,6 +41,11 @@ fn landmarker() -> &'static Plan {
     P.get_or_init(|| load(LANDMARK_ONNX, LANDMARK_SIDE))
 }
 
+/// Loads the person segmentation's model now (once per process) if it is not loaded yet.
+pub fn preload_segmenter() {
+    segmenter();
+}
+
 fn segmenter() -> &'static Plan {
     static P: OnceLock<Plan> = OnceLock::new();
     P.get_or_init(|| load(SEGMENT_ONNX, SEGMENT_SIDE))
