@@ -180,7 +180,7 @@ fn iris(luma: &Plane, centre: [f32; 2], eye_width: f32) -> (f32, f32) {
             let r = R0 + DR * j as f32;
             *v = arcs
                 .iter()
-                .map(|(c, s)| bilinear(luma, x0 + r * c, y0 + r * s))
+                .map(|(c, s)| luma.sample(x0 + r * c, y0 + r * s))
                 .sum::<f32>()
                 / arcs.len() as f32;
         }
@@ -190,38 +190,31 @@ fn iris(luma: &Plane, centre: [f32; 2], eye_width: f32) -> (f32, f32) {
     };
     // Centres on a 2 px grid, then the best one's 1 px neighbours.
     let mut best = (0.0, f32::MIN, centre);
+    let try_at = |best: &mut (f32, f32, [f32; 2]), c: [f32; 2]| {
+        let (r, step) = best_at(c[0], c[1]);
+        if step > best.1 {
+            *best = (r, step, c);
+        }
+    };
     for dy in (-sy..=sy).step_by(2) {
         for dx in (-sx..=sx).step_by(2) {
-            let c = [centre[0] + dx as f32, centre[1] + dy as f32];
-            let (r, step) = best_at(c[0], c[1]);
-            if step > best.1 {
-                best = (r, step, c);
-            }
+            try_at(&mut best, [centre[0] + dx as f32, centre[1] + dy as f32]);
         }
     }
     let coarse = best.2;
-    for dy in -1..=1 {
-        for dx in -1..=1 {
-            if dx != 0 || dy != 0 {
-                let c = [coarse[0] + dx as f32, coarse[1] + dy as f32];
-                let (r, step) = best_at(c[0], c[1]);
-                if step > best.1 {
-                    best = (r, step, c);
-                }
-            }
-        }
+    for (dx, dy) in [
+        (-1, -1),
+        (0, -1),
+        (1, -1),
+        (-1, 0),
+        (1, 0),
+        (-1, 1),
+        (0, 1),
+        (1, 1),
+    ] {
+        try_at(&mut best, [coarse[0] + dx as f32, coarse[1] + dy as f32]);
     }
     (best.0, best.1)
-}
-
-fn bilinear(p: &Plane, x: f32, y: f32) -> f32 {
-    let x = x.clamp(0.0, (p.w - 1) as f32);
-    let y = y.clamp(0.0, (p.h - 1) as f32);
-    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-    let (x1, y1) = ((x0 + 1).min(p.w - 1), (y0 + 1).min(p.h - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let row = |y: usize| p.data[y * p.w + x0] * (1.0 - fx) + p.data[y * p.w + x1] * fx;
-    row(y0) * (1.0 - fy) + row(y1) * fy
 }
 
 /// Median of g1/g3 where g3 is in its top 2 % over the skin.
