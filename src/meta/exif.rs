@@ -1,11 +1,67 @@
 //! EXIF blocks: orientation and text fields through kamadak-exif, and an in-place
 //! orientation patch for outputs whose pixels were already rotated upright.
 
-use super::tiff::{Endian, Ifd};
+use super::tiff::{Endian, Ifd, TAG_EXIF_IFD, TAG_GPS_IFD, TAG_INTEROP_IFD, type_size};
+
+/// The bytes a full parse would copy out of `block`: the values of more than four bytes
+/// in IFD0, IFD1 and the Exif, GPS and Interop directories, as their entries declare
+/// them. An honest block holds each value once, so this stays under its length; a
+/// crafted one points thousands of entries at the same bytes.
+fn declared_value_bytes(block: &[u8]) -> u64 {
+    let Some(e) = Endian::from_header(block) else {
+        return 0;
+    };
+    let mut total = 0u64;
+    let mut dirs: Vec<u32> = e.u32(block, 4).into_iter().collect();
+    let mut visited = 0;
+    while let Some(off) = dirs.pop() {
+        visited += 1;
+        if visited > 8 {
+            break;
+        }
+        let off = off as usize;
+        let Some(n) = e.u16(block, off) else {
+            continue;
+        };
+        for i in 0..usize::from(n) {
+            let at = off + 2 + i * 12;
+            let (Some(tag), Some(typ), Some(count)) =
+                (e.u16(block, at), e.u16(block, at + 2), e.u32(block, at + 4))
+            else {
+                break;
+            };
+            let size = type_size(typ).map_or(0, |s| s as u64 * u64::from(count));
+            if size > 4 {
+                total = total.saturating_add(size);
+            }
+            if matches!(tag, TAG_EXIF_IFD | TAG_GPS_IFD | TAG_INTEROP_IFD)
+                && let Some(sub) = e.u32(block, at + 8)
+            {
+                dirs.push(sub);
+            }
+        }
+        if visited == 1
+            && let Some(next) = e.u32(block, off + 2 + usize::from(n) * 12)
+            && next != 0
+        {
+            dirs.push(next);
+        }
+    }
+    total
+}
 
 /// Parses an EXIF block (starting with the TIFF header), keeping what is readable.
-/// Returns the fields and a warning for each damaged part.
+/// Returns the fields and a warning for each damaged part. A block whose entries would
+/// copy out far more than its own length is refused whole.
 pub(crate) fn parse(block: &[u8]) -> Result<(exif::Exif, Vec<String>), String> {
+    let declared = declared_value_bytes(block);
+    let allowed = (block.len() as u64).saturating_mul(2) + 65_536;
+    if declared > allowed {
+        return Err(format!(
+            "the EXIF block's fields claim {declared} bytes, far more than its own {} (a crafted or corrupt block); its fields are ignored",
+            block.len()
+        ));
+    }
     let mut reader = exif::Reader::new();
     reader.continue_on_error(true);
     let mut warnings = Vec::new();

@@ -180,7 +180,7 @@ impl RawMetadata {
 
 /// Reads the metadata of a file held in memory.
 pub fn read(bytes: &[u8]) -> RawMetadata {
-    read_source(&mut Bytes(bytes))
+    read_source(&mut Bytes::new(bytes))
 }
 
 /// Reads the metadata from a seekable stream, reading only the metadata parts: PNG IDAT,
@@ -218,6 +218,14 @@ fn read_source(src: &mut dyn Source) -> RawMetadata {
                 .to_string(),
         ),
     }
+    if src.budget().exhausted() {
+        meta.warnings.insert(0, format!(
+            "the file's metadata blocks add up to more than {} MiB, far more than a {}-byte file can honestly hold (repeated or overlapping blocks, or compression bombs); the rest was not read",
+            source::Budget::total_for(src.len()) >> 20,
+            src.len()
+        ));
+    }
+    cap_warnings(&mut meta.warnings);
     // An empty block is no block (a zero-length chunk must not read as "present").
     meta.icc = meta.icc.take().filter(|b| !b.is_empty());
     meta.exif = meta.exif.take().filter(|b| !b.is_empty());
@@ -232,6 +240,21 @@ fn read_source(src: &mut dyn Source) -> RawMetadata {
         }
     }
     meta
+}
+
+/// The most warnings one file reports: a crafted file can be damaged in thousands of
+/// places, and the operator needs the first few and a count, not a wall of text.
+const MAX_WARNINGS: usize = 40;
+
+/// Keeps the first [`MAX_WARNINGS`] distinct warnings and counts the rest in one line.
+fn cap_warnings(warnings: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - (MAX_WARNINGS - 1);
+        warnings.truncate(MAX_WARNINGS - 1);
+        warnings.push(format!("… and {more} more warnings"));
+    }
 }
 
 /// The metadata to write into an output file.

@@ -2,7 +2,7 @@
 //! without touching IDAT, and writes metadata chunks right after IHDR.
 
 use super::iptc::{decode_raw_profile, encode_raw_profile, irb_iptc};
-use super::source::{MAX_BLOCK, Source};
+use super::source::{Budget, MAX_BLOCK, Source};
 use super::{
     EmbedMetadata, HeaderFacts, MetaError, RawMetadata, TextEntry, TextKind, deflate, inflate,
     latin1,
@@ -34,7 +34,26 @@ fn wants(kind: &[u8; 4]) -> bool {
             | b"sRGB"
             | b"cICP"
             | b"acTL"
+            | b"tRNS"
     )
+}
+
+/// Inflates a chunk's compressed payload within [`INFLATE_LIMIT`] and what is left of the
+/// file's budget, and charges the result to it.
+fn inflate_charged(z: &[u8], budget: &mut Budget) -> Result<Vec<u8>, String> {
+    let limit = usize::try_from(budget.left()).map_or(INFLATE_LIMIT, |l| l.min(INFLATE_LIMIT));
+    match inflate(z, limit) {
+        Ok(v) => {
+            budget.take(v.len() as u64);
+            Ok(v)
+        }
+        Err(e) => {
+            if limit < INFLATE_LIMIT && e.starts_with("inflates to more") {
+                budget.exhaust();
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Reads the metadata chunks of a PNG file.
@@ -87,7 +106,10 @@ pub(crate) fn read(src: &mut dyn Source, meta: &mut RawMetadata) {
                         "PNG {name} chunk has a bad checksum; its content is used anyway"
                     ));
                 }
-                chunk_metadata(&kind, data, meta);
+                chunk_metadata(&kind, data, meta, src.budget());
+            }
+            if src.budget().exhausted() {
+                break;
             }
         } else if &kind == b"fcTL"
             && let Some(h) = meta.header.as_mut()
@@ -104,7 +126,7 @@ pub(crate) fn read(src: &mut dyn Source, meta: &mut RawMetadata) {
     }
 }
 
-fn chunk_metadata(kind: &[u8; 4], data: &[u8], meta: &mut RawMetadata) {
+fn chunk_metadata(kind: &[u8; 4], data: &[u8], meta: &mut RawMetadata, budget: &mut Budget) {
     let w = &mut meta.warnings;
     match kind {
         b"IHDR" => {
@@ -157,7 +179,7 @@ fn chunk_metadata(kind: &[u8; 4], data: &[u8], meta: &mut RawMetadata) {
                 w.push("PNG iCCP chunk has no profile name terminator; ignored".to_string());
                 return;
             };
-            match data.get(nul + 2..).map(|z| inflate(z, INFLATE_LIMIT)) {
+            match data.get(nul + 2..).map(|z| inflate_charged(z, budget)) {
                 Some(Ok(icc)) => RawMetadata::set_once(&mut meta.icc, icc, "ICC profile", w),
                 Some(Err(e)) => w.push(format!("PNG iCCP profile is unreadable ({e}); ignored")),
                 None => w.push("PNG iCCP chunk is too short; ignored".to_string()),
@@ -168,7 +190,7 @@ fn chunk_metadata(kind: &[u8; 4], data: &[u8], meta: &mut RawMetadata) {
             RawMetadata::set_once(&mut meta.exif, block, "EXIF", w);
         }
         b"caBX" => RawMetadata::set_once(&mut meta.c2pa, data.to_vec(), "C2PA", w),
-        b"tEXt" | b"zTXt" | b"iTXt" => match text_chunk(kind, data) {
+        b"tEXt" | b"zTXt" | b"iTXt" => match text_chunk(kind, data, budget) {
             Ok(entry) => text_entry(entry, meta),
             Err(e) => w.push(format!(
                 "PNG {} chunk is unreadable ({e}); ignored",
@@ -180,7 +202,7 @@ fn chunk_metadata(kind: &[u8; 4], data: &[u8], meta: &mut RawMetadata) {
 }
 
 /// Decodes a tEXt, zTXt or iTXt chunk.
-fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Result<TextEntry, String> {
+fn text_chunk(kind: &[u8; 4], data: &[u8], budget: &mut Budget) -> Result<TextEntry, String> {
     let nul = data
         .iter()
         .position(|&b| b == 0)
@@ -191,7 +213,7 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Result<TextEntry, String> {
         b"tEXt" => (TextKind::Text, latin1(rest)),
         b"zTXt" => {
             let z = rest.get(1..).ok_or("no compression method")?;
-            (TextKind::Ztxt, latin1(&inflate(z, INFLATE_LIMIT)?))
+            (TextKind::Ztxt, latin1(&inflate_charged(z, budget)?))
         }
         _ => {
             let flag = *rest.first().ok_or("no compression flag")?;
@@ -207,7 +229,7 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Result<TextEntry, String> {
                 .ok_or("no translated-keyword terminator")?;
             let text = &after[tr_end + 1..];
             let text = if flag == 1 {
-                inflate(text, INFLATE_LIMIT)?
+                inflate_charged(text, budget)?
             } else {
                 text.to_vec()
             };

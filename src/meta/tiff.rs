@@ -101,7 +101,7 @@ const EXIF_IFD0_TAGS: &[u16] = &[
 ];
 
 /// Size of one value of a TIFF field type; `None` for unknown types.
-fn type_size(typ: u16) -> Option<usize> {
+pub(crate) fn type_size(typ: u16) -> Option<usize> {
     match typ {
         1 | 2 | 6 | 7 => Some(1),
         3 | 8 => Some(2),
@@ -179,11 +179,23 @@ impl Ifd {
             entries: Vec::with_capacity(count),
             next: endian.u32(&dir, count * 12).unwrap_or(0),
         };
+        // Value ranges already loaded, to refuse entries that point into each other: in an
+        // honest file every value has its own bytes.
+        let mut loaded: Vec<(u64, u64)> = Vec::new();
+        let mut seen = vec![0u64; 1024]; // one bit per tag number
         for i in 0..count {
             let e = &dir[i * 12..i * 12 + 12];
             let tag = endian.u16(e, 0)?;
             let typ = endian.u16(e, 2)?;
             let n = endian.u32(e, 4)?;
+            let (word, bit) = (usize::from(tag / 64), 1u64 << (tag % 64));
+            if seen[word] & bit != 0 {
+                warnings.push(format!(
+                    "TIFF tag {tag} appears twice in the directory at offset {off}; the first is used"
+                ));
+                continue;
+            }
+            seen[word] |= bit;
             let Some(size) = type_size(typ).and_then(|s| s.checked_mul(n as usize)) else {
                 warnings.push(format!("TIFF tag {tag} has unknown type {typ}; skipped"));
                 continue;
@@ -199,12 +211,24 @@ impl Ifd {
                 continue;
             } else {
                 let at = u64::from(endian.u32(e, 8)?);
+                let end = at.saturating_add(size as u64);
+                if end > src.len() {
+                    warnings.push(format!("TIFF tag {tag} points outside the file; skipped"));
+                    continue;
+                }
+                if loaded.iter().any(|&(a, b)| at < b && a < end) {
+                    warnings.push(format!(
+                        "TIFF tag {tag} points into another tag's value (a crafted or corrupt file); skipped"
+                    ));
+                    continue;
+                }
                 match src.read_at(at, size) {
-                    Some(v) => v,
-                    None => {
-                        warnings.push(format!("TIFF tag {tag} points outside the file; skipped"));
-                        continue;
+                    Some(v) => {
+                        loaded.push((at, end));
+                        v
                     }
+                    // In range but refused: the file's metadata budget is spent.
+                    None => break,
                 }
             };
             ifd.entries.push(Entry {
@@ -470,7 +494,7 @@ pub(crate) fn embed(
         .ok_or_else(|| corrupt("header cut short"))?;
     let mut warnings = Vec::new();
     let mut ifd0 = Ifd::parse(
-        &mut Bytes(encoded),
+        &mut Bytes::new(encoded),
         u64::from(off),
         endian,
         &|_| true,
@@ -494,7 +518,7 @@ pub(crate) fn embed(
     if let Some(exif) = &meta.exif {
         let mut w = Vec::new();
         let parts = Endian::from_header(exif).and_then(|e| {
-            let mut src = Bytes(exif);
+            let mut src = Bytes::new(exif);
             let off = e.u32(exif, 4)?;
             let ifd = Ifd::parse(&mut src, u64::from(off), e, &|_| true, &mut w)?;
             Some(ExifParts::collect(&mut src, e, &ifd, &mut w))

@@ -1,0 +1,205 @@
+//! Crafted metadata must not be able to exhaust memory: a file's metadata readers may
+//! bring at most about twice its size (plus a fixed allowance) into memory, however many
+//! entries point at the same bytes and however well its text chunks compress.
+//!
+//! Each case writes a crafted file, profiles it the way the daemon does
+//! (`profile::profile_path`), and measures the peak of the bytes this thread holds through
+//! a counting allocator. Before the budget, the first case reached 4 GB.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::Write;
+
+use realskin::profile::{self, ProfileOptions};
+
+/// Counts the bytes each thread holds and the peak since the last reset.
+struct Counting;
+
+thread_local! {
+    static HELD: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn note(delta: isize) {
+    // `try_with`: allocations during thread teardown find no counter, and that is fine.
+    let _ = HELD.try_with(|h| {
+        let now = h.get() + delta;
+        h.set(now);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size() as isize);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note(-(layout.size() as isize));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size as isize - layout.size() as isize);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Profiles `bytes` as the file `name` and returns (peak bytes held above the start,
+/// the profile's warnings).
+fn profile_peak(name: &str, bytes: &[u8]) -> (usize, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let start = HELD.with(Cell::get);
+    PEAK.with(|p| p.set(start));
+    let profile = profile::profile_path(&path, None, &ProfileOptions::default()).unwrap();
+    let peak = PEAK.with(Cell::get) - start;
+    let warnings = profile.warnings.clone();
+    drop(profile);
+    (peak.max(0) as usize, warnings)
+}
+
+/// The most a file of `len` bytes may cost: the reader's budget (2× + 32 MiB) plus room
+/// for the profile's own structures.
+fn allowance(len: usize) -> usize {
+    3 * len + 48 * 1024 * 1024
+}
+
+fn le16(v: u16) -> [u8; 2] {
+    v.to_le_bytes()
+}
+fn le32(v: u32) -> [u8; 4] {
+    v.to_le_bytes()
+}
+
+/// A little-endian IFD entry.
+fn entry(out: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: u32) {
+    out.extend_from_slice(&le16(tag));
+    out.extend_from_slice(&le16(typ));
+    out.extend_from_slice(&le32(count));
+    out.extend_from_slice(&le32(value));
+}
+
+const MIB: u32 = 1024 * 1024;
+
+#[test]
+fn a_tiff_whose_thousands_of_tags_point_at_one_megabyte_costs_no_more_than_the_file() {
+    // IFD0: size, 4,000 XMP entries at the same megabyte, and an Exif IFD whose 4,000
+    // distinct tags point at that megabyte too.
+    let n = 4000u32;
+    let ifd0_at = 8u32;
+    let ifd0_len = 2 + (n + 3) * 12 + 4;
+    let exif_at = ifd0_at + ifd0_len;
+    let exif_len = 2 + n * 12 + 4;
+    let data_at = exif_at + exif_len;
+    let mut f = b"II*\0".to_vec();
+    f.extend_from_slice(&le32(ifd0_at));
+    f.extend_from_slice(&le16((n + 3) as u16));
+    entry(&mut f, 256, 3, 1, 16);
+    entry(&mut f, 257, 3, 1, 16);
+    for _ in 0..n {
+        entry(&mut f, 700, 1, MIB, data_at);
+    }
+    entry(&mut f, 0x8769, 4, 1, exif_at);
+    f.extend_from_slice(&le32(0));
+    f.extend_from_slice(&le16(n as u16));
+    for i in 0..n {
+        entry(&mut f, 1000 + i as u16, 7, MIB, data_at);
+    }
+    f.extend_from_slice(&le32(0));
+    f.resize(f.len() + MIB as usize, b' ');
+
+    let (peak, warnings) = profile_peak("amplified.tif", &f);
+    assert!(
+        peak < allowance(f.len()),
+        "peak {} MB for a {} MB file",
+        peak >> 20,
+        f.len() >> 20
+    );
+    let all = warnings.join("\n");
+    assert!(all.contains("appears twice"), "{all}");
+    assert!(all.contains("points into another tag's value"), "{all}");
+    assert!(warnings.len() <= 40, "{} warnings", warnings.len());
+}
+
+/// A PNG chunk with its CRC.
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut c = flate2::Crc::new();
+    c.update(kind);
+    c.update(data);
+    out.extend_from_slice(&c.sum().to_be_bytes());
+}
+
+#[test]
+fn a_png_packed_with_compressed_text_bombs_stops_at_its_budget() {
+    // 200 zTXt chunks, each about 16 KB that inflate to 16 MiB of zeros: 3.2 GB unpacked.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&vec![0u8; 16 * MIB as usize - 16]).unwrap();
+    let bomb = z.finish().unwrap();
+    let mut f = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&1u32.to_be_bytes());
+    ihdr.extend_from_slice(&1u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    chunk(&mut f, b"IHDR", &ihdr);
+    for i in 0..200 {
+        let mut data = format!("bomb{i}\0\0").into_bytes();
+        data.extend_from_slice(&bomb);
+        chunk(&mut f, b"zTXt", &data);
+    }
+    let mut idat = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    idat.write_all(&[0, 0]).unwrap();
+    chunk(&mut f, b"IDAT", &idat.finish().unwrap());
+    chunk(&mut f, b"IEND", &[]);
+
+    let (peak, warnings) = profile_peak("bombs.png", &f);
+    assert!(
+        peak < allowance(f.len()),
+        "peak {} MB for a {} MB file",
+        peak >> 20,
+        f.len() >> 20
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("add up to more than")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_jpeg_exif_block_whose_entries_all_point_at_its_own_bytes_is_refused() {
+    // One 64 KB APP1 Exif block: 4,000 entries, each claiming the block's last 16 KB.
+    let n = 4000u32;
+    let ifd_len = 2 + n * 12 + 4;
+    let value_at = 8 + ifd_len;
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend_from_slice(&le32(8));
+    tiff.extend_from_slice(&le16(n as u16));
+    for i in 0..n {
+        entry(&mut tiff, 1000 + i as u16, 7, 16 * 1024, value_at);
+    }
+    tiff.extend_from_slice(&le32(0));
+    tiff.resize(tiff.len() + 16 * 1024, b'x');
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+
+    let mut f = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    f.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    f.extend_from_slice(&app1);
+    f.extend_from_slice(&[0xFF, 0xD9]);
+
+    let (peak, warnings) = profile_peak("amplified.jpg", &f);
+    // 4,000 copies of 16 KB would be 64 MB.
+    assert!(peak < 16 * MIB as usize, "peak {} MB", peak >> 20);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("EXIF block's fields claim")),
+        "{warnings:?}"
+    );
+}
