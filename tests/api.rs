@@ -88,12 +88,30 @@ fn requests_without_the_right_token_or_from_a_foreign_host_are_refused() {
     );
     assert_eq!(code, 200, "{body}");
 
-    // DNS rebinding: a page on evil.example resolving to 127.0.0.1.
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1, or on a name that
+    // only looks like a loopback address.
+    for foreign in [
+        "evil.example:7869",
+        "127.evil.example",
+        "127.0.0.1.nip.io:7869",
+    ] {
+        let (code, _) = raw(
+            &addr,
+            "GET",
+            "/api/status",
+            &[("Host", foreign), ("Authorization", &bearer)],
+        );
+        assert_eq!(code, 403, "Host: {foreign}");
+    }
     let (code, _) = raw(
         &addr,
-        "GET",
-        "/api/status",
-        &[("Host", "evil.example:7869"), ("Authorization", &bearer)],
+        "POST",
+        "/api/pause",
+        &[
+            host,
+            ("Origin", "http://127.evil.example"),
+            ("Authorization", &bearer),
+        ],
     );
     assert_eq!(code, 403);
     let (code, _) = raw(

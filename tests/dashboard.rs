@@ -151,6 +151,8 @@ fn the_dashboard_shows_a_processed_job_and_pauses_the_daemon() {
     assert!(images.len() >= 2, "{seen}");
     assert!(images.iter().all(|i| i["loaded"] == true), "{images:?}");
     assert!(seen["report_sliders"].as_u64().unwrap() >= 1);
+    // The report's own script runs under its Content-Security-Policy.
+    assert_eq!(seen["report_after_width_at_30"], "30%", "{seen}");
     let text = seen["report_text"].as_str().unwrap();
     assert!(text.contains(&name), "{text}");
     for shot in [

@@ -67,3 +67,68 @@ fn processed_and_failed_reports_keep_their_shape() {
         ".realskin" => "[version]",
     });
 }
+
+/// The `href` values of a page's links.
+fn hrefs(html: &str) -> Vec<String> {
+    html.split("<a href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(h, _)| h.replace("&amp;", "&")))
+        .collect()
+}
+
+/// Percent-decoding, as a browser resolves a relative link to a file.
+fn decode(href: &str) -> String {
+    let b = href.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn the_daily_index_links_hostile_file_names_as_files_never_as_script() {
+    let hf = Hotfolder::new("", "");
+    let daemon = Daemon::start(&hf.config);
+    let names = ["javascript:alert(1).png", "50% off #1?.png"];
+    for (i, name) in names.iter().enumerate() {
+        hf.drop_file(name, &photo_png(200, 150, 50 + i as u32));
+    }
+    let index = hf.reports.join("index.html");
+    assert!(
+        wait_until(Duration::from_secs(60), || std::fs::read_to_string(&index)
+            .is_ok_and(|t| hrefs(&t).len() == names.len())),
+        "no index with {} links:\n{}",
+        names.len(),
+        daemon.log_text()
+    );
+    assert!(daemon.stop().success());
+    let page = std::fs::read_to_string(&index).unwrap();
+    assert!(
+        page.contains("http-equiv=\"Content-Security-Policy\""),
+        "the index carries no CSP"
+    );
+    for href in hrefs(&page) {
+        // A relative path, each character outside [A-Za-z0-9._~/-] percent-encoded.
+        assert!(href.starts_with("./"), "{href}");
+        assert!(
+            href.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"%-._~/".contains(&b)),
+            "{href}"
+        );
+        let target = hf.reports.join(decode(&href[2..]));
+        assert!(
+            target.is_file(),
+            "{href} leads to no file ({})",
+            target.display()
+        );
+    }
+}

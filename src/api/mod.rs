@@ -182,11 +182,28 @@ fn router(state: AppState) -> Router {
 
 fn is_loopback_host(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
+        match rest.split_once(']') {
+            Some((name, port)) if port.is_empty() || is_port(port) => name,
+            _ => return false,
+        }
     } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
+        match host.rsplit_once(':') {
+            Some((name, port)) if is_port(port) => name,
+            Some(_) => return false,
+            None => host,
+        }
     };
-    matches!(name, "127.0.0.1" | "localhost" | "::1") || name.starts_with("127.")
+    // A name is loopback only when it is an IP address in 127.0.0.0/8 or ::1, or exactly
+    // `localhost`: `127.evil.example` resolves wherever its owner wants (DNS rebinding).
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `:` followed by a port number.
+fn is_port(s: &str) -> bool {
+    s.strip_prefix(':').unwrap_or(s).parse::<u16>().is_ok()
 }
 
 /// Refuses requests whose Host or Origin is not loopback (DNS-rebinding defence).
@@ -277,14 +294,27 @@ const LOGIN_HELP: &str = "<!doctype html><meta charset=utf-8><title>realskin</ti
 <p>Open the dashboard with <code>realskin dashboard</code>, or from the tray icon's menu.</p>\
 <p>(The dashboard needs the token in the state folder's <code>api-token</code> file.)</p></body>";
 
+/// The dashboard's Content-Security-Policy: its own inline script (by hash) and nothing
+/// else, requests and pictures only from this server.
+fn dashboard_csp() -> &'static HeaderValue {
+    static CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        let script = DASHBOARD
+            .split_once("<script>")
+            .and_then(|(_, rest)| rest.split_once("</script>"))
+            .map_or("", |(s, _)| s);
+        let policy = format!(
+            "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src {}; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            crate::report::html::script_hash_source(script)
+        );
+        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'self'"))
+    })
+}
+
 async fn dashboard() -> Response {
     let mut resp = Html(DASHBOARD).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'",
-        ),
-    );
+    resp.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, dashboard_csp().clone());
     resp
 }
 
@@ -475,7 +505,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback_hosts_only() {
+    fn only_loopback_addresses_and_localhost_pass_the_host_check() {
         for h in [
             "127.0.0.1:7869",
             "localhost:7869",
@@ -490,6 +520,15 @@ mod tests {
             "192.168.1.5:7869",
             "localhost.evil.example",
             "[::2]:1",
+            // DNS-rebinding-style names: they only look like loopback addresses.
+            "127.evil.example",
+            "127.evil.example:7869",
+            "127.0.0.1.nip.io",
+            "127.0.0.1.evil.example:7869",
+            "localhost:7869.evil.example",
+            "127.0.0.1:notaport",
+            "[::1].evil.example",
+            "0x7f.0.0.1",
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }

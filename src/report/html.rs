@@ -89,6 +89,43 @@ const fit=()=>{i.style.width=b.clientWidth+'px';i.style.height=b.clientHeight+'p
 c.querySelector('input').addEventListener('input',e=>{a.style.width=e.target.value+'%'})}
 "#;
 
+/// The CSP source that allows exactly one inline script: `'sha256-…'` of its text.
+pub fn script_hash_source(script: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("'sha256-{}'", base64(&Sha256::digest(script.as_bytes())))
+}
+
+/// The Content-Security-Policy of a report page: its own inline script and nothing else,
+/// pictures only from `data:` URLs. A report sits in a shared folder and shows names
+/// that anyone could have chosen; if one ever slipped past escaping, it could not run.
+fn report_csp() -> String {
+    format!(
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {}; base-uri 'none'; form-action 'none'",
+        script_hash_source(SLIDER_JS)
+    )
+}
+
+/// The daily index runs no script at all.
+const INDEX_CSP: &str = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+/// A relative path as a link: `./` and each segment percent-encoded, so that a name like
+/// `javascript:alert(1).png` stays a file name, and `#`, `?` and `%` in names keep
+/// their links working.
+pub fn relative_href(path: &str) -> String {
+    let mut out = String::from(".");
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        for &b in seg.as_bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(b as char);
+            } else {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
 fn img_src(bytes: &[u8]) -> String {
     format!("data:image/jpeg;base64,{}", base64(bytes))
 }
@@ -327,7 +364,8 @@ pub fn render(report: &Report, previews: &Previews) -> String {
     body.push_str("</table></div></div>");
 
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{} · realskin report</title><style>{STYLE}</style></head><body><main>{body}</main><script>{SLIDER_JS}</script></body></html>\n",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{}\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{} · realskin report</title><style>{STYLE}</style></head><body><main>{body}</main><script>{SLIDER_JS}</script></body></html>\n",
+        report_csp(),
         esc(&name)
     )
 }
@@ -374,7 +412,11 @@ pub fn day_index(hotfolder: &str, date: &str, entries: &[IndexEntry]) -> String 
             .map(|b| format!("<img src=\"{}\" alt=\"\" style=\"width:64px;height:64px;object-fit:cover;border-radius:6px\">", img_src(b)))
             .unwrap_or_default();
         let name = match &e.report_href {
-            Some(href) => format!("<a href=\"{}\">{}</a>", esc(href), esc(&e.name)),
+            Some(href) => format!(
+                "<a href=\"{}\">{}</a>",
+                esc(&relative_href(href)),
+                esc(&e.name)
+            ),
             None => esc(&e.name),
         };
         let _ = write!(
@@ -387,7 +429,61 @@ pub fn day_index(hotfolder: &str, date: &str, entries: &[IndexEntry]) -> String 
     }
     body.push_str("</table>");
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>realskin · {}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{INDEX_CSP}\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>realskin · {}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
         esc(date)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_to_reports_are_relative_and_percent_encoded() {
+        assert_eq!(
+            relative_href("javascript:alert(1).realskin.html"),
+            "./javascript%3Aalert%281%29.realskin.html"
+        );
+        assert_eq!(
+            relative_href("sub dir/50% off #1?.realskin.html"),
+            "./sub%20dir/50%25%20off%20%231%3F.realskin.html"
+        );
+        assert_eq!(relative_href("é.html"), "./%C3%A9.html");
+    }
+
+    #[test]
+    fn the_daily_index_has_no_script_and_encoded_links() {
+        let page = day_index(
+            "hf",
+            "2026-12-02",
+            &[IndexEntry {
+                name: "javascript:alert(1).png".into(),
+                outcome: Outcome::Processed,
+                finished_at: "2026-12-02T10:00:00Z".into(),
+                report_href: Some("javascript:alert(1).realskin.html".into()),
+                icon: None,
+                summary: String::new(),
+            }],
+        );
+        assert!(page.contains("href=\"./javascript%3Aalert%281%29.realskin.html\""));
+        assert!(page.contains(INDEX_CSP));
+        assert!(!page.contains("<script"));
+    }
+
+    #[test]
+    fn the_report_policy_allows_exactly_its_own_script() {
+        // sha256 of "" is the well-known 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=.
+        assert_eq!(
+            script_hash_source(""),
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+        );
+        let csp = report_csp();
+        assert!(csp.contains(&script_hash_source(SLIDER_JS)));
+        let script_src = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap();
+        assert!(!script_src.contains("unsafe"), "{script_src}");
+    }
 }

@@ -66,12 +66,17 @@ try {
   // The HTML report beside the JSON report, opened as a file.
   const report = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   report.on("pageerror", (e) => seen.console_errors.push("report: " + String(e)));
+  // A Content-Security-Policy that blocked the report's own script shows here.
+  report.on("console", (m) => { if (m.type() === "error") seen.console_errors.push("report: " + m.text()); });
   report.on("request", (r) => { if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) foreign.push(r.url()); });
   await report.goto(pathToFileURL(reportPath).href);
   await report.waitForLoadState("load");
   seen.report_title = await report.title();
   seen.report_images = await report.$$eval("img", (els) => els.map((i) => ({ src: i.getAttribute("src").slice(0, 40), loaded: i.complete && i.naturalWidth > 0 })));
   seen.report_sliders = await report.$$eval("input[type=range]", (els) => els.length);
+  // Its script runs: dragging the slider moves the divide.
+  await report.$eval("input[type=range]", (el) => { el.value = 30; el.dispatchEvent(new Event("input")); });
+  seen.report_after_width_at_30 = await report.$eval(".compare .after", (el) => el.style.width);
   seen.report_text = (await report.textContent("body")).replace(/\s+/g, " ").slice(0, 4000);
   await report.screenshot({ path: path.join(shots, "report.png"), fullPage: true });
   seen.foreign_requests = [...foreign];
