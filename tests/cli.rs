@@ -149,3 +149,87 @@ fn process_writes_outputs_and_reports_and_fails_on_bad_files() {
     );
     assert!(good.exists() && bad.exists(), "originals are never touched");
 }
+
+/// A 64×48 PNG whose transparency lives in a tRNS chunk: palette (entry 0 transparent) or
+/// grey (value 0 transparent). The left half is the transparent colour.
+fn trns_png(palette: bool) -> Vec<u8> {
+    let (w, h) = (64u32, 48u32);
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_depth(png::BitDepth::Eight);
+    if palette {
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_palette(vec![0, 0, 0, 200, 150, 120]);
+        enc.set_trns(vec![0u8]);
+    } else {
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_trns(vec![0u8, 0]);
+    }
+    let mut writer = enc.write_header().unwrap();
+    let data: Vec<u8> = (0..h)
+        .flat_map(|_| {
+            (0..w).map(|x| {
+                if x < w / 2 {
+                    0
+                } else if palette {
+                    1
+                } else {
+                    180
+                }
+            })
+        })
+        .collect();
+    writer.write_image_data(&data).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+#[test]
+fn palette_and_grey_pngs_keep_their_transparency() {
+    let hf = Hotfolder::new("", "");
+    let outdir = hf.root.path().join("results");
+    let mut inputs = Vec::new();
+    for (name, palette) in [("palette-trns.png", true), ("grey-trns.png", false)] {
+        let p = hf.root.path().join(name);
+        std::fs::write(&p, trns_png(palette)).unwrap();
+        inputs.push(p);
+    }
+    let mut args = vec![
+        "process",
+        "--config",
+        hf.config.to_str().unwrap(),
+        "--out",
+        outdir.to_str().unwrap(),
+    ];
+    args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+    let out = realskin(&args, hf.root.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for stem in ["palette-trns", "grey-trns"] {
+        let report: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(outdir.join(format!("{stem}.realskin.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            report["profile"]["facts"]["alpha"], true,
+            "{stem}: {report}"
+        );
+        let img = image::open(outdir.join(format!("{stem}.realskin.png"))).unwrap();
+        assert!(img.color().has_alpha(), "{stem}: {:?}", img.color());
+        let rgba = img.to_rgba8();
+        let (w, h) = rgba.dimensions();
+        assert_eq!(
+            rgba.get_pixel(2, h / 2)[3],
+            0,
+            "{stem}: the left half stays transparent"
+        );
+        assert_eq!(
+            rgba.get_pixel(w - 3, h / 2)[3],
+            255,
+            "{stem}: the right half stays opaque"
+        );
+    }
+}

@@ -47,13 +47,31 @@ struct Done {
 
 /// Creates the state dir and, when configured, the hotfolder folders. Fails only on the
 /// state dir: a missing input is waited for, a missing destination retried per job.
+///
+/// The state folder is private to its user (0700 on Unix): the ledger and the logs name
+/// every file the studio processed, and the API token lives there.
 pub fn prepare_folders(cfg: &Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cfg.daemon.state_dir).with_context(|| {
+    let state = &cfg.daemon.state_dir;
+    std::fs::create_dir_all(state).with_context(|| {
         format!(
             "cannot create the state folder {}; set [daemon] state_dir to a writable folder",
-            cfg.daemon.state_dir.display()
+            state.display()
         )
     })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(state, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| {
+                    format!(
+                        "cannot make the state folder {} private (chmod 700); it holds the ledger, the logs and the API token. Set [daemon] state_dir to a folder you own",
+                        state.display()
+                    )
+                })?;
+        }
+    }
     if cfg.daemon.create_folders {
         for hf in &cfg.hotfolder {
             for (key, dir) in hf.folders() {
@@ -544,6 +562,26 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_state_folder_is_private_to_its_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mut cfg = Config::default();
+        cfg.hotfolder.clear();
+        // Created new, and an existing world-readable one tightened.
+        cfg.daemon.state_dir = root.path().join("new/state");
+        prepare_folders(&cfg).unwrap();
+        assert_eq!(mode(&cfg.daemon.state_dir), 0o700);
+        let open = root.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        cfg.daemon.state_dir = open.clone();
+        prepare_folders(&cfg).unwrap();
+        assert_eq!(mode(&open), 0o700);
+    }
 
     #[test]
     fn the_scheduler_never_runs_the_same_file_twice_at_once() {

@@ -35,12 +35,32 @@ pub struct UnitParams {
     pub log_dir: PathBuf,
 }
 
+/// One word of a systemd command line: `%` specifiers and `$` variables escaped (a folder
+/// named `100%` or `$HOME` stays that folder), C escapes for backslash, quote and
+/// control characters, and quotes around anything with spaces or separators.
 fn quote_systemd(p: &Path) -> String {
     let s = p.display().to_string();
-    if s.contains(char::is_whitespace) || s.contains('"') {
-        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    let mut body = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        match c {
+            '%' => body.push_str("%%"),
+            '$' => body.push_str("$$"),
+            '\\' => body.push_str("\\\\"),
+            '"' => body.push_str("\\\""),
+            '\n' => body.push_str("\\n"),
+            '\t' => body.push_str("\\t"),
+            c if c.is_ascii_control() => {
+                let _ = std::fmt::Write::write_fmt(&mut body, format_args!("\\x{:02x}", c as u32));
+            }
+            c => body.push(c),
+        }
+    }
+    if s.contains(|c: char| {
+        c.is_whitespace() || c.is_ascii_control() || matches!(c, '"' | '\'' | ';')
+    }) {
+        format!("\"{body}\"")
     } else {
-        s
+        body
     }
 }
 
@@ -288,6 +308,27 @@ mod tests {
         assert!(unit.contains("Type=notify"));
         assert!(unit.contains("TimeoutStopSec=45"));
         assert!(!unit.contains("{{"), "{unit}");
+    }
+
+    #[test]
+    fn systemd_specifiers_and_variables_in_paths_are_escaped() {
+        let p = UnitParams {
+            exec: PathBuf::from("/opt/100%/$HOME/bin/realskin"),
+            config: Some(PathBuf::from("/home/a/my \"studio\"/%h.toml")),
+            ..params()
+        };
+        let unit = render_systemd(&p);
+        assert!(
+            unit.contains(
+                "ExecStart=/opt/100%%/$$HOME/bin/realskin run --config \"/home/a/my \\\"studio\\\"/%%h.toml\""
+            ),
+            "{unit}"
+        );
+        // A user unit cannot order itself after the system's network target.
+        assert!(
+            !unit.lines().any(|l| l.starts_with("After=network-online")),
+            "{unit}"
+        );
     }
 
     #[test]
