@@ -117,6 +117,8 @@ pub struct JobRow {
     pub updated_at: i64,
     /// Unix ms, once finished.
     pub finished_at: Option<i64>,
+    /// Runs in a row that ended in a crash while this job was rendering.
+    pub crashes: u32,
 }
 
 /// Ledger errors are start-up failures or bugs, never a per-image problem.
@@ -158,7 +160,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     error           TEXT,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
-    finished_at     INTEGER
+    finished_at     INTEGER,
+    rendering       INTEGER NOT NULL DEFAULT 0,
+    crashes         INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_hash ON jobs(hash, state);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
@@ -172,7 +176,14 @@ CREATE TABLE IF NOT EXISTS kept (
 ";
 
 const COLUMNS: &str = "id, hotfolder, rel_path, original_path, staged_path, size, hash, state, attempts, \
-     next_attempt_at, output_path, report_path, final_path, outcome, error, created_at, updated_at, finished_at";
+     next_attempt_at, output_path, report_path, final_path, outcome, error, created_at, updated_at, finished_at, \
+     crashes";
+
+/// Columns added after version 1 of the schema, for ledgers written by an older realskin.
+const MIGRATION_2: &str = "
+ALTER TABLE jobs ADD COLUMN rendering INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+";
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -203,7 +214,17 @@ impl Ledger {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(wrap)?;
         conn.execute_batch(SCHEMA).map_err(wrap)?;
-        conn.pragma_update(None, "user_version", 1).map_err(wrap)?;
+        let has_crashes: bool = conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'crashes'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(wrap)?;
+        if !has_crashes {
+            conn.execute_batch(MIGRATION_2).map_err(wrap)?;
+        }
+        conn.pragma_update(None, "user_version", 2).map_err(wrap)?;
         let instance: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
                 r.get(0)
@@ -439,6 +460,47 @@ impl Ledger {
         })
     }
 
+    /// The job's picture is being rendered: if the process dies now, the next start counts
+    /// it as a crash during this job (see [`Ledger::count_crashes`]).
+    pub fn begin_render(&self, id: JobId) -> Result<(), LedgerError> {
+        self.with(|c| {
+            c.execute("UPDATE jobs SET rendering = 1 WHERE id = ?1", params![id])
+                .map(drop)
+        })
+    }
+
+    /// The render returned (either way): the job did not take the process down, so its
+    /// run of crashes ends.
+    pub fn end_render(&self, id: JobId) -> Result<(), LedgerError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE jobs SET rendering = 0, crashes = 0 WHERE id = ?1",
+                params![id],
+            )
+            .map(drop)
+        })
+    }
+
+    /// At start-up: every job that was rendering when the last run ended was in flight at
+    /// a crash (a clean stop clears the mark with [`Ledger::stopped_cleanly`]). Adds one
+    /// to their crash count and returns how many jobs that was.
+    pub fn count_crashes(&self) -> Result<usize, LedgerError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE jobs SET crashes = crashes + 1, rendering = 0 WHERE rendering = 1",
+                [],
+            )
+        })
+    }
+
+    /// At a clean stop: renders cut short by the stop were not crashes.
+    pub fn stopped_cleanly(&self) -> Result<(), LedgerError> {
+        self.with(|c| {
+            c.execute("UPDATE jobs SET rendering = 0 WHERE rendering = 1", [])
+                .map(drop)
+        })
+    }
+
     /// Jobs not finished, oldest first: what a restart must resume.
     pub fn unfinished(&self) -> Result<Vec<JobRow>, LedgerError> {
         self.query(
@@ -556,6 +618,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
         finished_at: r.get(17)?,
+        crashes: r.get(18)?,
     })
 }
 
@@ -574,6 +637,74 @@ fn new_instance_id(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_job(ledger: &Ledger) -> JobId {
+        ledger
+            .begin_claim(
+                "default",
+                Path::new("a.png"),
+                Path::new("/in/a.png"),
+                Path::new("/in/.realskin/processing/x"),
+            )
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn crashes_count_only_renders_cut_short_in_a_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.sqlite");
+        let ledger = Ledger::open(&db).unwrap();
+        let id = one_job(&ledger);
+        let crashes = |l: &Ledger| l.get(id).unwrap().unwrap().crashes;
+        // Killed while rendering, twice: two crashes.
+        ledger.begin_render(id).unwrap();
+        drop(ledger);
+        let ledger = Ledger::open(&db).unwrap();
+        assert_eq!(ledger.count_crashes().unwrap(), 1);
+        assert_eq!(crashes(&ledger), 1);
+        ledger.begin_render(id).unwrap();
+        assert_eq!(ledger.count_crashes().unwrap(), 1);
+        assert_eq!(crashes(&ledger), 2);
+        // A start with nothing rendering counts nothing.
+        assert_eq!(ledger.count_crashes().unwrap(), 0);
+        // A render that returns ends the run; a clean stop mid-render is no crash.
+        ledger.begin_render(id).unwrap();
+        ledger.end_render(id).unwrap();
+        assert_eq!(crashes(&ledger), 0);
+        ledger.begin_render(id).unwrap();
+        ledger.stopped_cleanly().unwrap();
+        assert_eq!(ledger.count_crashes().unwrap(), 0);
+        assert_eq!(crashes(&ledger), 0);
+    }
+
+    #[test]
+    fn a_ledger_from_schema_version_1_gains_the_crash_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.sqlite");
+        {
+            let c = Connection::open(&db).unwrap();
+            let v1 = SCHEMA
+                .replace(
+                    "finished_at     INTEGER,\n    rendering       INTEGER NOT NULL DEFAULT 0,\n    crashes         INTEGER NOT NULL DEFAULT 0\n",
+                    "finished_at     INTEGER\n",
+                );
+            assert_ne!(v1, SCHEMA, "the test rebuilt version 1");
+            c.execute_batch(&v1).unwrap();
+            c.execute(
+                "INSERT INTO jobs (hotfolder, rel_path, original_path, state, created_at, updated_at) \
+                 VALUES ('default', 'a.png', '/in/a.png', 'claimed', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let ledger = Ledger::open(&db).unwrap();
+        let open = ledger.unfinished().unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].crashes, 0);
+        ledger.begin_render(open[0].id).unwrap();
+        assert_eq!(ledger.count_crashes().unwrap(), 1);
+    }
 
     #[test]
     fn a_job_walks_through_its_states_and_survives_reopening() {

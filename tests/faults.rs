@@ -252,3 +252,57 @@ fn sigterm_lets_the_running_job_finish_and_logs_every_outcome_to_a_file() {
     assert!(text.contains("outcome=\"processed\""), "{text}");
     assert!(text.contains("realskin stopped"), "{text}");
 }
+
+/// Whether the ledger shows a job rendering right now.
+fn rendering(state: &Path) -> bool {
+    let Ok(c) = rusqlite::Connection::open_with_flags(
+        state.join(realskin::daemon::LEDGER_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) else {
+        return false;
+    };
+    c.query_row("SELECT COUNT(*) FROM jobs WHERE rendering = 1", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .is_ok_and(|n| n > 0)
+}
+
+#[test]
+fn a_file_that_was_rendering_at_two_crashes_in_a_row_goes_to_failed_with_the_reason() {
+    let hf = Hotfolder::new(
+        "",
+        "[upscale]\nmin_long_edge = 6000\ntarget_long_edge = 6000\n",
+    );
+    let mut daemon = Daemon::start(&hf.config);
+    hf.drop_file("brings-it-down.png", &photo_png(1500, 1000, 11));
+    for crash in 1..=2 {
+        assert!(
+            wait_until(Duration::from_secs(60), || rendering(&hf.state)),
+            "crash {crash}: the file never started rendering:\n{}",
+            daemon.log_text()
+        );
+        daemon.kill();
+        daemon = Daemon::start(&hf.config);
+    }
+    let reason = hf.failed.join("brings-it-down.png.error.txt");
+    assert!(
+        wait_until(Duration::from_secs(30), || reason.exists()),
+        "not set aside after two crashes:\n{}",
+        daemon.log_text()
+    );
+    let text = std::fs::read_to_string(&reason).unwrap();
+    assert!(text.contains("2 times in a row"), "{text}");
+    assert!(hf.failed.join("brings-it-down.png").exists());
+    assert!(Hotfolder::visible(&hf.output).is_empty(), "no output");
+    // The daemon goes on: the next file is processed.
+    hf.drop_file("next_valid.png", &photo_png(300, 200, 12));
+    assert!(
+        wait_until(Duration::from_secs(120), || hf
+            .done
+            .join("next_valid.png")
+            .exists()),
+        "{}",
+        daemon.log_text()
+    );
+    assert!(daemon.stop().success());
+}

@@ -191,6 +191,14 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
     drop(watch_tx);
 
     let mut sched = Scheduler::new(workers);
+    let crashed = ledger.count_crashes()?;
+    if crashed > 0 {
+        warn!(
+            jobs = crashed,
+            "The last run ended while rendering (a crash, or the system ran out of memory); a file that was rendering at {} such ends in a row goes to failed/",
+            worker::MAX_CRASHES
+        );
+    }
     let unfinished = ledger.unfinished()?;
     if !unfinished.is_empty() {
         info!(
@@ -433,6 +441,10 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
         if t.is_finished() {
             let _ = t.join();
         }
+    }
+    // Renders cut short by this stop are not crashes.
+    if let Err(e) = ledger.stopped_cleanly() {
+        warn!(error = %e, "Could not record the clean stop in the ledger");
     }
     info!(
         processed = sched.counts.processed,

@@ -115,6 +115,11 @@ impl WorkerCtx {
     }
 }
 
+/// Crashes in a row during one file's render after which the file goes to failed/: one
+/// crash may be bad luck (a kill, a power cut); two mean the file itself brings the
+/// process down, and retrying it forever would stop every file behind it.
+pub const MAX_CRASHES: u32 = 2;
+
 /// `<input>/.realskin/processing/<instance>`.
 pub fn staging_root(hf: &HotfolderConfig, instance: &str) -> PathBuf {
     hf.input.join(".realskin").join("processing").join(instance)
@@ -231,6 +236,17 @@ fn render_and_write(
     report.job = Some(id);
     report.hotfolder = Some(hf.name.clone());
     report.attempts = row.attempts + 1;
+    if row.crashes >= MAX_CRASHES {
+        let err = JobError::input(
+            "crashed",
+            format!(
+                "realskin stopped {} times in a row while working on this file (a crash, or the system ran out of memory), so it was set aside to let the other files go on.",
+                row.crashes
+            ),
+            "If the picture is very large, lower [upscale] max_output_megapixels or give the machine more memory, then drop it in again. If it keeps happening, send the file and the log to the realskin developers.",
+        );
+        return fail(ctx, hf, &row, report, err, started);
+    }
 
     let t = Instant::now();
     let bytes = match fs::read(&row.staged_path) {
@@ -287,7 +303,9 @@ fn render_and_write(
     let settings = ctx.settings(hf);
     let estimate = estimate_memory(&bytes, &settings);
     let permit = ctx.budget.acquire(estimate);
+    ctx.ledger.begin_render(id)?;
     let rendered = job::render(&file_name(&row.rel_path), &bytes, &settings, &mut report);
+    ctx.ledger.end_render(id)?;
     drop(bytes);
     let (encoded, previews, sidecar) = match rendered {
         Ok(r) => (r.encoded, r.previews, r.c2pa_sidecar),
