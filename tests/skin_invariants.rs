@@ -391,3 +391,43 @@ fn pores_are_counted_at_the_density_of_real_skin() {
         "{after:.0} pores per cm² on the cheeks and nose at {ppm:.1} px/mm"
     );
 }
+
+/// Pores are warm hollows, as in real close-ups (red-brown dots), never grey pepper: where the
+/// engine darkened skin the most (its pits, grain off), red keeps more of its value than green,
+/// and green more than blue.
+#[test]
+fn pits_darken_warm_not_grey() {
+    // Large enough for resolved pores (the engine's "pores" mode).
+    const BIG: u32 = 2400;
+    let img = face_image(BIG);
+    let (out, report) = applied(apply(&img, &no_grain(), &face_ctx(BIG)));
+    assert_eq!(report.scale.expect("scale").mode, "pores");
+    let (a, b) = (rgb8(&img), rgb8(&out));
+    let lin = |v: u8| {
+        let c = f32::from(v) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    // (luminance ratio, R, G and B ratios) of every pixel that got darker.
+    let mut darker: Vec<[f32; 4]> = a
+        .pixels()
+        .zip(b.pixels())
+        .filter_map(|(p, q)| {
+            let r: [f32; 3] = std::array::from_fn(|k| lin(q[k]).max(1e-4) / lin(p[k]).max(1e-4));
+            let y = 0.2126 * r[0] + 0.7152 * r[1] + 0.0722 * r[2];
+            (y < 0.995 && p.0.iter().all(|&v| v > 30)).then_some([y, r[0], r[1], r[2]])
+        })
+        .collect();
+    assert!(darker.len() > 500, "only {} darker pixels", darker.len());
+    darker.sort_by(|x, y| x[0].total_cmp(&y[0]));
+    let deepest = &darker[..darker.len() / 50];
+    let mean = |k: usize| deepest.iter().map(|d| d[k]).sum::<f32>() / deepest.len() as f32;
+    let (y, r, g, bl) = (mean(0), mean(1), mean(2), mean(3));
+    assert!(
+        r > g + 0.08 * (1.0 - y) && g >= bl,
+        "the deepest pits keep R {r:.3}, G {g:.3}, B {bl:.3} of their light (luminance {y:.3}): not warm"
+    );
+}

@@ -17,6 +17,13 @@ use std::sync::OnceLock;
 pub const PORE_CHROMA_A: f32 = 0.8;
 pub const PORE_CHROMA_B: f32 = 0.6;
 
+/// How much each channel (linear R, G, B) of a pit darkens, per unit of its luminance
+/// darkening. Light that enters skin scatters under it and leaves red, so a shadowed hollow
+/// in skin is darker *and* warmer, never grey: the pores of real close-ups are red-brown
+/// dots. The weights average to 1 under the luminance weights, so the pits' luminance (and
+/// every texture figure measured on it) is the same as with a grey darkening.
+pub const PIT_TINT: [f32; 3] = [0.85, 1.04, 1.06];
+
 /// Rows per strip: bounds the working memory (a few f32 rows per strip) independently of image size.
 pub const STRIP_ROWS: usize = 32;
 
@@ -353,6 +360,8 @@ pub fn render_rect<T: Sample>(
             ];
             let mut yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
             let mut gain = 1.0f32;
+            // The pits' share of the darkening (≤ 0), tinted per channel below.
+            let mut pit = 0.0f32;
             if m > 0.0 {
                 if p.saturation != 1.0 {
                     let f = 1.0 - m * (1.0 - p.saturation);
@@ -386,22 +395,29 @@ pub fn render_rect<T: Sample>(
                 let micro = tex.micro.wa * mi_a[ia] + tex.micro.wb * mi_b[ib];
                 let relief = tex.relief.wa * re_a[ia] + tex.relief.wb * re_b[ib];
                 let sheen = lerp(&srow);
-                let t = p.a_pore * pore
+                let tp = p.a_pore * pore;
+                let t = tp
                     + p.a_micro * micro
                     + p.a_relief * relief
-                    + p.a_sheen
-                        * sheen
-                        * (2.0 * p.a_pore * pore + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
-                gain = (1.0 + m * shade_t[lut_i(yl)] * t).clamp(0.5, 1.5);
+                    + p.a_sheen * sheen * (2.0 * tp + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
+                let shade = m * shade_t[lut_i(yl)];
+                gain = (1.0 + shade * t).clamp(0.5, 1.5);
+                pit = shade * tp.min(0.0);
             }
             if grain_on {
                 let (ga, gb) = gf.rows(y);
                 let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
                 gain *= 1.0 + gs * grain_t[lut_i(yl * gain)] * n;
             }
-            op[0] = enc(c[0] * gain);
-            op[1] = enc(c[1] * gain);
-            op[2] = enc(c[2] * gain);
+            if pit < 0.0 {
+                for (k, v) in op.iter_mut().take(3).enumerate() {
+                    *v = enc(c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0));
+                }
+            } else {
+                op[0] = enc(c[0] * gain);
+                op[1] = enc(c[1] * gain);
+                op[2] = enc(c[2] * gain);
+            }
             if ch == 4 {
                 op[3] = sp[3];
             }
