@@ -166,6 +166,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_hash ON jobs(hash, state);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
+CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs(hotfolder, finished_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kept (
     path     TEXT PRIMARY KEY,
@@ -552,20 +553,40 @@ impl Ledger {
         })
     }
 
-    /// Jobs of a hotfolder finished in `[from, to)` (Unix ms), newest first.
-    pub fn finished_between(
+    /// The newest `limit` jobs of one hotfolder finished in [from, to), newest first.
+    pub fn finished_between_newest(
         &self,
         hotfolder: &str,
         from: i64,
         to: i64,
+        limit: u32,
     ) -> Result<Vec<JobRow>, LedgerError> {
         self.query(
             &format!(
                 "SELECT {COLUMNS} FROM jobs WHERE hotfolder = ?1 AND finished_at >= ?2 AND finished_at < ?3
-                 ORDER BY finished_at DESC"
+                 ORDER BY finished_at DESC LIMIT ?4"
             ),
-            params![hotfolder, from, to],
+            params![hotfolder, from, to, limit],
         )
+    }
+
+    /// How many jobs of one hotfolder finished in [from, to), by outcome.
+    pub fn outcomes_between(
+        &self,
+        hotfolder: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, u64)>, LedgerError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT COALESCE(outcome, 'failed'), COUNT(*) FROM jobs
+                 WHERE hotfolder = ?1 AND finished_at >= ?2 AND finished_at < ?3 GROUP BY 1",
+            )?;
+            stmt.query_map(params![hotfolder, from, to], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect()
+        })
     }
 
     /// The most recent jobs, newest first.

@@ -9,6 +9,7 @@
 //! from the ledger (outputs are atomic, so nothing is half-written either way).
 
 pub mod guest;
+pub mod index;
 pub mod memory;
 pub mod status;
 pub mod worker;
@@ -146,6 +147,7 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
         config: cfg.clone(),
         ledger: ledger.clone(),
         budget: Arc::new(MemoryBudget::new()),
+        index: index::IndexWriter::start(cfg.clone(), ledger.clone()),
     });
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut senders = Vec::with_capacity(workers);
@@ -442,6 +444,9 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
             let _ = t.join();
         }
     }
+    // The daily indexes, complete (their writer batches a second's worth of jobs).
+    let flush_ctx = ctx.clone();
+    let _ = tokio::task::spawn_blocking(move || flush_ctx.index.flush()).await;
     // Renders cut short by this stop are not crashes.
     if let Err(e) = ledger.stopped_cleanly() {
         warn!(error = %e, "Could not record the clean stop in the ledger");

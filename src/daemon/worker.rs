@@ -91,6 +91,8 @@ pub struct WorkerCtx {
     pub ledger: Arc<Ledger>,
     /// Memory planning.
     pub budget: Arc<MemoryBudget>,
+    /// Keeps each hotfolder's daily index of reports up to date, off the jobs' path.
+    pub index: super::index::IndexWriter,
 }
 
 impl WorkerCtx {
@@ -369,60 +371,6 @@ fn render_and_write(
     write_report_then_original(ctx, hf, &row, report, Some(out_path), Some(previews))
 }
 
-/// Rewrites today's index of the hotfolder's reports (`reports/index-<date>.html`, and
-/// `reports/index.html` for the latest day).
-fn write_day_index(ctx: &WorkerCtx, hf: &HotfolderConfig) -> std::io::Result<()> {
-    let date = report::today();
-    let day_start = now_ms() - now_ms().rem_euclid(86_400_000);
-    let rows = ctx
-        .ledger
-        .finished_between(&hf.name, day_start, day_start + 86_400_000)
-        .map_err(std::io::Error::other)?;
-    let previews = crate::api::previews_dir(&ctx.config.daemon.state_dir);
-    let entries: Vec<report::html::IndexEntry> = rows
-        .iter()
-        .map(|r| {
-            let outcome = match r.outcome.as_deref() {
-                Some("processed") => Outcome::Processed,
-                Some("duplicate") => Outcome::Duplicate,
-                Some("skipped") => Outcome::Skipped,
-                _ => Outcome::Failed,
-            };
-            let summary = match (&r.output_path, &r.error) {
-                (_, Some(e)) if outcome == Outcome::Failed => e
-                    .lines()
-                    .find(|l| l.starts_with("What went wrong"))
-                    .unwrap_or(e)
-                    .to_string(),
-                (Some(o), _) => format!("→ {}", o.display()),
-                _ => String::new(),
-            };
-            report::html::IndexEntry {
-                name: r.rel_path.display().to_string(),
-                outcome,
-                finished_at: report::rfc3339_from_ms(r.finished_at.unwrap_or(r.updated_at)),
-                report_href: r
-                    .report_path
-                    .as_ref()
-                    .and_then(|p| p.strip_prefix(&hf.reports).ok())
-                    .map(|p| {
-                        p.with_extension("html")
-                            .to_string_lossy()
-                            .replace('\\', "/")
-                    }),
-                icon: fs::read(previews.join(r.id.to_string()).join("icon.jpg")).ok(),
-                summary,
-            }
-        })
-        .collect();
-    let page = report::html::day_index(&hf.name, &date, &entries);
-    output::write_atomic(
-        &hf.reports.join(format!("index-{date}.html")),
-        page.as_bytes(),
-    )?;
-    output::write_atomic(&hf.reports.join("index.html"), page.as_bytes())
-}
-
 fn output_info(path: &Path, encoded: Encoded) -> OutputInfo {
     OutputInfo {
         path: path.to_path_buf(),
@@ -505,9 +453,7 @@ fn write_report_then_original(
         ..row.clone()
     };
     let mut result = place_original(ctx, hf, &row)?;
-    if let Err(e) = write_day_index(ctx, hf) {
-        warn!(hotfolder = %hf.name, error = %e, "Could not update the daily index of reports");
-    }
+    ctx.index.touch(&hf.name);
     if let WorkResult::Finished(done) = &mut result {
         done.seconds = report
             .stages

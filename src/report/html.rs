@@ -387,23 +387,34 @@ pub struct IndexEntry {
     pub summary: String,
 }
 
-/// The index of one day's jobs in one reports folder.
-pub fn day_index(hotfolder: &str, date: &str, entries: &[IndexEntry]) -> String {
+/// How many jobs a day's index covers, by outcome, including those beyond its rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayTotals {
+    pub all: u64,
+    pub processed: u64,
+    pub failed: u64,
+}
+
+/// The index of one day's jobs in one reports folder: `entries` are the newest (the page
+/// stays small however busy the day), `totals` count the whole day.
+pub fn day_index(hotfolder: &str, date: &str, entries: &[IndexEntry], totals: DayTotals) -> String {
     let mut body = String::new();
-    let processed = entries
-        .iter()
-        .filter(|e| e.outcome == Outcome::Processed)
-        .count();
-    let failed = entries
-        .iter()
-        .filter(|e| e.outcome == Outcome::Failed)
-        .count();
+    let shown = if (entries.len() as u64) < totals.all {
+        format!(
+            " The newest {} are listed; every report is in this folder.",
+            entries.len()
+        )
+    } else {
+        String::new()
+    };
     let _ = write!(
         body,
-        "<h1>realskin · {} · {}</h1><p class=\"dim\">{} images: {processed} finished, {failed} failed. Newest first.</p><table>",
+        "<h1>realskin · {} · {}</h1><p class=\"dim\">{} images: {} finished, {} failed. Newest first.{shown}</p><table>",
         esc(hotfolder),
         esc(date),
-        entries.len()
+        totals.all,
+        totals.processed,
+        totals.failed
     );
     for e in entries {
         let icon = e
@@ -464,7 +475,14 @@ mod tests {
                 icon: None,
                 summary: String::new(),
             }],
+            DayTotals {
+                all: 1200,
+                processed: 1100,
+                failed: 100,
+            },
         );
+        assert!(page.contains("1200 images: 1100 finished, 100 failed"));
+        assert!(page.contains("The newest 1 are listed"));
         assert!(page.contains("href=\"./javascript%3Aalert%281%29.realskin.html\""));
         assert!(page.contains(INDEX_CSP));
         assert!(!page.contains("<script"));
