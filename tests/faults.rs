@@ -34,8 +34,11 @@ fn assert_exactly_once(hf: &Hotfolder, names: &[String]) {
     let mut originals = names.to_vec();
     originals.sort();
     assert_eq!(done, originals);
-    let hidden_out: Vec<_> = Hotfolder::files(&hf.output)
+    // Outputs, reports and the previews in the state folder: a killed run's half-written
+    // files are removed at the next start.
+    let hidden_out: Vec<_> = [&hf.output, &hf.reports, &hf.state]
         .into_iter()
+        .flat_map(|d| Hotfolder::files(d))
         .filter(|f| f.contains(".realskin-tmp-"))
         .collect();
     assert!(

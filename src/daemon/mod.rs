@@ -122,6 +122,11 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
         )
     })?);
 
+    // The state folder is this daemon's alone: the previews a killed run was writing.
+    let n = output::remove_stale_temp_files(&cfg.daemon.state_dir);
+    if n > 0 {
+        info!(folder = %cfg.daemon.state_dir.display(), files = n, "Removed half-written previews left by an interrupted run");
+    }
     for hf in &cfg.hotfolder {
         for (_, dir) in hf.destinations() {
             let n = output::remove_stale_temp_files(dir);
