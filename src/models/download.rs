@@ -286,6 +286,11 @@ fn http_get(url: &str, rest: &str, redirects: u8) -> Result<(Box<dyn Read>, Opti
             } else {
                 next
             };
+            if !is_web_url(&next) {
+                return Err(format!(
+                    "{url}: the server redirects to {next}, which is not an http:// or https:// address; refused (a download never reads local files)"
+                ));
+            }
             return open_url(&next, redirects - 1);
         }
         _ => return Err(format!("{url}: the server answered HTTP {code}")),
@@ -380,11 +385,23 @@ impl<R: BufRead> Read for Chunked<R> {
     }
 }
 
-/// An HTTPS download through the system's curl, its output streamed to us.
+/// Whether a redirect may lead there: web addresses only, never `file://` or another
+/// scheme a server could use to make the download read something local.
+fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// An HTTPS download through the system's curl, its output streamed to us. curl speaks
+/// https only, redirects included (`--proto =https --proto-redir =https`).
 fn curl_get(url: &str) -> Result<(Box<dyn Read>, Option<u64>), String> {
     let child = Command::new("curl")
         .args([
             "--fail",
+            "--proto",
+            "=https",
+            "--proto-redir",
+            "=https",
             "--location",
             "--silent",
             "--show-error",
@@ -451,6 +468,15 @@ impl Drop for CurlBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_lead_only_to_web_addresses() {
+        assert!(is_web_url("https://huggingface.co/x.onnx"));
+        assert!(is_web_url("HTTP://127.0.0.1:8000/x.onnx"));
+        assert!(!is_web_url("file:///etc/passwd"));
+        assert!(!is_web_url("ftp://example.com/x.onnx"));
+        assert!(!is_web_url("/etc/passwd"));
+    }
 
     #[test]
     fn chunked_bodies_are_decoded() {
