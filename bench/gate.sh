@@ -43,7 +43,7 @@ for cls in ("ai-photo", "real-photo", "not-photo"):
         why = "treated" if treated else (skin["summary"] if skin else (d.get("error") or {}).get("message", "failed"))
         det = (skin or {}).get("details") or {}
         faces = " ".join(
-            f"[{c['face']['w']:.0f}px {'treated' if c['treated'] else 'no'} step {c['verdict']['step_sharpness']:.2f}"
+            f"[{c['face']['w']:.0f}px {'treated' if c['treated'] else 'no'} step {c['verdict']['step_sharpness']:.2f} C* {c['verdict'].get('skin_chroma', 0):.0f}"
             + (f" iris {100 * c['verdict']['iris_to_face']:.1f}%" if c['verdict'].get('iris_to_face') is not None else "") + "]"
             for c in det.get("face_checks", []))
         t = tally.setdefault(cls, [0, 0, collections.Counter()])
@@ -52,7 +52,8 @@ for cls in ("ai-photo", "real-photo", "not-photo"):
         if not treated:
             # "no photographed face: drawn, not photographed: the irises are ..." -> "drawn: the irises are ..."
             parts = [p.strip() for p in why.split(":")]
-            key = parts[0] if len(parts) < 3 else f"drawn: {parts[2].split('(')[0].strip()}"
+            # "... rendered, not photographed: ..." -> "rendered: ..."
+            key = parts[0] if len(parts) < 3 else f"{parts[1].split(',')[0]}: {parts[2].split('(')[0].strip()}"
             t[2][key] += 1
         rows.append(f"{cls:10} {rep.name.replace('.realskin.json', ''):44} {'TREATED' if treated else 'skipped'}  {faces}" + ("" if treated else f"  ({why})"))
 print(f"{'class':10} {'pictures':>8} {'treated':>8}  why the others were not")

@@ -19,12 +19,20 @@
 //!   adult iris is 11.7 mm on a face about 140 mm wide (0.084), and an infant's reaches about
 //!   0.12. Toon and 3D-animation faces draw the eyes larger (0.14 on a Pixar-style portrait);
 //!   above [`MAX_IRIS_TO_FACE`] the face is not photographed.
+//! - **Skin chroma** (`skin_chroma`): the median CIELAB chroma C* of the skin. Skin is a
+//!   turbid, diffusing surface whose reflectance is never strongly saturated: spectrophotometry
+//!   of every skin type reads C* about 15–30, and photographs of it, warm light and film-look
+//!   grading included, read 11–43 on 44 photographed faces here (real and AI, the strongest an
+//!   orange-graded film look). 3D animation renders paint skin as saturated orange or pink
+//!   (54–56 on a Pixar-style render). Above [`MAX_SKIN_CHROMA`] the skin is rendered, not lit.
 //! - The mesh's own face-presence score: anime and cartoon faces often get none.
 //!
-//! Known gap: 3D toon renders with human-sized or half-closed eyes and oil paintings shade in
-//! ramps and pass this gate; the whole-picture classifier's verdict is kept in the report.
+//! Known gap: 3D toon renders with human-sized eyes and natural skin colour, and oil
+//! paintings, shade in ramps and pass this gate; the whole-picture classifier's verdict is kept
+//! in the report.
 
 use super::filters::{Plane, gaussian};
+use super::measure::lin_to_lab_fast;
 use crate::face::{self, Face, mesh};
 use image::DynamicImage;
 use serde::Serialize;
@@ -36,6 +44,8 @@ const OVAL_PX: f32 = 170.0;
 pub const MAX_STEP_SHARPNESS: f32 = 1.75;
 /// Above this iris diameter over face width, the eyes are drawn (cartoon and toon proportions).
 pub const MAX_IRIS_TO_FACE: f32 = 0.125;
+/// Above this median CIELAB chroma of the skin, its colour is painted, not lit skin.
+pub const MAX_SKIN_CHROMA: f32 = 50.0;
 /// The iris check applies to faces turned less than this (mesh yaw, 0 frontal, 1 profile):
 /// beyond it the face width foreshortens and the far eye's iris narrows.
 pub const MAX_IRIS_YAW: f32 = 0.35;
@@ -52,6 +62,8 @@ pub struct FaceVerdict {
     pub step_sharpness: f32,
     /// Smaller iris diameter over face width, when both irises were found (human ≈ 0.084).
     pub iris_to_face: Option<f32>,
+    /// Median CIELAB chroma C* of the skin (photographed skin ≈ 11–43).
+    pub skin_chroma: f32,
     /// Face-mesh presence, 0..1.
     pub presence: f32,
     /// Skin pixels the figures come from (in the 256 px crop).
@@ -81,6 +93,7 @@ pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
     let g1 = sobel_magnitude(&gaussian(&luma, 1.0, false));
     let g3 = sobel_magnitude(&gaussian(&luma, 3.0, false));
     let step_sharpness = steps(&g1, &g3, &skin);
+    let skin_chroma = median_chroma(&rgb, &skin);
     let presence = m.presence;
     let iris_to_face = (m.yaw().abs() < MAX_IRIS_YAW)
         .then(|| iris_pair(&luma, f, &roi))
@@ -96,6 +109,13 @@ pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
             false,
             format!(
                 "drawn, not photographed: the skin's shading changes in steps (step sharpness {step_sharpness:.2} > {MAX_STEP_SHARPNESS})"
+            ),
+        )
+    } else if skin_chroma > MAX_SKIN_CHROMA {
+        (
+            false,
+            format!(
+                "rendered, not photographed: the skin is more saturated than lit human skin (chroma {skin_chroma:.0} > {MAX_SKIN_CHROMA:.0})"
             ),
         )
     } else if let Some(k) = iris_to_face.filter(|k| *k > MAX_IRIS_TO_FACE) {
@@ -119,10 +139,35 @@ pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
         photographed,
         step_sharpness,
         iris_to_face,
+        skin_chroma,
         presence,
         samples,
         reason,
     }
+}
+
+/// Median CIELAB chroma over the selected pixels of an interleaved sRGB crop (0..255).
+fn median_chroma(rgb: &[f32], sel: &[bool]) -> f32 {
+    let lin = |v: f32| {
+        let v = (v / 255.0).clamp(0.0, 1.0);
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let mut c: Vec<f32> = (0..sel.len())
+        .filter(|&i| sel[i])
+        .map(|i| {
+            let lab = lin_to_lab_fast([lin(rgb[3 * i]), lin(rgb[3 * i + 1]), lin(rgb[3 * i + 2])]);
+            lab[1].hypot(lab[2])
+        })
+        .collect();
+    if c.is_empty() {
+        return 0.0;
+    }
+    let mid = c.len() / 2;
+    *c.select_nth_unstable_by(mid, f32::total_cmp).1
 }
 
 /// The smaller of the two iris radii (crop px), when both eyes show a clear iris of about the
@@ -371,6 +416,28 @@ mod tests {
         // No eye, no edge.
         let flat = Plane::from_fn(CROP, CROP, |_, _| 128.0);
         assert!(iris(&flat, [128.0, 128.0], 50.0).1 < MIN_IRIS_CONTRAST);
+    }
+
+    #[test]
+    fn skin_chroma_tells_lit_skin_from_toon_orange() {
+        let sel = vec![true; 4];
+        let patch = |c: [f32; 3]| c.repeat(4);
+        // Light, medium and dark photographed skin tones (sRGB).
+        for tone in [
+            [224.0, 188.0, 166.0],
+            [198.0, 140.0, 110.0],
+            [110.0, 72.0, 56.0],
+        ] {
+            let c = median_chroma(&patch(tone), &sel);
+            assert!((10.0..=MAX_SKIN_CHROMA).contains(&c), "{tone:?}: {c}");
+        }
+        // A 3D-animation orange.
+        let c = median_chroma(&patch([222.0, 120.0, 60.0]), &sel);
+        assert!(c > MAX_SKIN_CHROMA, "toon orange: {c}");
+        assert_eq!(
+            median_chroma(&patch([128.0, 128.0, 128.0]), &sel).round(),
+            0.0
+        );
     }
 
     #[test]

@@ -375,6 +375,11 @@ pub struct ScaleReport {
     pub pore_px: f32,
     /// "pores" when pores are resolved (≥ 2 px), otherwise "micro-grain".
     pub mode: String,
+    /// The picture's own blur at its sharpest edges around the largest face (Gaussian σ, px;
+    /// an enlarged picture reads its enlargement's softness here).
+    pub picture_blur_px: f32,
+    /// The blur the pores and micro-grain are drawn with ([`texture::texture_blur`]).
+    pub texture_blur_px: f32,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -677,8 +682,21 @@ pub fn apply_cow(
     let mono = monochrome(&red);
     report.monochrome = mono;
 
-    // 3. Scale.
+    // 3. Scale, and the picture's own blur around the largest face: pores and grain are drawn
+    // no sharper than its sharpest edges.
     let sc = scale::from_faces(&used, cfg.default_px_per_mm);
+    let acuity = used.first().map_or(0.0, |f| {
+        let r = acuity_region(&f.bbox, w, h);
+        match &px {
+            Pixels::U8 { data, channels } => {
+                measure::acuity_sigma(data, *channels, w * channels, r)
+            }
+            Pixels::U16 { data, channels } => {
+                measure::acuity_sigma(data, *channels, w * channels, r)
+            }
+        }
+    });
+    let blur = texture::texture_blur(acuity);
     report.scale = Some(ScaleReport {
         px_per_mm: sc.px_per_mm,
         source: sc.source,
@@ -689,6 +707,8 @@ pub fn apply_cow(
             "micro-grain"
         }
         .into(),
+        picture_blur_px: acuity,
+        texture_blur_px: blur,
     });
 
     // 4. Mask.
@@ -754,7 +774,7 @@ pub fn apply_cow(
     let light = used.first().map_or([0.0; 2], |f| {
         tone::light_direction(&red, &maps.mask, &f.bbox)
     });
-    let tex = texture::Textures::new(sc.px_per_mm, seed, light);
+    let tex = texture::Textures::new(sc.px_per_mm, seed, light, blur);
     let floor = match &px {
         Pixels::U8 { data, channels } => grain::noise_floor(data, *channels, w, h),
         Pixels::U16 { data, channels } => grain::noise_floor(data, *channels, w, h),
@@ -881,6 +901,19 @@ pub fn apply_cow(
     report.applied = true;
     report.timings_ms.total = ms(t_all);
     Treatment::Applied(report)
+}
+
+/// Where the picture's blur is measured: the face around the eyes and nose (lashes, lids,
+/// nostrils: its sharpest edges), at most 512×512 px.
+fn acuity_region(f: &FaceBox, w: usize, h: usize) -> Rect {
+    const MAX: f32 = 512.0;
+    let (cx, cy) = (f.cx(), f.y + 0.45 * f.h);
+    let (rw, rh) = (f.w.min(MAX), (0.8 * f.h).min(MAX));
+    let x0 = (cx - rw / 2.0).max(0.0) as usize;
+    let y0 = (cy - rh / 2.0).max(0.0) as usize;
+    let x1 = ((cx + rw / 2.0) as usize).min(w).max(x0 + 1);
+    let y1 = ((cy + rh / 2.0) as usize).min(h).max(y0 + 1);
+    Rect { x0, y0, x1, y1 }
 }
 
 /// The crop measured: the largest face with its neck (where most of the visible skin is), at most

@@ -204,6 +204,20 @@ pub const PORE_DIAMETER_LOG_SD: f32 = 0.3;
 /// The camera's own blur (Gaussian σ, px): a pore narrower than this is drawn this wide, with
 /// its darkening spread (the same integral), as a lens and sensor would render it.
 pub const CAMERA_SIGMA_PX: f32 = 0.55;
+/// Share of the picture's own blur (measured at its sharpest edges around the face) that the
+/// pores and micro-grain are drawn through, and the most they get. Dots drawn at the camera's
+/// 0.55 px on a picture enlarged 2–4× are the sharpest thing in it and read as pepper; drawn
+/// through the picture's whole blur, the energy the fine band asks for needs deep, wide pits
+/// and reads as blotches. Half, up to 1.1 px, was chosen by eye on before/after crops of a very
+/// smooth and a textured portrait (blur 1.1, 1.5 and the full 2.3–3 px compared).
+pub const ACUITY_SHARE: f32 = 0.5;
+pub const MAX_TEXTURE_BLUR_PX: f32 = 1.1;
+
+/// The blur (σ, px) pores and micro-grain are drawn through, given the picture's own.
+pub fn texture_blur(picture_blur: f32) -> f32 {
+    (ACUITY_SHARE * picture_blur).clamp(CAMERA_SIGMA_PX, MAX_TEXTURE_BLUR_PX)
+}
+
 /// Below this many pixels across the largest pores (0.25 mm; 5.2 px/mm), pores are not drawn one
 /// by one: the pore band is filled with micro-grain, with discrete pits fading in only as the scale
 /// approaches it. At and above it a pore, widened by the camera's blur, is a dot of 1.5–2.5 px.
@@ -231,6 +245,8 @@ pub struct PoreParams {
     pub comp_pits: f32,
     /// True when pores are resolved (≥ 1.3 px across); false = pixel-scale micro-grain specks.
     pub resolved: bool,
+    /// The optical blur every pore is drawn through (Gaussian σ, px): see [`texture_blur`].
+    pub blur: f32,
     /// Direction towards the light in the picture (x right, y down), length 0 (frontal or flat
     /// light) to 1 (hard side light): the wall of a pit nearer the light is in its shadow, the
     /// far wall catches light.
@@ -238,7 +254,7 @@ pub struct PoreParams {
 }
 
 impl PoreParams {
-    pub fn new(ppm: f32, seed: u64, light: [f32; 2]) -> PoreParams {
+    pub fn new(ppm: f32, seed: u64, light: [f32; 2], blur: f32) -> PoreParams {
         let resolved = 0.25 * ppm >= MIN_PORE_PX;
         let cell = (ppm / PORES_PER_MM2.sqrt()).max(2.0);
         let mut p = PoreParams {
@@ -249,6 +265,7 @@ impl PoreParams {
             comp_pits: 0.0,
             resolved,
             light,
+            blur: blur.max(CAMERA_SIGMA_PX),
         };
         // The mean height and pit depth of a patch at density 1, measured rather than derived (the
         // placement, sizes and lobes make a closed form fragile).
@@ -269,7 +286,9 @@ impl PoreParams {
 }
 
 impl Textures {
-    pub fn new(ppm: f32, seed: u64, light: [f32; 2]) -> Textures {
+    /// `blur`: the picture's own blur (σ, px), which the pores and micro-grain are drawn
+    /// through.
+    pub fn new(ppm: f32, seed: u64, light: [f32; 2], blur: f32) -> Textures {
         let n = ((36.0 * ppm).round() as usize).clamp(96, 640);
         let mm = |v: f32| v * ppm;
         // Micro-grain: the pore band where pores are too small to draw. Softened to ~0.7 px (skin
@@ -279,9 +298,9 @@ impl Textures {
             n,
             split(seed, 10),
             Band {
-                s1x: mm(0.05).max(0.7),
-                s1y: mm(0.05).max(0.7),
-                s2: mm(0.15).max(1.6),
+                s1x: mm(0.05).max(0.7).max(blur),
+                s1y: mm(0.05).max(0.7).max(blur),
+                s2: mm(0.15).max(1.6).max(2.2 * blur),
                 skew: -0.3,
                 furrow: 0.0,
             },
@@ -336,7 +355,7 @@ impl Textures {
             relief,
             redness,
             pigment,
-            pores: PoreParams::new(ppm, split(seed, 14), light),
+            pores: PoreParams::new(ppm, split(seed, 14), light, blur),
         }
     }
 }
@@ -370,10 +389,11 @@ pub fn splat_pores(
     g: &GridSampler,
 ) {
     let c = p.cell;
-    let blur = CAMERA_SIGMA_PX * CAMERA_SIGMA_PX;
+    let blur = p.blur * p.blur;
     let (d0, dmed, d1) = PORE_DIAMETER_MM;
     let sigma_of = |d_mm: f32| ((d_mm * p.ppm / 2.355).powi(2) + blur).sqrt();
-    let sigma_max = if p.resolved { sigma_of(d1) } else { 1.0 };
+    let speck = 0.8f32.max(p.blur);
+    let sigma_max = if p.resolved { sigma_of(d1) } else { speck };
     let reach = (2.5 * sigma_max).ceil() + 2.0;
     // Only cells near skin: find the grid columns with any mask in the grid rows this rect can reach.
     let (gw, gh) = (g.mask.w, g.mask.h);
@@ -433,7 +453,7 @@ pub fn splat_pores(
                     h,
                     px,
                     py,
-                    0.8,
+                    speck,
                     -(0.6 + 0.7 * u4 * u4),
                     &mut ex,
                     &mut ey,
@@ -560,7 +580,7 @@ mod tests {
             mask: &mask,
             density: &dens,
         };
-        let p = PoreParams::new(8.0, 42, [0.5, -0.3]);
+        let p = PoreParams::new(8.0, 42, [0.5, -0.3], CAMERA_SIGMA_PX);
         let mut whole = vec![0f32; 64 * 64];
         splat_pores(&mut whole, 0, 0, 64, 64, &p, &g);
         let mut top = vec![0f32; 64 * 20];
