@@ -3,15 +3,18 @@
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET]   (default 60)
 #
-# Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seeds are the
-# crate's own round-trip fixtures, written to fuzz/seeds/<target>/ first; the corpus
+# Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Every target runs
+# under memory limits (512 MB resident, 256 MB per allocation): a parser or decoder that
+# reserves memory for what a file declares fails the run. Seeds are the crate's own
+# round-trip fixtures plus files that declare huge counts and sizes
+# (`realskin::fuzzing::hostile_seeds`), written to fuzz/seeds/<target>/ first; the corpus
 # grows in fuzz/corpus/<target>/. Exits non-zero on the first crash; the crashing input
 # is left in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-60}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
-targets=(png jpeg webp tiff xmp profile)
+targets=(png jpeg webp tiff xmp profile decode)
 # Seeds: the round-trip fixtures, written by an ignored test of the crate.
 REALSKIN_FUZZ_SEEDS="$PWD/seeds" cargo test --quiet --manifest-path ../Cargo.toml \
   --test meta_roundtrip write_fuzz_seeds -- --ignored >/dev/null
@@ -24,7 +27,7 @@ for t in "${targets[@]}"; do
   [ -d "seeds/$t" ] && seeds+=("seeds/$t")
   log="$(mktemp)"
   cargo +nightly fuzz run "$t" "$corpus" "${seeds[@]}" -- \
-    -max_total_time="$secs" -rss_limit_mb=2048 -max_len=262144 -timeout=10 -print_final_stats=1 \
+    -max_total_time="$secs" -rss_limit_mb=512 -malloc_limit_mb=256 -max_len=262144 -timeout=10 -print_final_stats=1 \
     >"$log" 2>&1 || { tail -40 "$log"; echo "fuzz target $t crashed; input in fuzz/artifacts/$t/"; exit 1; }
   runs="$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)"
   runs="${runs:-0}"

@@ -202,3 +202,39 @@ fn a_jpeg_exif_block_whose_entries_all_point_at_its_own_bytes_is_refused() {
         "{warnings:?}"
     );
 }
+
+/// `fuzz/run.sh`'s resident-memory limit for every target (`-rss_limit_mb=512`).
+const FUZZ_RSS_LIMIT: usize = 512 << 20;
+
+/// The seeds `fuzz/run.sh` starts from under memory limits: through the target it seeds each
+/// stays within the fuzzer's limit, and through the whole profiler (what the daemon does)
+/// within the allowance.
+#[test]
+fn every_hostile_fuzz_seed_stays_within_the_allowance() {
+    use realskin::fuzzing;
+    for (target, name, bytes) in fuzzing::hostile_seeds() {
+        assert!(bytes.len() <= 256 * 1024, "{name}: {} bytes", bytes.len());
+        let measure = |f: &dyn Fn()| {
+            let start = HELD.with(Cell::get);
+            PEAK.with(|p| p.set(start));
+            f();
+            (PEAK.with(Cell::get) - start).max(0) as usize
+        };
+        let peak = match target {
+            "decode" => measure(&|| fuzzing::decode(&bytes)),
+            "png" => measure(&|| fuzzing::container(b"\x89PNG\r\n\x1a\n", &bytes[8..])),
+            _ => measure(&|| fuzzing::container(b"II*\0", &bytes[4..])),
+        };
+        // A target reads the file more than once (in memory, streamed, and again after
+        // embedding), each read within the budget: it must stay within the fuzzer's limit.
+        eprintln!("{target}/{name}: {} KiB peak", peak >> 10);
+        assert!(
+            peak < FUZZ_RSS_LIMIT,
+            "{target}/{name}: peak {} MB",
+            peak >> 20
+        );
+        let peak = measure(&|| fuzzing::profile(&bytes));
+        eprintln!("profile/{name}: {} KiB peak", peak >> 10);
+        assert_within_allowance(peak, bytes.len());
+    }
+}

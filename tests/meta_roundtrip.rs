@@ -377,6 +377,25 @@ fn write_fuzz_seeds() {
     let d = dir.join("xmp");
     std::fs::create_dir_all(&d).unwrap();
     std::fs::write(d.join("dst-attribute.xml"), XMP).unwrap();
+    // The decoders start from the same fixtures.
+    for (name, bytes) in all_fixtures() {
+        let d = dir.join("decode");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(format!("{name}.seed")), &bytes).unwrap();
+    }
+    // Files that declare huge counts and sizes, for the runs under memory limits.
+    for (target, name, bytes) in realskin::fuzzing::hostile_seeds() {
+        let body = if target == "decode" {
+            &bytes[..]
+        } else {
+            &bytes[magic_len(target)..]
+        };
+        for (t, data) in [(target, body), ("profile", &bytes[..])] {
+            let d = dir.join(t);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(name), data).unwrap();
+        }
+    }
 }
 
 /// Found by the webp fuzz target: a zero-filled XMP chunk read as an empty packet that

@@ -366,16 +366,36 @@ pub fn format_name(c: Container) -> &'static str {
 /// Inflates zlib data, refusing to produce more than `limit` bytes.
 pub(crate) fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     use flate2::read::ZlibDecoder;
-    let mut out = Vec::new();
-    let mut dec = ZlibDecoder::new(data).take(limit as u64 + 1);
-    match dec.read_to_end(&mut out) {
-        Ok(_) if out.len() > limit => Err(format!("inflates to more than {limit} bytes")),
-        Ok(_) => Ok(out),
-        Err(e) if !out.is_empty() => Err(format!(
-            "corrupt compressed data after {} bytes: {e}",
-            out.len()
-        )),
-        Err(e) => Err(format!("corrupt compressed data: {e}")),
+    let mut dec = ZlibDecoder::new(data);
+    let mut out: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 32 * 1024];
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => {
+                if out.len() + n > limit {
+                    return Err(format!("inflates to more than {limit} bytes"));
+                }
+                if out.capacity() - out.len() < n {
+                    // Grow by doubling but never past the limit: the metadata budget counts
+                    // what a block holds, and a doubling past it would hold twice that.
+                    let want = (2 * out.capacity())
+                        .max(64 * 1024)
+                        .max(out.len() + n)
+                        .min(limit);
+                    out.reserve_exact(want - out.len());
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if !out.is_empty() => {
+                return Err(format!(
+                    "corrupt compressed data after {} bytes: {e}",
+                    out.len()
+                ));
+            }
+            Err(e) => return Err(format!("corrupt compressed data: {e}")),
+        }
     }
 }
 
@@ -413,6 +433,16 @@ pub(crate) fn le32(b: &[u8], i: usize) -> Option<u32> {
 /// Latin-1 to String (every byte is a code point).
 pub(crate) fn latin1(b: &[u8]) -> String {
     b.iter().map(|&c| c as char).collect()
+}
+
+/// [`latin1`] of an owned buffer: ASCII text (nearly all of it) becomes the string without a
+/// copy, so a large inflated text block is not held twice.
+pub(crate) fn latin1_owned(b: Vec<u8>) -> String {
+    if b.is_ascii() {
+        String::from_utf8(b).unwrap_or_default()
+    } else {
+        latin1(&b)
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::iptc::{decode_raw_profile, encode_raw_profile, irb_iptc};
 use super::source::{Budget, MAX_BLOCK, Source};
 use super::{
     EmbedMetadata, HeaderFacts, MetaError, RawMetadata, TextEntry, TextKind, deflate, inflate,
-    latin1,
+    latin1, latin1_owned,
 };
 
 const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
@@ -213,7 +213,7 @@ fn text_chunk(kind: &[u8; 4], data: &[u8], budget: &mut Budget) -> Result<TextEn
         b"tEXt" => (TextKind::Text, latin1(rest)),
         b"zTXt" => {
             let z = rest.get(1..).ok_or("no compression method")?;
-            (TextKind::Ztxt, latin1(&inflate_charged(z, budget)?))
+            (TextKind::Ztxt, latin1_owned(inflate_charged(z, budget)?))
         }
         _ => {
             let flag = *rest.first().ok_or("no compression flag")?;
