@@ -3,8 +3,9 @@
 //!
 //! "Before" is IN enlarged with Lanczos3 to OUT's size (what plain upscaling gives); "after" is OUT.
 //! The sheet has one row per region of the largest face OUT's landmarks find (a cheek, the nose, the
-//! forehead), each row: before and after at 100 % (256 px), then before and after at 200 % (the
-//! central 128 px, pixels doubled). A white bar separates before from after.
+//! forehead where it is smoothest, so not on a fringe), each row: before and after at 100 % (256 px),
+//! then before and after at 200 % (the central 128 px, pixels doubled). A white bar separates before
+//! from after.
 use image::{DynamicImage, GenericImageView, Rgb, RgbImage, imageops};
 use realskin::face::{self, mesh};
 
@@ -46,7 +47,14 @@ fn main() {
     } else {
         l
     };
-    let regions = [cheek, m.at(5), m.at(151)];
+    // The forehead: of its middle, sides and the glabella, the spot whose central 128 px are
+    // smoothest before (a fringe over the middle of the forehead is hair, not skin).
+    let forehead = [151, 108, 337, 9]
+        .into_iter()
+        .map(|i| m.at(i))
+        .min_by(|p, q| roughness(&before, *p).total_cmp(&roughness(&before, *q)))
+        .unwrap_or(m.at(151));
+    let regions = [cheek, m.at(5), forehead];
     let (w, h) = (4 * SIDE + 5 * GAP, 3 * SIDE + 4 * GAP);
     let mut page = RgbImage::from_pixel(w, h, Rgb([24, 24, 24]));
     for (row, c) in regions.iter().enumerate() {
@@ -80,4 +88,21 @@ fn main() {
         eprintln!("{sheet}: {e}");
         std::process::exit(1)
     });
+}
+
+/// Mean absolute luma difference between neighbours in the 128 px square around `c`.
+fn roughness(img: &DynamicImage, c: [f32; 2]) -> f32 {
+    let side = (SIDE / 2).min(img.width()).min(img.height());
+    let x0 = (c[0] as i64 - side as i64 / 2).clamp(0, (img.width() - side) as i64) as u32;
+    let y0 = (c[1] as i64 - side as i64 / 2).clamp(0, (img.height() - side) as i64) as u32;
+    let g = img.crop_imm(x0, y0, side, side).to_luma8();
+    let mut sum = 0u64;
+    for y in 0..side - 1 {
+        for x in 0..side - 1 {
+            let v = i32::from(g.get_pixel(x, y)[0]);
+            sum += (v - i32::from(g.get_pixel(x + 1, y)[0])).unsigned_abs() as u64
+                + (v - i32::from(g.get_pixel(x, y + 1)[0])).unsigned_abs() as u64;
+        }
+    }
+    sum as f32 / ((side - 1) * (side - 1)) as f32
 }
