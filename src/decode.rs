@@ -66,6 +66,9 @@ pub struct Decoded {
     pub orientation: Orientation,
     /// Bits per channel in the file (8 or 16; float TIFFs are read as 16).
     pub bit_depth: u8,
+    /// Set when the pixels were converted from the file's colour space (a CMYK JPEG becomes
+    /// sRGB through its own profile, and `icc` is then the sRGB profile): what was done.
+    pub converted: Option<String>,
 }
 
 /// The format from the first bytes; extensions are not trusted.
@@ -149,7 +152,31 @@ pub fn decode(bytes: &[u8], max_megapixels: f64) -> Result<Decoded, JobError> {
         decoder.color_type().bits_per_pixel() / u16::from(decoder.color_type().channel_count());
 
     let image = DynamicImage::from_decoder(decoder).map_err(|e| corrupt(&e.to_string()))?;
-    let image = normalize_layout(image);
+    let mut image = normalize_layout(image);
+    let mut icc = icc;
+    let mut converted = None;
+    // A CMYK JPEG: the decoder's own RGB is a naive ink inversion and the CMYK profile
+    // would make the output an invalid file (an RGB image that claims to be CMYK).
+    if format == Format::Jpeg
+        && let Some(profile) = icc.take_if(|p| is_cmyk_profile(p))
+    {
+        let (rgb, srgb) = cmyk_jpeg_to_srgb(bytes, &profile, w, h).map_err(|e| {
+            JobError::input(
+                "colour",
+                format!("The CMYK picture could not be converted to RGB through its colour profile ({e})."),
+                "Convert it to RGB (sRGB or Display P3) in the program that made it, then drop it in again.",
+            )
+        })?;
+        image = DynamicImage::ImageRgb8(rgb);
+        icc = Some(srgb);
+        converted = Some(format!(
+            "CMYK converted to sRGB through its profile{}",
+            crate::profile::icc::icc_facts(&profile)
+                .and_then(|f| f.description)
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ));
+    }
     Ok(Decoded {
         format,
         bit_depth: if bits > 8 { 16 } else { 8 },
@@ -158,7 +185,133 @@ pub fn decode(bytes: &[u8], max_megapixels: f64) -> Result<Decoded, JobError> {
         exif,
         xmp,
         orientation,
+        converted,
     })
+}
+
+/// The sRGB profile moxcms writes, made byte-stable and strictly valid: its header carries
+/// the time it was written (a fixed date instead, so the same input gives the same output
+/// bytes) and an illuminant a hair off the ICC's D50 (the exact D50, or Little CMS based
+/// tools such as libvips refuse the profile).
+fn srgb_icc(p: &moxcms::ColorProfile) -> Result<Vec<u8>, String> {
+    let mut icc = p.encode().map_err(|e| e.to_string())?;
+    if icc.len() < 128 {
+        return Err("the sRGB profile is too short".into());
+    }
+    // Date and time (bytes 24–35): 2024-01-01 00:00:00.
+    let date: [u16; 6] = [2024, 1, 1, 0, 0, 0];
+    for (k, v) in date.iter().enumerate() {
+        icc[24 + 2 * k..26 + 2 * k].copy_from_slice(&v.to_be_bytes());
+    }
+    // PCS illuminant (bytes 68–79), s15Fixed16: X 0.9642, Y 1.0, Z 0.8249.
+    for (k, v) in [0x0000_F6D6u32, 0x0001_0000, 0x0000_D32D]
+        .iter()
+        .enumerate()
+    {
+        icc[68 + 4 * k..72 + 4 * k].copy_from_slice(&v.to_be_bytes());
+    }
+    align_tags(&icc).ok_or_else(|| "the sRGB profile's tag table is malformed".to_string())
+}
+
+/// Rewrites an ICC profile so every tag's data starts on a 4-byte boundary, as the ICC
+/// specification requires (moxcms packs them; libvips refuses such a profile). Tags that
+/// share data keep sharing it.
+fn align_tags(icc: &[u8]) -> Option<Vec<u8>> {
+    let be32 =
+        |i: usize| -> Option<u32> { Some(u32::from_be_bytes(icc.get(i..i + 4)?.try_into().ok()?)) };
+    let count = be32(128)? as usize;
+    let table_end = 132usize.checked_add(count.checked_mul(12)?)?;
+    let mut out = icc.get(..table_end)?.to_vec();
+    let mut placed: Vec<(u32, u32, u32)> = Vec::new(); // (old offset, size, new offset)
+    for t in 0..count {
+        let entry = 132 + 12 * t;
+        let (off, size) = (be32(entry + 4)?, be32(entry + 8)?);
+        let new = match placed.iter().find(|p| p.0 == off && p.1 == size) {
+            Some(p) => p.2,
+            None => {
+                out.resize(out.len().next_multiple_of(4), 0);
+                let at = u32::try_from(out.len()).ok()?;
+                out.extend_from_slice(
+                    icc.get(off as usize..(off as usize).checked_add(size as usize)?)?,
+                );
+                placed.push((off, size, at));
+                at
+            }
+        };
+        out[entry + 4..entry + 8].copy_from_slice(&new.to_be_bytes());
+    }
+    out.resize(out.len().next_multiple_of(4), 0);
+    let len = u32::try_from(out.len()).ok()?;
+    out[..4].copy_from_slice(&len.to_be_bytes());
+    Some(out)
+}
+
+/// Whether a JPEG has an Adobe APP14 segment before its first scan.
+fn has_adobe_segment(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= bytes.len() && bytes[i] == 0xFF {
+        let marker = bytes[i + 1];
+        if marker == 0xDA {
+            return false;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        if marker == 0xEE && bytes.get(i + 4..i + 9) == Some(b"Adobe") {
+            return true;
+        }
+        i += 2 + len;
+    }
+    false
+}
+
+/// An ICC profile whose data colour space (header bytes 16–19) is CMYK.
+pub fn is_cmyk_profile(icc: &[u8]) -> bool {
+    icc.get(16..20) == Some(b"CMYK")
+}
+
+/// Decodes a CMYK JPEG's ink values and converts them to 8-bit sRGB through its profile
+/// (perceptual intent), with the sRGB profile to embed.
+fn cmyk_jpeg_to_srgb(
+    bytes: &[u8],
+    profile: &[u8],
+    w: u32,
+    h: u32,
+) -> Result<(image::RgbImage, Vec<u8>), String> {
+    use moxcms::{ColorProfile, Layout, RenderingIntent, TransformOptions};
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+
+    let opts = DecoderOptions::default()
+        .set_max_width(w as usize)
+        .set_max_height(h as usize)
+        .jpeg_set_out_colorspace(ColorSpace::CMYK);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
+    let mut cmyk = dec.decode().map_err(|e| format!("{e:?}"))?;
+    let n = w as usize * h as usize;
+    if cmyk.len() != 4 * n {
+        return Err(format!("{} ink samples for {w}×{h} pixels", cmyk.len()));
+    }
+    // Photoshop's convention, which every CMYK JPEG with an Adobe segment follows: the
+    // samples are stored inverted (255 = no ink).
+    if has_adobe_segment(bytes) {
+        for v in &mut cmyk {
+            *v = 255 - *v;
+        }
+    }
+    let src = ColorProfile::new_from_slice(profile).map_err(|e| e.to_string())?;
+    let dst = ColorProfile::new_srgb();
+    let options = TransformOptions {
+        rendering_intent: RenderingIntent::Perceptual,
+        ..TransformOptions::default()
+    };
+    let t = src
+        .create_transform_8bit(Layout::Rgba, &dst, Layout::Rgb, options)
+        .map_err(|e| e.to_string())?;
+    let mut rgb = vec![0u8; 3 * n];
+    t.transform(&cmyk, &mut rgb).map_err(|e| e.to_string())?;
+    let srgb = srgb_icc(&dst)?;
+    let img = image::RgbImage::from_raw(w, h, rgb).ok_or("buffer size")?;
+    Ok((img, srgb))
 }
 
 fn corrupt(detail: &str) -> JobError {

@@ -86,6 +86,11 @@ pub fn render(
     let t = Instant::now();
     let decoded = decode::decode(bytes, settings.max_megapixels)?;
     report.timings_ms.decode = millis(t);
+    // A converted picture (CMYK to sRGB) carries the profile of what it became.
+    let converted = decoded
+        .converted
+        .clone()
+        .map(|what| (what, decoded.icc.clone()));
     let input = decoded.image;
     prof.facts.width = input.width();
     prof.facts.height = input.height();
@@ -144,9 +149,13 @@ pub fn render(
         when: Some(crate::report::now_rfc3339()),
         pixels_upright: false,
     };
-    let prov = output_provenance(&raw, &prof.verdict, &edit);
-    let wanted = blocks(&prov.embed);
+    let mut prov = output_provenance(&raw, &prof.verdict, &edit);
     let mut notes = prov.notes.clone();
+    if let Some((what, icc)) = converted {
+        prov.embed.icc = icc;
+        notes.push(format!("{what}; the output carries the sRGB profile."));
+    }
+    let wanted = blocks(&prov.embed);
     match meta::embed_lossy(&encoded.bytes, &prov.embed) {
         Ok(embedded) => {
             encoded.facts.metadata_kept = wanted

@@ -1,0 +1,140 @@
+//! Colour that survives: a CMYK JPEG is converted to sRGB through its own profile (the
+//! decoder's naive ink inversion is not used), and the output carries the sRGB profile, never
+//! the CMYK one (an RGB image that claims to be CMYK is an invalid file).
+//!
+//! The CMYK profile is Ghostscript's `default_cmyk.icc`; `scripts/test` installs it
+//! (Debian package `libgs-common`).
+
+use std::path::Path;
+
+use realskin::decode;
+
+const CMYK_PROFILE: &str = "/usr/share/color/icc/ghostscript/default_cmyk.icc";
+
+/// Ink values (C, M, Y, K; 255 = full ink) and the sRGB that Little CMS gives for them
+/// through that profile, perceptual intent, no black-point compensation: libvips 8.15,
+/// `vips icc_transform patches.jpg ref.png srgb.icc --intent perceptual`, on a CMYK JPEG of
+/// these flat patches written by Pillow at quality 100.
+const PATCHES: [([u8; 4], [u8; 3]); 5] = [
+    ([20, 90, 110, 10], [222, 170, 141]), // light skin
+    ([200, 120, 0, 0], [70, 128, 193]),   // blue
+    ([0, 0, 0, 128], [150, 152, 155]),    // half black
+    ([0, 0, 0, 0], [255, 255, 255]),      // paper
+    ([150, 130, 130, 180], [64, 64, 64]), // rich dark
+];
+const SIDE: usize = 64;
+
+fn cmyk_profile() -> Vec<u8> {
+    std::fs::read(CMYK_PROFILE).unwrap_or_else(|e| {
+        panic!("{CMYK_PROFILE}: {e}. scripts/test installs it (apt-get install libgs-common).")
+    })
+}
+
+/// A CMYK JPEG of the patches side by side, with the profile embedded.
+fn patches_jpeg() -> Vec<u8> {
+    let w = SIDE * PATCHES.len();
+    let mut ink = vec![0u8; w * SIDE * 4];
+    for y in 0..SIDE {
+        for x in 0..w {
+            let i = 4 * (y * w + x);
+            ink[i..i + 4].copy_from_slice(&PATCHES[x / SIDE].0);
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 100);
+    enc.add_icc_profile(&cmyk_profile()).unwrap();
+    enc.encode(&ink, w as u16, SIDE as u16, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
+    out
+}
+
+fn lab(rgb: [u8; 3]) -> [f64; 3] {
+    let lin = |v: u8| {
+        let v = f64::from(v) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let [r, g, b] = rgb.map(lin);
+    let x = (0.412_456_4 * r + 0.357_576_1 * g + 0.180_437_5 * b) / 0.950_47;
+    let y = 0.212_672_9 * r + 0.715_152_2 * g + 0.072_175 * b;
+    let z = (0.019_333_9 * r + 0.119_192 * g + 0.950_304_1 * b) / 1.088_83;
+    let f = |t: f64| {
+        if t > 216.0 / 24389.0 {
+            t.cbrt()
+        } else {
+            (24389.0 / 27.0 * t + 16.0) / 116.0
+        }
+    };
+    [
+        116.0 * f(y) - 16.0,
+        500.0 * (f(x) - f(y)),
+        200.0 * (f(y) - f(z)),
+    ]
+}
+
+fn delta_e(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let (a, b) = (lab(a), lab(b));
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+#[test]
+fn a_cmyk_jpeg_is_converted_through_its_profile_within_delta_e_1() {
+    let d = decode::decode(&patches_jpeg(), 100.0).unwrap();
+    assert!(
+        d.converted.as_deref().is_some_and(|c| c.contains("CMYK")),
+        "{:?}",
+        d.converted
+    );
+    let icc = d.icc.as_deref().expect("an sRGB profile");
+    assert_eq!(&icc[16..20], b"RGB ", "the profile describes RGB data");
+    // A valid profile (every tag on a 4-byte boundary, the ICC's exact D50 illuminant),
+    // the same bytes every time.
+    let be32 = |i: usize| u32::from_be_bytes(icc[i..i + 4].try_into().unwrap());
+    for t in 0..be32(128) as usize {
+        assert_eq!(be32(132 + 12 * t + 4) % 4, 0, "tag {t} is not aligned");
+    }
+    assert_eq!(&icc[68..80], &[0, 0, 0xF6, 0xD6, 0, 1, 0, 0, 0, 0, 0xD3, 0x2D]);
+    assert_eq!(be32(0) as usize, icc.len());
+    let again = decode::decode(&patches_jpeg(), 100.0).unwrap();
+    assert_eq!(again.icc.as_deref(), Some(icc));
+    let img = d.image.to_rgb8();
+    for (k, (ink, want)) in PATCHES.iter().enumerate() {
+        let p = img
+            .get_pixel((k * SIDE + SIDE / 2) as u32, (SIDE / 2) as u32)
+            .0;
+        let de = delta_e(p, *want);
+        assert!(
+            de < 1.0,
+            "ink {ink:?}: got {p:?}, Little CMS gives {want:?} (ΔE {de:.2})"
+        );
+    }
+}
+
+#[test]
+fn the_output_of_a_cmyk_jpeg_carries_an_rgb_profile_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cmyk-patches.jpg");
+    std::fs::write(&input, patches_jpeg()).unwrap();
+    let out = dir.path().join("out");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_realskin"))
+        .args(["process", "-o"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let result = std::fs::read(out.join("cmyk-patches.realskin.jpg")).unwrap();
+    let icc = realskin::meta::read(&result)
+        .icc
+        .expect("the output keeps a profile");
+    assert_eq!(&icc[16..20], b"RGB ");
+    let report = std::fs::read_to_string(out.join("cmyk-patches.realskin.json")).unwrap();
+    assert!(
+        report.contains("CMYK converted to sRGB through its profile"),
+        "{report}"
+    );
+    assert!(Path::new(&input).exists(), "the original is untouched");
+}
