@@ -96,7 +96,10 @@ fn a_cmyk_jpeg_is_converted_through_its_profile_within_delta_e_1() {
     for t in 0..be32(128) as usize {
         assert_eq!(be32(132 + 12 * t + 4) % 4, 0, "tag {t} is not aligned");
     }
-    assert_eq!(&icc[68..80], &[0, 0, 0xF6, 0xD6, 0, 1, 0, 0, 0, 0, 0xD3, 0x2D]);
+    assert_eq!(
+        &icc[68..80],
+        &[0, 0, 0xF6, 0xD6, 0, 1, 0, 0, 0, 0, 0xD3, 0x2D]
+    );
     assert_eq!(be32(0) as usize, icc.len());
     let again = decode::decode(&patches_jpeg(), 100.0).unwrap();
     assert_eq!(again.icc.as_deref(), Some(icc));
