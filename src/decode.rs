@@ -151,32 +151,34 @@ pub fn decode(bytes: &[u8], max_megapixels: f64) -> Result<Decoded, JobError> {
     let bits =
         decoder.color_type().bits_per_pixel() / u16::from(decoder.color_type().channel_count());
 
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| corrupt(&e.to_string()))?;
-    let mut image = normalize_layout(image);
+    // A CMYK JPEG: the decoder's own RGB is a naive ink inversion and the CMYK profile
+    // would make the output an invalid file (an RGB image that claims to be CMYK), so its
+    // inks are decoded and converted through the profile instead (one decode, not two).
     let mut icc = icc;
     let mut converted = None;
-    // A CMYK JPEG: the decoder's own RGB is a naive ink inversion and the CMYK profile
-    // would make the output an invalid file (an RGB image that claims to be CMYK).
-    if format == Format::Jpeg
-        && let Some(profile) = icc.take_if(|p| is_cmyk_profile(p))
-    {
-        let (rgb, srgb) = cmyk_jpeg_to_srgb(bytes, &profile, w, h).map_err(|e| {
-            JobError::input(
-                "colour",
-                format!("The CMYK picture could not be converted to RGB through its colour profile ({e})."),
-                "Convert it to RGB (sRGB or Display P3) in the program that made it, then drop it in again.",
-            )
-        })?;
-        image = DynamicImage::ImageRgb8(rgb);
-        icc = Some(srgb);
-        converted = Some(format!(
-            "CMYK converted to sRGB through its profile{}",
-            crate::profile::icc::icc_facts(&profile)
-                .and_then(|f| f.description)
-                .map(|d| format!(" ({d})"))
-                .unwrap_or_default()
-        ));
-    }
+    let image = match icc.take_if(|p| format == Format::Jpeg && is_cmyk_profile(p)) {
+        Some(profile) => {
+            let (rgb, srgb) = cmyk_jpeg_to_srgb(bytes, &profile, w, h).map_err(|e| {
+                JobError::input(
+                    "colour",
+                    format!("The CMYK picture could not be converted to RGB through its colour profile ({e})."),
+                    "Convert it to RGB (sRGB or Display P3) in the program that made it, then drop it in again.",
+                )
+            })?;
+            icc = Some(srgb);
+            converted = Some(format!(
+                "CMYK converted to sRGB through its profile{}",
+                crate::profile::icc::icc_facts(&profile)
+                    .and_then(|f| f.description)
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ));
+            DynamicImage::ImageRgb8(rgb)
+        }
+        None => normalize_layout(
+            DynamicImage::from_decoder(decoder).map_err(|e| corrupt(&e.to_string()))?,
+        ),
+    };
     Ok(Decoded {
         format,
         bit_depth: if bits > 8 { 16 } else { 8 },
