@@ -95,7 +95,11 @@ pub fn hostile_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     vec![
         ("png", "ztxt-bombs.png", seeds::png_text_bombs()),
         ("png", "chunk-claims-2gb.png", seeds::png_huge_chunk()),
-        ("tiff", "4000-tags-one-block.tif", seeds::tiff_amplified()),
+        (
+            "tiff",
+            "4000-tags-one-block.tif",
+            seeds::tiff_amplified(64 * 1024),
+        ),
         ("tiff", "exif-count-4g.tif", seeds::tiff_exif_count()),
         (
             "decode",
@@ -113,8 +117,8 @@ pub fn hostile_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     ]
 }
 
-/// Writers for [`hostile_seeds`].
-mod seeds {
+/// Writers for [`hostile_seeds`] (also used by `tests/hostile_metadata.rs`).
+pub mod seeds {
     use std::io::Write;
 
     fn le16(v: u16) -> [u8; 2] {
@@ -124,14 +128,14 @@ mod seeds {
         v.to_le_bytes()
     }
     /// A little-endian IFD entry.
-    fn entry(out: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: u32) {
+    pub fn entry(out: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: u32) {
         out.extend_from_slice(&le16(tag));
         out.extend_from_slice(&le16(typ));
         out.extend_from_slice(&le32(count));
         out.extend_from_slice(&le32(value));
     }
     /// A PNG chunk with its CRC (`len` overrides the declared length).
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8], len: Option<u32>) {
+    pub fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8], len: Option<u32>) {
         out.extend_from_slice(&len.unwrap_or(data.len() as u32).to_be_bytes());
         out.extend_from_slice(kind);
         out.extend_from_slice(data);
@@ -182,10 +186,9 @@ mod seeds {
         png_with(side, side, |_| {})
     }
 
-    /// 4,000 XMP entries and 4,000 Exif entries, all pointing at the same 64 KiB.
-    pub fn tiff_amplified() -> Vec<u8> {
+    /// 4,000 XMP entries and 4,000 Exif entries, all pointing at the same `block` bytes.
+    pub fn tiff_amplified(block: u32) -> Vec<u8> {
         let n = 4000u32;
-        let block = 64 * 1024;
         let ifd0_at = 8u32;
         let exif_at = ifd0_at + 2 + (n + 3) * 12 + 4;
         let data_at = exif_at + 2 + n * 12 + 4;

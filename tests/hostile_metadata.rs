@@ -10,6 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::Write;
 
+use realskin::fuzzing::seeds::{self, entry};
 use realskin::profile::{self, ProfileOptions};
 
 /// Counts the bytes each thread holds and the peak since the last reset.
@@ -84,42 +85,13 @@ fn le32(v: u32) -> [u8; 4] {
     v.to_le_bytes()
 }
 
-/// A little-endian IFD entry.
-fn entry(out: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: u32) {
-    out.extend_from_slice(&le16(tag));
-    out.extend_from_slice(&le16(typ));
-    out.extend_from_slice(&le32(count));
-    out.extend_from_slice(&le32(value));
-}
-
 const MIB: u32 = 1024 * 1024;
 
 #[test]
 fn a_tiff_whose_thousands_of_tags_point_at_one_megabyte_costs_no_more_than_the_file() {
     // IFD0: size, 4,000 XMP entries at the same megabyte, and an Exif IFD whose 4,000
     // distinct tags point at that megabyte too.
-    let n = 4000u32;
-    let ifd0_at = 8u32;
-    let ifd0_len = 2 + (n + 3) * 12 + 4;
-    let exif_at = ifd0_at + ifd0_len;
-    let exif_len = 2 + n * 12 + 4;
-    let data_at = exif_at + exif_len;
-    let mut f = b"II*\0".to_vec();
-    f.extend_from_slice(&le32(ifd0_at));
-    f.extend_from_slice(&le16((n + 3) as u16));
-    entry(&mut f, 256, 3, 1, 16);
-    entry(&mut f, 257, 3, 1, 16);
-    for _ in 0..n {
-        entry(&mut f, 700, 1, MIB, data_at);
-    }
-    entry(&mut f, 0x8769, 4, 1, exif_at);
-    f.extend_from_slice(&le32(0));
-    f.extend_from_slice(&le16(n as u16));
-    for i in 0..n {
-        entry(&mut f, 1000 + i as u16, 7, MIB, data_at);
-    }
-    f.extend_from_slice(&le32(0));
-    f.resize(f.len() + MIB as usize, b' ');
+    let f = seeds::tiff_amplified(MIB);
 
     let (peak, warnings) = profile_peak("amplified.tif", &f);
     assert_within_allowance(peak, f.len());
@@ -131,13 +103,7 @@ fn a_tiff_whose_thousands_of_tags_point_at_one_megabyte_costs_no_more_than_the_f
 
 /// A PNG chunk with its CRC.
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut c = flate2::Crc::new();
-    c.update(kind);
-    c.update(data);
-    out.extend_from_slice(&c.sum().to_be_bytes());
+    seeds::chunk(out, kind, data, None);
 }
 
 #[test]
