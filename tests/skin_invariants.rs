@@ -283,7 +283,7 @@ fn default_output_on_the_synthetic_face_is_pinned() {
     let (out, _) = applied(apply(&img, &cfg, &face_ctx(SIZE)));
     let hash = blake3::hash(out.as_bytes()).to_hex().to_string();
     assert_eq!(
-        hash, "aa0e613dc3a4d25ce88dd39952380f9d27fb57c1926d63e4741b148e8ca52619",
+        hash, "fad7e064777b5a08c18ccdf3683ef05852b6e59ffd01e696073fd0897de46916",
         "the skin engine's output changed; if that is intended, update this pin"
     );
 }
@@ -339,7 +339,7 @@ fn pores_are_counted_at_the_density_of_real_skin() {
     let img = face_image(BIG);
     let (out, report) = applied(apply(&img, &no_grain(), &face_ctx(BIG)));
     let scale = report.scale.expect("scale");
-    assert_eq!(scale.mode, "pores", "{scale:?}");
+    assert_eq!(scale.mode, "real skin", "{scale:?}");
     let ppm = scale.px_per_mm;
     let faces = realskin::face::analyse(&img, 2);
     let mesh = &faces
@@ -397,11 +397,11 @@ fn pores_are_counted_at_the_density_of_real_skin() {
 /// and green more than blue.
 #[test]
 fn pits_darken_warm_not_grey() {
-    // Large enough for resolved pores (the engine's "pores" mode).
+    // Large enough for real skin detail (the engine's "real skin" mode).
     const BIG: u32 = 2400;
     let img = face_image(BIG);
     let (out, report) = applied(apply(&img, &no_grain(), &face_ctx(BIG)));
-    assert_eq!(report.scale.expect("scale").mode, "pores");
+    assert_eq!(report.scale.expect("scale").mode, "real skin");
     let (a, b) = (rgb8(&img), rgb8(&out));
     let lin = |v: u8| {
         let c = f32::from(v) / 255.0;

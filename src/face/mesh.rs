@@ -43,13 +43,13 @@ pub const FOREHEAD_TOP: usize = 10;
 
 /// Skin regions, each a set of landmarks it is centred on, its radius in eye-distance units
 /// (outer corner to outer corner) and its relative pore density. Densities follow the
-/// dermatology on facial pores: largest and densest on the nose and the inner cheeks, fewer on
+/// dermatology on facial pores: largest and densest on the nose, then the inner cheeks, fewer on
 /// the forehead, finer on the chin and upper lip, none visible on the eyelids and under the
 /// eyes (Kim et al., "Facial pore distribution", Skin Res Technol 2013; Sugiyama-Nakagiri et
 /// al., J Dermatol Sci 2009; Flament et al., Clin Cosmet Investig Dermatol 2015).
 pub const REGIONS: [(&str, &[usize], f32, f32); 7] = [
     ("nose", &[4, 5, 48, 278], 0.22, 1.0),
-    ("inner cheeks", &[50, 280, 205, 425], 0.28, 1.0),
+    ("inner cheeks", &[50, 280, 205, 425], 0.28, 0.85),
     ("forehead", &[151, 108, 337], 0.35, 0.6),
     ("chin", &[175, 199], 0.22, 0.5),
     ("upper lip", &[164], 0.12, 0.4),

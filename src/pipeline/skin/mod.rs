@@ -8,13 +8,15 @@
 //! 3. scale (`scale.rs`): px per mm from the face width;
 //! 4. mask (`mask.rs`): soft skin mask with eyes, lips, brows, hair and beard locked;
 //! 5. measure (`measure.rs`): pore/relief band energy and fine chroma against real-skin targets;
-//! 6. texture (`texture.rs`) sized from the deficit, tone (`tone.rs`) and grain (`grain.rs`);
+//! 6. texture (`exemplar.rs`: real skin detail re-synthesised at the face's scale; `texture.rs`: mottling
+//!    and the procedural fallback) sized from the deficit, tone (`tone.rs`) and grain (`grain.rs`);
 //! 7. render (`render.rs`): one full-resolution pass in strips.
 //!
 //! Everything statistical runs on a reduced copy (≤ 512 px) or on one face crop; the full image is read
 //! twice (reduce, render) and written once. The result depends only on the input and the config: seeds
 //! come from the image content and no step depends on the thread count.
 
+pub mod exemplar;
 pub mod filters;
 pub mod gate;
 pub mod grain;
@@ -373,12 +375,14 @@ pub struct ScaleReport {
     pub source: Source,
     /// Pixels across the largest pores (0.25 mm).
     pub pore_px: f32,
-    /// "pores" when pores are resolved (≥ 2 px), otherwise "micro-grain".
+    /// "real skin" when the real-skin detail is drawn (from 1.5 px/mm), otherwise
+    /// "micro-grain".
     pub mode: String,
     /// The picture's own blur at its sharpest edges around the largest face (Gaussian σ, px;
     /// an enlarged picture reads its enlargement's softness here).
     pub picture_blur_px: f32,
-    /// The blur the pores and micro-grain are drawn with ([`texture::texture_blur`]).
+    /// The blur the skin detail or micro-grain is drawn with ([`texture::texture_blur`], at
+    /// most [`texture::MAX_DETAIL_BLUR_PX`] for real skin).
     pub texture_blur_px: f32,
 }
 
@@ -401,7 +405,9 @@ pub struct Amounts {
     pub cast: f32,
     pub mottling: f32,
     pub grain: f32,
-    /// Relative linear-light amplitude at a unit pore pit, of micro-grain and of relief (sd).
+    /// The pore component's amplitude: with real skin detail, its contrast relative to the
+    /// tiles' own (at most 1.6); with procedural pores (below 1.5 px/mm), the relative
+    /// linear-light amplitude at a unit pit. Then micro-grain and relief (sd), 0 with real skin.
     pub pore_depth: f32,
     pub micro_grain: f32,
     pub relief_amplitude: f32,
@@ -697,18 +703,23 @@ pub fn apply_cow(
         }
     });
     let blur = texture::texture_blur(acuity);
+    let real_skin = sc.px_per_mm >= exemplar::MIN_PX_PER_MM;
     report.scale = Some(ScaleReport {
         px_per_mm: sc.px_per_mm,
         source: sc.source,
         pore_px: 0.25 * sc.px_per_mm,
-        mode: if 0.25 * sc.px_per_mm >= texture::MIN_PORE_PX {
-            "pores"
+        mode: if real_skin {
+            "real skin"
         } else {
             "micro-grain"
         }
         .into(),
         picture_blur_px: acuity,
-        texture_blur_px: blur,
+        texture_blur_px: if real_skin {
+            blur.min(texture::MAX_DETAIL_BLUR_PX)
+        } else {
+            blur
+        },
     });
 
     // 4. Mask.
@@ -980,6 +991,12 @@ fn already_textured(before: &Bands, targets: &Bands) -> bool {
 /// Most the pore and relief bands of already textured skin may grow (×1.1 in energy sd).
 const TEXTURED_TOP_UP: f32 = 1.1;
 
+/// Most contrast real skin detail is given, relative to the skin it was taken from: a picture
+/// enlarged 2–4× is blurrier than the studio capture, and real skin drawn at its own contrast
+/// through that blur reads faint (half the pore band of real skin on a 3 px blurred face); at
+/// 2.0 and above a smooth young face reads weathered (chosen on before/after crops at 1.0, 1.5,
+/// 2.0 and the uncapped 2.6).
+const MAX_DETAIL_GAIN: f32 = 1.6;
 /// Share of the pore band's deficit (energy) that resolved pores carry; the rest is fine grain.
 const RESOLVED_PORE_SHARE: f32 = 0.7;
 /// Chroma of a resolved pit per unit of its luminance depth (Lab units per ΔL*).
@@ -1156,6 +1173,23 @@ fn calibrate<T: Sample>(
         );
     }
 
+    // Real skin detail fills the pore band only as far as real skin at the most contrast it is
+    // given ([`MAX_DETAIL_GAIN`]) reaches at this scale and softness: a target beyond that would
+    // make every further pass add the same again.
+    let exemplar = params.tex.detail.is_some();
+    let reachable;
+    let targets = if exemplar && MAX_DETAIL_GAIN * p_f < targets.fine && before.fine < targets.fine
+    {
+        reachable = Bands {
+            fine: MAX_DETAIL_GAIN * p_f,
+            ..*targets
+        };
+        rep.target = reachable;
+        rep.deficit_before = Deficit::of(&before, &reachable);
+        &reachable
+    } else {
+        targets
+    };
     // Pores carry the band's shape: size them so the whole pore band lands at real skin's skew (third
     // moments of independent components add), hold the kurtosis under the pepper limit (fourth cumulants
     // add), then let symmetric micro-grain fill what is left of the deficit. Relief is solved so both
@@ -1172,7 +1206,11 @@ fn calibrate<T: Sample>(
     let s_max = (texture::max_pore_share(ppm) * recipe.pore_share / 0.8).min(1.0);
     // Resolved pores carry most of the band; a little fine micro-grain between them (the skin's
     // own fine irregularity) keeps the pits from standing out of a plastic base like pepper.
-    let share = if resolved {
+    // Real skin detail carries the whole pore band itself (pits, fine lines and the skin
+    // between them), so nothing synthetic is mixed in.
+    let share = if exemplar {
+        1.0
+    } else if resolved {
         RESOLVED_PORE_SHARE
     } else if df2 > 0.0 && vp > 0.0 && vg > 0.0 {
         let skp = m3p / vp.powf(1.5);
@@ -1202,7 +1240,10 @@ fn calibrate<T: Sample>(
     let (pf2, gf2) = ((p_f * p_f).max(1e-12), (g_f * g_f).max(1e-12));
     let q = share * (p_m * p_m) / pf2 + (1.0 - share) * (g_m * g_m) / gf2;
     let (rf2, rm2) = (r_f * r_f, (r_m * r_m).max(1e-12));
-    let (fine_e, relief_x) = if resolved && df2 > 0.0 {
+    let (fine_e, relief_x) = if exemplar {
+        // Its fine lines and micro-relief come with it, at real skin's proportions.
+        (df2.max(0.0), 0.0)
+    } else if resolved && df2 > 0.0 {
         // Resolved skin: the furrow network takes a third of the micro-relief deficit first (its
         // fine lines may use at most a third of the pore band), so the skin between the pores is
         // not plastic; the pores fill the rest of the pore band.
@@ -1219,7 +1260,15 @@ fn calibrate<T: Sample>(
         };
         ((df2 - x * rf2).max(0.0), x)
     };
-    params.a_pore = (share * fine_e).sqrt() / p_f.max(1e-6);
+    params.a_pore = if exemplar {
+        // Real skin at its own contrast, scaled by the share of real skin's pore-band energy
+        // that is missing: a plastic face gets the whole of it, a textured one little. The
+        // picture's blur then softens it as a camera would, instead of the amount being
+        // raised until a blurred picture measures as sharp skin.
+        ((fine_e).sqrt() / p_f.max(1e-6)).min(MAX_DETAIL_GAIN)
+    } else {
+        (share * fine_e).sqrt() / p_f.max(1e-6)
+    };
     params.a_micro = (((1.0 - share) * fine_e).sqrt() / g_f.max(1e-6)).min(MAX_MICRO);
     params.a_relief = relief_x.sqrt();
     // Chroma: blotchy mottling first, up to a natural amplitude; what is still missing rides on the pores
@@ -1228,8 +1277,16 @@ fn calibrate<T: Sample>(
     // Resolved pits are slightly darker *and* redder (blood and sebum in the follicle): their
     // chroma follows their depth, PORE_TINT Lab units per unit of ΔL*. Below ~1.5 px per pore the
     // pits are single pixels, and colour there reads as a camera's colour noise, not skin.
+    // The bound is per unit pit depth: procedural pits are about 1 deep; real skin detail is a
+    // relative modulation of a few hundredths, and a deep pit of it (PIT_DEPTH) carries at most
+    // 1 Lab unit (at 2 its pits read as pink blotches on pale skin).
+    let pc_cap = if exemplar {
+        0.5 * MAX_PORE_CHROMA_LAB / exemplar::PIT_DEPTH
+    } else {
+        MAX_PORE_CHROMA_LAB
+    };
     let a_pc = if resolved && params.a_pore > 0.0 && targets.chroma > 0.0 {
-        (PORE_TINT * params.a_pore * (ml + 16.0) / 3.0).min(MAX_PORE_CHROMA_LAB)
+        (PORE_TINT * params.a_pore * (ml + 16.0) / 3.0).min(pc_cap)
     } else {
         0.0
     };
@@ -1304,6 +1361,10 @@ fn calibrate<T: Sample>(
         if first.mid > targets.mid && first.mid > before.mid && before.mid < targets.mid {
             kf = kf.min(fix(first.mid, before.mid, targets.mid));
         }
+        if exemplar {
+            // Real skin's contrast is never raised, only lowered where the bands overshoot.
+            kf = kf.min(MAX_DETAIL_GAIN / params.a_pore.max(1e-6));
+        }
         params.a_pore *= kf;
         params.a_micro = (params.a_micro * kf).min(MAX_MICRO);
     }
@@ -1311,10 +1372,17 @@ fn calibrate<T: Sample>(
         let kc = fix(first.chroma, before.chroma, c_target).min(1.0 / 0.8);
         params.a_redness = (params.a_redness * kc).min(mottle_cap);
         params.a_pigment = (params.a_pigment * kc).min(PIGMENT_SHARE * mottle_cap);
-        params.a_pore_chroma = (params.a_pore_chroma * kc).min(MAX_PORE_CHROMA_LAB);
+        params.a_pore_chroma = (params.a_pore_chroma * kc).min(pc_cap);
     }
     // The configured multipliers (preset × config × strength) apply on top of the deficit fill.
-    params.a_pore *= amounts.pores;
+    // Real skin detail carries pores and micro-relief together: both multipliers scale it
+    // (their geometric mean), so `pores = 0` or `relief = 0` turns it off and each preset's
+    // leaning still shows.
+    params.a_pore *= if exemplar {
+        (amounts.pores * amounts.relief).sqrt()
+    } else {
+        amounts.pores
+    };
     params.a_micro *= amounts.pores;
     params.a_relief *= amounts.relief;
     params.a_redness *= amounts.mottling;

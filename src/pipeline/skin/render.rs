@@ -193,7 +193,9 @@ pub fn components<T: Sample>(
         mask: p.mask,
         density: p.density,
     };
-    splat_pores(&mut c.pores.data, rect.x0, rect.y0, w, h, &p.tex.pores, &gs);
+    if p.tex.detail.is_none() {
+        splat_pores(&mut c.pores.data, rect.x0, rect.y0, w, h, &p.tex.pores, &gs);
+    }
     grain::noise_rect(&mut c.grain.data, rect.x0, rect.y0, w, h, p.grain_seed);
     let tx = taps(rect.x0, w, p.k, p.mask.w);
     let mut rows = [
@@ -217,10 +219,15 @@ pub fn components<T: Sample>(
             let o = j * w + i;
             c.weight.data[o] = m * shade(yl);
             c.mask.data[o] = m;
-            let raw = c.pores.data[o];
-            let pore = raw + p.tex.pores.comp * d;
+            let raw = if m > 0.0 {
+                p.tex.detail_at(x, y, d).unwrap_or(c.pores.data[o])
+            } else {
+                c.pores.data[o]
+            };
+            let (comp, comp_pits) = p.tex.pore_means(d);
+            let pore = raw + comp;
             c.pores.data[o] = pore;
-            c.pits.data[o] = (-raw).max(0.0) - p.tex.pores.comp_pits * d;
+            c.pits.data[o] = (-raw).max(0.0) - comp_pits;
             let micro = p.tex.micro.at(x, y);
             c.micro.data[o] = micro;
             c.relief.data[o] = p.tex.relief.at(x, y);
@@ -254,7 +261,7 @@ pub fn render_rect<T: Sample>(
         |y: f32| ((y.clamp(0.0, 1.0) * LUT_N as f32 + 8_388_608.0).to_bits() & 0x7ff) as usize;
     let mut pores = vec![
         0f32;
-        if skin && (p.a_pore != 0.0 || p.a_pore_chroma != 0.0) {
+        if skin && p.tex.detail.is_none() && (p.a_pore != 0.0 || p.a_pore_chroma != 0.0) {
             w * h
         } else {
             0
@@ -284,9 +291,11 @@ pub fn render_rect<T: Sample>(
     let mut m_full = vec![0f32; w];
     let cast = p.cast.unwrap_or([1.0; 3]);
     let has_cast = p.cast.is_some();
-    let comp = p.tex.pores.comp;
-    let comp_pits = p.tex.pores.comp_pits;
     let tex = p.tex;
+    let detail_on = tex.detail.is_some() && (p.a_pore != 0.0 || p.a_pore_chroma != 0.0);
+    // Pits are tinted only where pores carry colour at all: never on a black-and-white or
+    // toned picture, nor where pits are single pixels.
+    let tint = p.a_pore_chroma > 0.0;
     let (na, nb) = (tex.micro.a.w, tex.micro.b.w);
     let xa: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect();
     let xb: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect();
@@ -373,16 +382,19 @@ pub fn render_rect<T: Sample>(
                 let lerp = |r: &[f32]| {
                     r[tx.i0[i] as usize] + (r[tx.i1[i] as usize] - r[tx.i0[i] as usize]) * tx.f[i]
                 };
-                let raw = if pores.is_empty() {
+                let dens = lerp(&drow);
+                let raw = if detail_on {
+                    tex.detail_at(rect.x0 + i, y, dens).unwrap_or(0.0)
+                } else if pores.is_empty() {
                     0.0
                 } else {
                     pores[j * w + i]
                 };
-                let dens = lerp(&drow);
-                let pore = raw + comp * dens;
+                let (comp, comp_pits) = tex.pore_means(dens);
+                let pore = raw + comp;
                 if mottle {
                     // Only the pits carry colour (the bright specks are light, not pigment).
-                    let pc = p.a_pore_chroma * ((-raw).max(0.0) - comp_pits * dens);
+                    let pc = p.a_pore_chroma * ((-raw).max(0.0) - comp_pits);
                     let ma = p.a_redness * (tex.redness.wa * rd_a[ia] + tex.redness.wb * rd_b[ib])
                         + PORE_CHROMA_A * pc;
                     let mb = p.a_pigment * (tex.pigment.wa * pg_a[ia] + tex.pigment.wb * pg_b[ib])
@@ -409,7 +421,7 @@ pub fn render_rect<T: Sample>(
                 let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
                 gain *= 1.0 + gs * grain_t[lut_i(yl * gain)] * n;
             }
-            if pit < 0.0 {
+            if pit < 0.0 && tint {
                 for (k, v) in op.iter_mut().take(3).enumerate() {
                     *v = enc(c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0));
                 }
