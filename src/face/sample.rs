@@ -109,11 +109,20 @@ impl Pyramid {
         let lv = &self.levels[level];
         let f = (1usize << level) as f32;
         let mut out = Vec::with_capacity(n * n * 3);
+        // `Roi::to_image` with its sine, cosine and scale computed once per crop (the same
+        // arithmetic, so the same values).
+        let k = roi.side / n as f32;
+        let (sin, cos) = roi.angle.sin_cos();
+        let half = n as f32 * 0.5;
+        let to_image = |u: f32, v: f32| {
+            let (du, dv) = ((u - half) * k, (v - half) * k);
+            [roi.cx + du * cos - dv * sin, roi.cy + du * sin + dv * cos]
+        };
         for v in 0..n {
             for u in 0..n {
                 let mut acc = [0f32; 3];
                 for (du, dv) in [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)] {
-                    let p = roi.to_image(u as f32 + du, v as f32 + dv, n);
+                    let p = to_image(u as f32 + du, v as f32 + dv);
                     // Full image → level-0 → level pixel-centre coordinates.
                     let x = (p[0] - self.origin[0]) / self.scale / f - 0.5;
                     let y = (p[1] - self.origin[1]) / self.scale / f - 0.5;

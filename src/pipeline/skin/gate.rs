@@ -318,39 +318,55 @@ fn skin_pixels(f: &Face, roi: &face::sample::Roi) -> Vec<bool> {
     skin
 }
 
-/// Binary morphology with the 4-neighbour cross, `n` times.
-fn morph(mut m: Vec<bool>, n: usize, grow: bool) -> Vec<bool> {
+/// City-block distance from every pixel of a CROP-wide mask to the nearest pixel whose value
+/// is `to` (two passes, exact for the 4-neighbour metric; far beyond the grid where there is
+/// none).
+fn city_block_distance(m: &[bool], to: bool) -> Vec<u32> {
     let w = CROP;
     let h = m.len() / w;
-    for _ in 0..n {
-        let prev = m.clone();
-        for y in 0..h {
-            for x in 0..w {
-                let i = y * w + x;
-                let nb = [
-                    (x > 0).then(|| prev[i - 1]),
-                    (x + 1 < w).then(|| prev[i + 1]),
-                    (y > 0).then(|| prev[i - w]),
-                    (y + 1 < h).then(|| prev[i + w]),
-                ];
-                m[i] = if grow {
-                    prev[i] || nb.contains(&Some(true))
-                } else {
-                    // Outside the grid counts as set, as scipy's default border does for erosion.
-                    prev[i] && nb.iter().all(|v| v.unwrap_or(true))
-                };
+    let far = (w + h) as u32 + 1;
+    let mut d: Vec<u32> = m.iter().map(|&v| if v == to { 0 } else { far }).collect();
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            if x > 0 {
+                d[i] = d[i].min(d[i - 1] + 1);
+            }
+            if y > 0 {
+                d[i] = d[i].min(d[i - w] + 1);
             }
         }
     }
-    m
+    for y in (0..h).rev() {
+        for x in (0..w).rev() {
+            let i = y * w + x;
+            if x + 1 < w {
+                d[i] = d[i].min(d[i + 1] + 1);
+            }
+            if y + 1 < h {
+                d[i] = d[i].min(d[i + w] + 1);
+            }
+        }
+    }
+    d
 }
 
+/// Binary erosion by the 4-neighbour cross `n` times (outside the grid counts as set, as
+/// scipy's default border does): what lies more than `n` steps from every unset pixel.
 fn erode(m: Vec<bool>, n: usize) -> Vec<bool> {
-    morph(m, n, false)
+    city_block_distance(&m, false)
+        .into_iter()
+        .map(|d| d > n as u32)
+        .collect()
 }
 
+/// Binary dilation by the 4-neighbour cross `n` times: what lies within `n` steps of a set
+/// pixel.
 fn dilate(m: Vec<bool>, n: usize) -> Vec<bool> {
-    morph(m, n, true)
+    city_block_distance(&m, true)
+        .into_iter()
+        .map(|d| d <= n as u32)
+        .collect()
 }
 
 /// Sobel gradient magnitude / 8 (unit response to a unit ramp), borders clamped.
@@ -372,6 +388,57 @@ fn sobel_magnitude(p: &Plane) -> Plane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 4-neighbour cross applied `n` times, pixel by pixel: what the distance form replaces.
+    fn iterated(mut m: Vec<bool>, n: usize, grow: bool) -> Vec<bool> {
+        let w = CROP;
+        let h = m.len() / w;
+        for _ in 0..n {
+            let prev = m.clone();
+            for y in 0..h {
+                for x in 0..w {
+                    let i = y * w + x;
+                    let nb = [
+                        (x > 0).then(|| prev[i - 1]),
+                        (x + 1 < w).then(|| prev[i + 1]),
+                        (y > 0).then(|| prev[i - w]),
+                        (y + 1 < h).then(|| prev[i + w]),
+                    ];
+                    m[i] = if grow {
+                        prev[i] || nb.contains(&Some(true))
+                    } else {
+                        prev[i] && nb.iter().all(|v| v.unwrap_or(true))
+                    };
+                }
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn morphology_by_distance_equals_the_iterated_cross() {
+        // Blobs, holes, thin lines and pixels on the border.
+        let m: Vec<bool> = (0..CROP * 64)
+            .map(|i| {
+                let (x, y) = ((i % CROP) as u32, (i / CROP) as u32);
+                crate::pipeline::skin::texture::hash(x / 3, y / 5, 9).is_multiple_of(3) || x == 100
+            })
+            .collect();
+        for n in [0, 1, 4, 10] {
+            assert_eq!(
+                erode(m.clone(), n),
+                iterated(m.clone(), n, false),
+                "erode {n}"
+            );
+            assert_eq!(
+                dilate(m.clone(), n),
+                iterated(m.clone(), n, true),
+                "dilate {n}"
+            );
+        }
+        assert!(erode(vec![true; CROP * 8], 3).iter().all(|v| *v));
+        assert!(!dilate(vec![false; CROP * 8], 3).iter().any(|v| *v));
+    }
 
     #[test]
     fn a_step_is_sharp_and_a_ramp_is_not() {
