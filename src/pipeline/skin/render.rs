@@ -296,7 +296,10 @@ pub fn render_rect<T: Sample>(
     // Pits are tinted only where pores carry colour at all: never on a black-and-white or
     // toned picture, nor where pits are single pixels.
     let tint = p.a_pore_chroma > 0.0;
-    let (na, nb) = (tex.micro.a.w, tex.micro.b.w);
+    // Column indices into the tiles (every tile pair shares the mottling's sizes, except a
+    // flat micro-grain and relief where real skin detail replaces them).
+    let (na, nb) = (tex.redness.a.w, tex.redness.b.w);
+    let procedural = tex.micro.a.w == na;
     let xa: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect();
     let xb: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect();
     let enc = |v: f32| et[enc_index(v)];
@@ -404,8 +407,14 @@ pub fn render_rect<T: Sample>(
                     }
                     yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
                 }
-                let micro = tex.micro.wa * mi_a[ia] + tex.micro.wb * mi_b[ib];
-                let relief = tex.relief.wa * re_a[ia] + tex.relief.wb * re_b[ib];
+                let (micro, relief) = if procedural {
+                    (
+                        tex.micro.wa * mi_a[ia] + tex.micro.wb * mi_b[ib],
+                        tex.relief.wa * re_a[ia] + tex.relief.wb * re_b[ib],
+                    )
+                } else {
+                    (0.0, 0.0)
+                };
                 let sheen = lerp(&srow);
                 let tp = p.a_pore * pore;
                 let t = tp

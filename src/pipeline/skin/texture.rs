@@ -71,6 +71,21 @@ pub struct TilePair {
 }
 
 impl TilePair {
+    /// A pair that is 0 everywhere (a component that is not drawn).
+    pub fn flat() -> TilePair {
+        let zero = || Tile {
+            w: 1,
+            h: 1,
+            data: vec![0.0],
+        };
+        TilePair {
+            a: zero(),
+            b: zero(),
+            wa: 0.0,
+            wb: 0.0,
+        }
+    }
+
     #[inline]
     pub fn at(&self, x: usize, y: usize) -> f32 {
         self.wa * self.a.row(y)[x % self.a.w] + self.wb * self.b.row(y)[x % self.b.w]
@@ -188,7 +203,8 @@ pub struct Textures {
     pub pigment: TilePair,
     pub pores: PoreParams,
     /// Real skin detail (pores, fine lines, micro-relief) from [`super::exemplar`]: when present it
-    /// is the pore component, and the procedural pores, micro-grain and relief stay unused.
+    /// is the pore component, the procedural pores stay unused and micro-grain and relief are
+    /// flat ([`TilePair::flat`]).
     pub detail: Option<SkinDetail>,
 }
 
@@ -318,6 +334,14 @@ impl Textures {
     pub fn new(ppm: f32, seed: u64, light: [f32; 2], blur: f32) -> Textures {
         let n = ((36.0 * ppm).round() as usize).clamp(96, 640);
         let mm = |v: f32| v * ppm;
+        let detail = SkinDetail::new(ppm, split(seed, 15), blur.min(MAX_DETAIL_BLUR_PX));
+        // Real skin detail carries the pore band and the micro-relief itself: the procedural
+        // micro-grain and relief would only be drawn at amplitude 0, so they are not made (about
+        // 30 ms of tile generation at 8 px/mm).
+        let base = Textures::without_micro_or_relief(n, ppm, seed, light, blur, detail);
+        if base.detail.is_some() {
+            return base;
+        }
         // Micro-grain: the pore band where pores are too small to draw. Softened to ~0.7 px (skin
         // granularity, not pixel-white digital noise) and dark-leaning (unresolved pits), so it is neither
         // sandpaper nor pepper.
@@ -362,6 +386,23 @@ impl Textures {
             true,
             0.6,
         );
+        Textures {
+            micro,
+            relief,
+            ..base
+        }
+    }
+
+    /// Mottling, pores and the real skin detail; micro-grain and relief left flat.
+    fn without_micro_or_relief(
+        n: usize,
+        ppm: f32,
+        seed: u64,
+        light: [f32; 2],
+        blur: f32,
+        detail: Option<SkinDetail>,
+    ) -> Textures {
+        let mm = |v: f32| v * ppm;
         // Mottling blotches of ~2–8 mm (σ 0.8 mm − 3 mm), like the redness patches of real skin. The fields
         // lean one-sided (mildly exponential, then zero-mean): patches of *more* red or brown on a baseline,
         // as haemoglobin and melanin do, never symmetric cyan/orange confetti or freckle-like dots.
@@ -378,12 +419,12 @@ impl Textures {
         let redness = tile_pair(n, split(seed, 12), blotches, false, 1.0);
         let pigment = tile_pair(n, split(seed, 13), blotches, false, 1.0);
         Textures {
-            micro,
-            relief,
+            micro: TilePair::flat(),
+            relief: TilePair::flat(),
             redness,
             pigment,
             pores: PoreParams::new(ppm, split(seed, 14), light, blur),
-            detail: SkinDetail::new(ppm, split(seed, 15), blur.min(MAX_DETAIL_BLUR_PX)),
+            detail,
         }
     }
 }
