@@ -6,7 +6,8 @@
 //! of flat, crease-free patches of the nose, a cheek and the forehead of a NASA studio portrait at
 //! 8 px/mm: a US government work in the public domain, see `models/skin/SOURCES.md`; the tiles
 //! are made by `models/tools/derive_skin_exemplars.py`. Only these derived tiles ship, never the
-//! photograph.
+//! photograph. Once per process, their round pores are deepened and their light side softened
+//! ([`shape_pits`]), so the pores read as pits.
 //!
 //! Per picture, every tile is resampled to the face's px/mm and drawn through the picture's own
 //! blur. Per pixel, three copies placed at random are blended on a triangle grid with the
@@ -77,7 +78,7 @@ fn sources() -> &'static [Vec<Plane>; 3] {
                         .expect("embedded skin tile is a valid PNG")
                         .into_luma16();
                     let (w, h) = (img.width() as usize, img.height() as usize);
-                    Plane {
+                    shape_pits(&Plane {
                         w,
                         h,
                         data: img
@@ -85,7 +86,7 @@ fn sources() -> &'static [Vec<Plane>; 3] {
                             .into_iter()
                             .map(|v| (f32::from(v) - 32768.0) / QUANT)
                             .collect(),
-                    }
+                    })
                 })
                 .collect()
         })
@@ -311,6 +312,64 @@ impl Set {
     }
 }
 
+/// Makes the tile's pores read as pits. Round dark blobs at the pore scale (both curvatures of
+/// the detail positive, σ 1 px = 0.125 mm at the tiles' scale) are deepened in proportion to
+/// their depth and roundness, and the light side (the sheen of the micro-relief) is softened.
+///
+/// The source's pores were softened by its downscale and JPEG coding, and the tiles' pore band
+/// reads nearly symmetric (skew −0.5 nose, −0.25 cheek, 0 forehead), where a whole real face
+/// reads skew −0.7 and kurtosis 12 and a retoucher's overlay is set so the pores read as dark
+/// pits. Deepening every dark value instead (furrows too) drew the cheek's and forehead's fine
+/// lines as dark dashes that read as stray hairs on before/after crops; deepening round blobs
+/// only draws round pores, as the real nose shows. Returns the plane shaped and re-centred.
+fn shape_pits(p: &Plane) -> Plane {
+    let n = p.data.len().max(1) as f32;
+    let sd = (p.data.iter().map(|x| x * x).sum::<f32>() / n)
+        .sqrt()
+        .max(1e-6);
+    let g = gaussian(p, 1.0, false);
+    let at = |x: usize, y: usize| g.data[y * g.w + x];
+    let blob = Plane::from_fn(p.w, p.h, |x, y| {
+        let (xl, xr) = (x.saturating_sub(1), (x + 1).min(p.w - 1));
+        let (yu, yd) = (y.saturating_sub(1), (y + 1).min(p.h - 1));
+        let c = at(x, y);
+        let dxx = at(xl, y) - 2.0 * c + at(xr, y);
+        let dyy = at(x, yu) - 2.0 * c + at(x, yd);
+        let dxy = 0.25 * (at(xr, yd) - at(xl, yd) - at(xr, yu) + at(xl, yu));
+        let (m, r) = (
+            0.5 * (dxx + dyy),
+            (0.25 * (dxx - dyy).powi(2) + dxy * dxy).sqrt(),
+        );
+        let (hi, lo) = (m + r, m - r);
+        if lo > 0.0 { (lo / hi).min(1.0) } else { 0.0 }
+    });
+    let blob = gaussian(&blob, 0.7, false);
+    let mut out = Plane {
+        w: p.w,
+        h: p.h,
+        data: p
+            .data
+            .iter()
+            .zip(&blob.data)
+            .map(|(&v, &b)| {
+                if v < 0.0 {
+                    v * (1.0 + PIT_DEEPEN * b * -v / sd)
+                } else {
+                    v * RIM_SOFTEN
+                }
+            })
+            .collect(),
+    };
+    let mean = out.data.iter().sum::<f32>() / n;
+    out.data.iter_mut().for_each(|v| *v -= mean);
+    out
+}
+
+/// How much a round pit deepens per standard deviation of its depth (at full roundness).
+const PIT_DEEPEN: f32 = 0.4;
+/// What the light side of the detail keeps outside its pits.
+const RIM_SOFTEN: f32 = 0.7;
+
 /// Lanczos-3 resampling of a plane by `s` (kernel widened when shrinking, so nothing aliases).
 fn resample(p: &Plane, s: f32) -> Plane {
     if (s - 1.0).abs() < 1e-3 {
@@ -531,6 +590,32 @@ mod tests {
         );
         assert!((30.0..=120.0).contains(&nose), "nose {nose:.0} per cm²");
         assert!((15.0..=90.0).contains(&cheek), "cheek {cheek:.0} per cm²");
+    }
+
+    /// The synthesised detail's pore band (a difference of Gaussians, σ 0.5 and 1.2 px at
+    /// 8 px/mm: 0.1–0.3 mm) is pitted, skewed dark and peaked, not symmetric like noise, in
+    /// every region.
+    #[test]
+    fn the_pore_band_is_pitted_not_noise() {
+        let d = SkinDetail::new(8.0, 5, 0.7).unwrap();
+        let n = 384;
+        for density in [1.0, 0.85, 0.6] {
+            let field = Plane::from_fn(n, n, |x, y| d.at(x + 200, y + 900, density));
+            let (a, b) = (gaussian(&field, 0.5, false), gaussian(&field, 1.2, false));
+            let band: Vec<f64> = a
+                .data
+                .iter()
+                .zip(&b.data)
+                .map(|(p, q)| f64::from(p - q))
+                .collect();
+            let m = band.iter().sum::<f64>() / band.len() as f64;
+            let c = |k: i32| band.iter().map(|v| (v - m).powi(k)).sum::<f64>() / band.len() as f64;
+            let (skew, kurt) = (c(3) / c(2).powf(1.5), c(4) / (c(2) * c(2)) - 3.0);
+            assert!(
+                skew <= -0.5 && kurt >= 3.0,
+                "{density}: skew {skew:.2} kurtosis {kurt:.2}"
+            );
+        }
     }
 
     #[test]
