@@ -321,7 +321,9 @@ impl Set {
 /// reads skew −0.7 and kurtosis 12 and a retoucher's overlay is set so the pores read as dark
 /// pits. Deepening every dark value instead (furrows too) drew the cheek's and forehead's fine
 /// lines as dark dashes that read as stray hairs on before/after crops; deepening round blobs
-/// only draws round pores, as the real nose shows. Returns the plane shaped and re-centred.
+/// only draws round pores, as the real nose shows. Dark valleys that are lines, not pits (one
+/// curvature only), keep [`FURROW_KEEP`] of their depth: fine lines stay, faint, and the
+/// source's own creases do not age every face. Returns the plane shaped and re-centred.
 fn shape_pits(p: &Plane) -> Plane {
     let n = p.data.len().max(1) as f32;
     let sd = (p.data.iter().map(|x| x * x).sum::<f32>() / n)
@@ -329,31 +331,39 @@ fn shape_pits(p: &Plane) -> Plane {
         .max(1e-6);
     let g = gaussian(p, 1.0, false);
     let at = |x: usize, y: usize| g.data[y * g.w + x];
-    let blob = Plane::from_fn(p.w, p.h, |x, y| {
-        let (xl, xr) = (x.saturating_sub(1), (x + 1).min(p.w - 1));
-        let (yu, yd) = (y.saturating_sub(1), (y + 1).min(p.h - 1));
-        let c = at(x, y);
-        let dxx = at(xl, y) - 2.0 * c + at(xr, y);
-        let dyy = at(x, yu) - 2.0 * c + at(x, yd);
-        let dxy = 0.25 * (at(xr, yd) - at(xl, yd) - at(xr, yu) + at(xl, yu));
-        let (m, r) = (
-            0.5 * (dxx + dyy),
-            (0.25 * (dxx - dyy).powi(2) + dxy * dxy).sqrt(),
-        );
-        let (hi, lo) = (m + r, m - r);
-        if lo > 0.0 { (lo / hi).min(1.0) } else { 0.0 }
-    });
-    let blob = gaussian(&blob, 0.7, false);
+    // Per pixel: roundness of a dark blob (the smaller curvature over the larger, both
+    // positive) and how much of a dark valley it is (1 on a furrow's line, 0 on a round pit).
+    let (mut blob, mut valley) = (Plane::new(p.w, p.h), Plane::new(p.w, p.h));
+    for y in 0..p.h {
+        for x in 0..p.w {
+            let (xl, xr) = (x.saturating_sub(1), (x + 1).min(p.w - 1));
+            let (yu, yd) = (y.saturating_sub(1), (y + 1).min(p.h - 1));
+            let c = at(x, y);
+            let dxx = at(xl, y) - 2.0 * c + at(xr, y);
+            let dyy = at(x, yu) - 2.0 * c + at(x, yd);
+            let dxy = 0.25 * (at(xr, yd) - at(xl, yd) - at(xr, yu) + at(xl, yu));
+            let (m, r) = (
+                0.5 * (dxx + dyy),
+                (0.25 * (dxx - dyy).powi(2) + dxy * dxy).sqrt(),
+            );
+            let (hi, lo) = (m + r, m - r);
+            if hi > 0.0 {
+                let round = (lo.max(0.0) / hi).min(1.0);
+                blob.data[y * p.w + x] = round;
+                valley.data[y * p.w + x] = 1.0 - round;
+            }
+        }
+    }
+    let (blob, valley) = (gaussian(&blob, 0.7, false), gaussian(&valley, 0.7, false));
     let mut out = Plane {
         w: p.w,
         h: p.h,
-        data: p
-            .data
-            .iter()
-            .zip(&blob.data)
-            .map(|(&v, &b)| {
+        data: (0..p.data.len())
+            .map(|i| {
+                let (v, b) = (p.data[i], blob.data[i]);
                 if v < 0.0 {
-                    v * (1.0 + PIT_DEEPEN * b * -v / sd)
+                    let furrow = valley.data[i] * (1.0 - b);
+                    v * (1.0 + PIT_DEEPEN * b * -v / sd) * (1.0 - (1.0 - FURROW_KEEP) * furrow)
                 } else {
                     v * RIM_SOFTEN
                 }
@@ -369,6 +379,9 @@ fn shape_pits(p: &Plane) -> Plane {
 const PIT_DEEPEN: f32 = 0.4;
 /// What the light side of the detail keeps outside its pits.
 const RIM_SOFTEN: f32 = 0.7;
+/// What a furrow's line keeps of its depth: the source's creases, carried over whole, read as
+/// a weathered face on a young one (the cheek's diagonal lines at 200 %).
+const FURROW_KEEP: f32 = 0.6;
 
 /// Lanczos-3 resampling of a plane by `s` (kernel widened when shrinking, so nothing aliases).
 fn resample(p: &Plane, s: f32) -> Plane {
