@@ -52,6 +52,7 @@ fn bench(c: &mut Criterion) {
                     black_box(realskin::pipeline::skin::gate::judge(
                         black_box(&img),
                         &faces[0],
+                        realskin::pipeline::skin::space::Space::srgb(),
                     ))
                 })
             });

@@ -70,6 +70,7 @@ fn bench(c: &mut Criterion) {
             faces: Some(r.faces.clone()),
             found: None,
             verdicts: None,
+            ..SkinContext::default()
         };
         g.throughput(Throughput::Elements(size as u64 * size as u64));
         g.bench_function(format!("{size}x{size}/detect"), |b| {

@@ -9,7 +9,7 @@ fn main() {
         let img = image::DynamicImage::ImageRgb8(img.to_rgb8());
         let (w, h) = (img.width() as usize, img.height() as usize);
         let px = pixels::Pixels::of(&img).unwrap();
-        let red = pixels::Reduced::build(&px, w, h, 1);
+        let red = pixels::Reduced::build(&px, w, h, 1, pixels::Space::srgb());
         let used = realskin::face::analyse(&img, 2);
         let Some(face) = used.first() else {
             println!("{path}: no face");
@@ -32,7 +32,14 @@ fn main() {
         let pixels::Pixels::U8 { data, channels } = px else {
             unreachable!()
         };
-        let lab = measure::lab_of(data, channels, w * channels, rect, (0, 0));
+        let lab = measure::lab_of(
+            data,
+            channels,
+            w * channels,
+            rect,
+            (0, 0),
+            pixels::Space::srgb(),
+        );
         let k = red.k as f32;
         let m = Plane::from_fn(rect.w(), rect.h(), |x, y| {
             maps.mask.sample(
@@ -42,7 +49,7 @@ fn main() {
         });
         let sel = measure::selection(&lab.l, &m, ppm);
         let b = measure::bands(&lab, &sel, ppm);
-        let floor = grain::noise_floor(data, channels, w, h);
+        let floor = grain::noise_floor(data, channels, w, h, pixels::Space::srgb());
         println!(
             "{:45} ppm {:.2} fine {:.4} mid {:.4} chroma {:.2} skew {:.2} kurt {:.1} n {} floor {:.3}",
             path.rsplit('/').next().unwrap(),

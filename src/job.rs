@@ -6,6 +6,7 @@
 //! alone, before any pixel is decoded). It neither reads nor writes files: the caller
 //! hands in the bytes and writes the result (see `output`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{Config, HotfolderConfig, OutputConfig};
@@ -14,6 +15,7 @@ use crate::error::JobError;
 use crate::meta;
 use crate::output::encode::{self, Encoded};
 use crate::pipeline::skin::Preset;
+use crate::pipeline::skin::space::Space;
 use crate::pipeline::{self, StageSettings, millis};
 use crate::profile::{self, EditInfo, ProfileOptions, output_provenance};
 use crate::report::previews::{self, Previews};
@@ -98,13 +100,26 @@ pub fn render(
     // The face survey counts as stage time: it is the skin engine's face pass, run first
     // because the largest face decides how far to enlarge.
     let t = Instant::now();
-    let survey = pipeline::survey(&input, &settings.stages);
+    // The picture's colour space, from its profile: skin is measured and rendered in its own
+    // curve and primaries (a profile the engine cannot use is measured as sRGB, and said so).
+    let (space, space_note) = match decoded.icc.as_deref().map(Space::from_icc) {
+        Some(Ok(Some(space))) => (Some(Arc::new(space)), None),
+        Some(Err(why)) => (None, Some(why)),
+        Some(Ok(None)) | None => (None, None),
+    };
+    let survey = pipeline::survey(
+        &input,
+        &settings.stages,
+        space.as_deref().unwrap_or(Space::srgb()),
+    );
     let mut plan = pipeline::plan(
         input.width(),
         input.height(),
         &settings.stages,
         survey.as_ref(),
     );
+    plan.skin_context.space = space;
+    plan.skin_context.space_note = space_note;
     plan.skin_context.preset_hint =
         serde_json::from_value::<Preset>(serde_json::Value::String(prof.preset.preset.clone()))
             .ok();

@@ -141,3 +141,56 @@ fn the_output_of_a_cmyk_jpeg_carries_an_rgb_profile_and_says_so() {
     );
     assert!(Path::new(&input).exists(), "the original is untouched");
 }
+
+/// A 16-bit PNG with a Display P3 profile (`iCCP`), and the same with a profile the engine
+/// cannot use, through `realskin process`: the report says how each picture's colour space
+/// was handled (the synthetic gradient has no face, so the engine measures it and passes).
+#[test]
+fn the_report_says_how_a_wide_gamut_picture_was_measured() {
+    use image::ImageEncoder;
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (160u32, 120u32);
+    let px: Vec<u16> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            [40_000 + 100 * x as u16, 30_000 + 80 * y as u16, 25_000]
+        })
+        .collect();
+    let bytes: Vec<u8> = px.iter().flat_map(|v| v.to_be_bytes()).collect();
+    let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+    let mut lut_only = moxcms::ColorProfile::new_display_p3();
+    lut_only.red_trc = None;
+    let lut_only = lut_only.encode().unwrap();
+    for (stem, icc) in [("p3-16bit", &p3), ("lut-only", &lut_only)] {
+        let mut png = Vec::new();
+        let mut enc = image::codecs::png::PngEncoder::new(&mut png);
+        enc.set_icc_profile(icc.clone()).unwrap();
+        enc.write_image(&bytes, w, h, image::ExtendedColorType::Rgb16)
+            .unwrap();
+        std::fs::write(dir.path().join(format!("{stem}.png")), png).unwrap();
+    }
+    let out = dir.path().join("out");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_realskin"))
+        .args(["process", "-o"])
+        .arg(&out)
+        .arg(dir.path().join("p3-16bit.png"))
+        .arg(dir.path().join("lut-only.png"))
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let report =
+        |stem: &str| std::fs::read_to_string(out.join(format!("{stem}.realskin.json"))).unwrap();
+    let p3_report = report("p3-16bit");
+    assert!(
+        p3_report.contains("measured and rendered through its own tone curve and primaries"),
+        "{p3_report}"
+    );
+    let lut_report = report("lut-only");
+    assert!(
+        lut_report.contains("measured as sRGB: the profile has no matrix and tone curves"),
+        "{lut_report}"
+    );
+    // The output keeps the picture's own profile, byte for byte.
+    let result = std::fs::read(out.join("p3-16bit.realskin.png")).unwrap();
+    assert_eq!(realskin::meta::read(&result).icc.as_deref(), Some(&p3[..]));
+}

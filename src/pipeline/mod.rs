@@ -123,12 +123,16 @@ pub struct StageArtifacts {
 
 /// Looks for faces before any stage runs (only when the skin engine is on): the largest
 /// photographed face sizes the upscale, and the faces found are handed on to the skin
-/// engine, so the detector runs once per image.
-pub fn survey(input: &DynamicImage, settings: &StageSettings) -> Option<skin::Survey> {
+/// engine, so the detector runs once per image. `space` is the picture's colour space.
+pub fn survey(
+    input: &DynamicImage,
+    settings: &StageSettings,
+    space: &skin::space::Space,
+) -> Option<skin::Survey> {
     settings
         .skin
         .enabled
-        .then(|| skin::survey(input, &settings.skin))
+        .then(|| skin::survey(input, &settings.skin, space))
 }
 
 /// Decides which stages run for an image of this size with these faces (`None`: not looked

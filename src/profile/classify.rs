@@ -49,6 +49,7 @@ pub fn classify(img: &DynamicImage) -> Classification {
             img.width() as usize,
             img.height() as usize,
             1,
+            crate::pipeline::skin::space::Space::srgb(),
         )
         .to_rgb8(),
         None => {
@@ -59,6 +60,7 @@ pub fn classify(img: &DynamicImage) -> Classification {
                 rgb.width() as usize,
                 rgb.height() as usize,
                 1,
+                crate::pipeline::skin::space::Space::srgb(),
             )
             .to_rgb8()
         }

@@ -141,6 +141,7 @@ pub fn face_ctx(size: u32) -> SkinContext {
         faces: Some(vec![Face::of(size).boxed()]),
         found: None,
         verdicts: None,
+        ..SkinContext::default()
     }
 }
 

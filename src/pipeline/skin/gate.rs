@@ -33,6 +33,7 @@
 
 use super::filters::{Plane, gaussian};
 use super::measure::lin_to_lab_fast;
+use super::space::Space;
 use crate::face::{self, Face, mesh};
 use image::DynamicImage;
 use serde::Serialize;
@@ -72,7 +73,7 @@ pub struct FaceVerdict {
 }
 
 /// Judges one face.
-pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
+pub fn judge(img: &DynamicImage, f: &Face, space: &Space) -> FaceVerdict {
     let m = &f.mesh;
     let width = mesh::dist(m.at(mesh::RIGHT_CHEEK_EDGE), m.at(mesh::LEFT_CHEEK_EDGE)).max(8.0);
     let b = m.oval_bounds();
@@ -93,7 +94,7 @@ pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
     let g1 = sobel_magnitude(&gaussian(&luma, 1.0, false));
     let g3 = sobel_magnitude(&gaussian(&luma, 3.0, false));
     let step_sharpness = steps(&g1, &g3, &skin);
-    let skin_chroma = median_chroma(&rgb, &skin);
+    let skin_chroma = median_chroma(&rgb, &skin, space);
     let presence = m.presence;
     let iris_to_face = (m.yaw().abs() < MAX_IRIS_YAW)
         .then(|| iris_pair(&luma, f, &roi))
@@ -146,11 +147,15 @@ pub fn judge(img: &DynamicImage, f: &Face) -> FaceVerdict {
     }
 }
 
-/// Median CIELAB chroma over the selected pixels of an interleaved sRGB crop (0..255).
-fn median_chroma(rgb: &[f32], sel: &[bool]) -> f32 {
+/// Median CIELAB chroma over the selected pixels of an interleaved crop (0..255, encoded in
+/// the picture's `space`).
+fn median_chroma(rgb: &[f32], sel: &[bool], space: &Space) -> f32 {
+    let srgb = space.is_srgb();
     let lin = |v: f32| {
         let v = (v / 255.0).clamp(0.0, 1.0);
-        if v <= 0.04045 {
+        if !srgb {
+            space.decode_unit(v)
+        } else if v <= 0.04045 {
             v / 12.92
         } else {
             ((v + 0.055) / 1.055).powf(2.4)
@@ -159,7 +164,11 @@ fn median_chroma(rgb: &[f32], sel: &[bool]) -> f32 {
     let mut c: Vec<f32> = (0..sel.len())
         .filter(|&i| sel[i])
         .map(|i| {
-            let lab = lin_to_lab_fast([lin(rgb[3 * i]), lin(rgb[3 * i + 1]), lin(rgb[3 * i + 2])]);
+            let lab = lin_to_lab_fast(space.to_srgb([
+                lin(rgb[3 * i]),
+                lin(rgb[3 * i + 1]),
+                lin(rgb[3 * i + 2]),
+            ]));
             lab[1].hypot(lab[2])
         })
         .collect();
@@ -495,14 +504,14 @@ mod tests {
             [198.0, 140.0, 110.0],
             [110.0, 72.0, 56.0],
         ] {
-            let c = median_chroma(&patch(tone), &sel);
+            let c = median_chroma(&patch(tone), &sel, Space::srgb());
             assert!((10.0..=MAX_SKIN_CHROMA).contains(&c), "{tone:?}: {c}");
         }
         // A 3D-animation orange.
-        let c = median_chroma(&patch([222.0, 120.0, 60.0]), &sel);
+        let c = median_chroma(&patch([222.0, 120.0, 60.0]), &sel, Space::srgb());
         assert!(c > MAX_SKIN_CHROMA, "toon orange: {c}");
         assert_eq!(
-            median_chroma(&patch([128.0, 128.0, 128.0]), &sel).round(),
+            median_chroma(&patch([128.0, 128.0, 128.0]), &sel, Space::srgb()).round(),
             0.0
         );
     }

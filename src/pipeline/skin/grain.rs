@@ -4,7 +4,7 @@
 
 use super::filters::{Plane, gaussian};
 use super::measure::lin_to_lab_fast;
-use super::pixels::Sample;
+use super::pixels::{Sample, Space};
 use super::texture::{Tile, gauss_hash};
 use std::sync::OnceLock;
 
@@ -157,7 +157,7 @@ fn band_sd(p: &Plane, border: usize) -> f32 {
 
 /// Noise floor of an image: the 0.5–1 px band sd of L* in its flattest 48 px windows (25th percentile of
 /// a grid of up to 8×8 windows), in the same units as [`TARGET_NOISE_FLOOR`].
-pub fn noise_floor<T: Sample>(data: &[T], ch: usize, w: usize, h: usize) -> f32 {
+pub fn noise_floor<T: Sample>(data: &[T], ch: usize, w: usize, h: usize, space: &Space) -> f32 {
     const WIN: usize = 48;
     if w < WIN * 2 || h < WIN * 2 {
         return TARGET_NOISE_FLOOR;
@@ -173,8 +173,7 @@ pub fn noise_floor<T: Sample>(data: &[T], ch: usize, w: usize, h: usize) -> f32 
             for y in 0..WIN {
                 for x in 0..WIN {
                     let p = &data[((y0 + y) * w + x0 + x) * ch..][..3];
-                    l.data[y * WIN + x] =
-                        lin_to_lab_fast([p[0].to_lin(), p[1].to_lin(), p[2].to_lin()])[0];
+                    l.data[y * WIN + x] = lin_to_lab_fast(space.lin(p))[0];
                 }
             }
             let mean = l.data.iter().sum::<f32>() / (WIN * WIN) as f32;

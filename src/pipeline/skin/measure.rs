@@ -21,7 +21,7 @@
 //! real skin reads as orange peel: an AI face filled to the target lands inside the real range.
 
 use super::filters::{Plane, blur, gradient_magnitude};
-use super::pixels::{LUMA, Sample, lab_f};
+use super::pixels::{LUMA, Sample, Space, lab_f};
 use serde::Serialize;
 
 /// Target pore-band energy of real skin (mid of the real photographs' 0.0081–0.0111).
@@ -103,6 +103,7 @@ pub fn lab_of<T: Sample>(
     stride: usize,
     rect: Rect,
     origin: (usize, usize),
+    space: &Space,
 ) -> LabCrop {
     let (w, h) = (rect.w(), rect.h());
     let mut l = Plane::new(w, h);
@@ -112,7 +113,7 @@ pub fn lab_of<T: Sample>(
         let row = (rect.y0 - origin.1 + y) * stride + (rect.x0 - origin.0) * ch;
         for x in 0..w {
             let p = &data[row + x * ch..row + x * ch + 3];
-            let lab = lin_to_lab_fast([p[0].to_lin(), p[1].to_lin(), p[2].to_lin()]);
+            let lab = lin_to_lab_fast(space.lin(p));
             l.data[y * w + x] = lab[0];
             a.data[y * w + x] = lab[1];
             b.data[y * w + x] = lab[2];

@@ -14,7 +14,9 @@
 //!
 //! Everything statistical runs on a reduced copy (≤ 512 px) or on one face crop; the full image is read
 //! twice (reduce, render) and written once. The result depends only on the input and the config: seeds
-//! come from the image content and no step depends on the thread count.
+//! come from the image content and no step depends on the thread count. Pixels are read into linear
+//! sRGB, and written back, through the picture's own colour space (`space.rs`: its ICC profile's tone
+//! curve and primaries).
 
 pub mod exemplar;
 pub mod filters;
@@ -26,6 +28,7 @@ pub mod pixels;
 pub mod presets;
 pub mod render;
 pub mod scale;
+pub mod space;
 pub mod texture;
 pub mod tone;
 
@@ -169,6 +172,17 @@ pub struct SkinContext {
     /// The gate's verdict on each of `found`, in order (the survey judged them already; the
     /// gate measures on a crop normalised to the face, so the scale does not change it).
     pub verdicts: Option<Vec<gate::FaceVerdict>>,
+    /// The picture's colour space from its ICC profile (`None`: sRGB).
+    pub space: Option<std::sync::Arc<space::Space>>,
+    /// Why the picture's profile could not be used (it is then measured as sRGB).
+    pub space_note: Option<String>,
+}
+
+impl SkinContext {
+    /// The picture's colour space, sRGB unless the context says otherwise.
+    pub fn space(&self) -> &space::Space {
+        self.space.as_deref().unwrap_or(space::Space::srgb())
+    }
 }
 
 /// The faces of a picture and the scale of the largest photographed one.
@@ -184,11 +198,12 @@ pub struct Survey {
 
 /// Finds the faces and the scale of the largest photographed one, without rendering
 /// anything: what the plan needs to size the upscale.
-pub fn survey(img: &DynamicImage, cfg: &SkinConfig) -> Survey {
+pub fn survey(img: &DynamicImage, cfg: &SkinConfig, space: &space::Space) -> Survey {
     let rgb = grey_as_rgb(img);
     let img = rgb.as_ref().unwrap_or(img);
     let faces = face::analyse(img, pixels::thread_count(cfg.threads));
-    let verdicts: Vec<gate::FaceVerdict> = faces.iter().map(|f| gate::judge(img, f)).collect();
+    let verdicts: Vec<gate::FaceVerdict> =
+        faces.iter().map(|f| gate::judge(img, f, space)).collect();
     let photographed: Vec<face::Face> = faces
         .iter()
         .zip(&verdicts)
@@ -257,6 +272,10 @@ pub struct SkinReport {
     pub width: u32,
     pub height: u32,
     pub pixel_type: String,
+    /// How the picture's colour space was handled, when it is not sRGB: measured and rendered
+    /// through its own profile, or measured as sRGB and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colour_space: Option<String>,
     pub classification: Option<Classification>,
     pub classification_source: Option<Source>,
     /// Faces as detected (or given); `faces_used` passed the skin check.
@@ -582,7 +601,16 @@ pub fn apply_cow(
     let threads = pixels::thread_count(cfg.threads);
 
     let t = Instant::now();
-    let red = Reduced::build(&px, w, h, threads);
+    let space = ctx.space();
+    report.colour_space = match (&ctx.space, &ctx.space_note) {
+        (Some(s), _) => Some(format!(
+            "{}: measured and rendered through its own tone curve and primaries",
+            s.name
+        )),
+        (None, Some(note)) => Some(format!("measured as sRGB: {note}")),
+        (None, None) => None,
+    };
+    let red = Reduced::build(&px, w, h, threads, space);
     report.timings_ms.reduce = ms(t);
 
     // 1. Faces with their landmarks, and the whole-picture classification (information only; the
@@ -626,7 +654,7 @@ pub fn apply_cow(
     for (i, f) in found.iter().enumerate() {
         let verdict = match known {
             Some(v) => v[i].clone(),
-            None => gate::judge(src, f),
+            None => gate::judge(src, f, space),
         };
         let why = if f.bbox.w < MIN_FACE_WIDTH {
             Some(format!("smaller than {MIN_FACE_WIDTH} px"))
@@ -787,8 +815,8 @@ pub fn apply_cow(
     });
     let tex = texture::Textures::new(sc.px_per_mm, seed, light, blur);
     let floor = match &px {
-        Pixels::U8 { data, channels } => grain::noise_floor(data, *channels, w, h),
-        Pixels::U16 { data, channels } => grain::noise_floor(data, *channels, w, h),
+        Pixels::U8 { data, channels } => grain::noise_floor(data, *channels, w, h, space),
+        Pixels::U16 { data, channels } => grain::noise_floor(data, *channels, w, h, space),
     };
     let grain_sigma = grain::grain_sigma(floor, amounts.grain);
     report.grain = Some(GrainReport {
@@ -820,6 +848,7 @@ pub fn apply_cow(
             .filter(|g| *g != [1.0; 3]),
         grain: grain_sigma,
         grain_seed: texture::split(seed, 99) as u32,
+        space,
     };
     // Black-and-white and toned pictures: texture in luminance only, the toning kept.
     if mono.is_some() {
@@ -1028,7 +1057,7 @@ fn calibrate<T: Sample>(
 ) -> MeasureReport {
     let (lab0, comps) = join(
         threads,
-        || measure::lab_of(src, ch, img_w * ch, region, (0, 0)),
+        || measure::lab_of(src, ch, img_w * ch, region, (0, 0), params.space),
         || render::components(src, ch, img_w, region, params),
     );
     let sel = measure::selection(&lab0.l, &comps.mask, ppm);
@@ -1340,7 +1369,14 @@ fn calibrate<T: Sample>(
                 )
             },
         );
-        let lab = measure::lab_of(&buf, ch, w * ch, region, (region.x0, region.y0));
+        let lab = measure::lab_of(
+            &buf,
+            ch,
+            w * ch,
+            region,
+            (region.x0, region.y0),
+            params.space,
+        );
         measure::bands_par(&lab, &sel, ppm, threads)
     };
     let first = render_measure(params);

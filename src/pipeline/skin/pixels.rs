@@ -3,8 +3,8 @@
 //! Everything that needs statistics (classification, faces, mask, tone) works on [`Reduced`]; only the
 //! render pass and the crop measurements touch full-resolution pixels.
 
+pub use super::space::{ENC_N, Space};
 use image::DynamicImage;
-use std::sync::OnceLock;
 
 /// Rec. 709 / sRGB luminance weights for linear RGB.
 pub const LUMA: [f32; 3] = [0.2126, 0.7152, 0.0722];
@@ -46,77 +46,26 @@ impl Layout {
     }
 }
 
-/// A sample type the render pass can read and write (u8 or u16), with its sRGB tables.
+/// A sample type the render pass can read and write (u8 or u16), with its picture's tables.
 ///
 /// Hot loops fetch the tables once ([`Sample::lin_table`], [`Sample::enc_table`]) and index them directly.
 pub trait Sample: Copy + Send + Sync + PartialEq + 'static {
-    /// Encoded value to linear light, indexed by [`Sample::index`].
-    fn lin_table() -> &'static [f32];
-    /// Linear light quantised by [`enc_index`] to the nearest encoded value.
-    fn enc_table() -> &'static [Self];
+    /// Encoded value to the picture's own linear light, indexed by [`Sample::index`].
+    fn lin_table(space: &Space) -> &[f32];
+    /// Own linear light quantised by [`enc_index`] to the nearest encoded value.
+    fn enc_table(space: &Space) -> &[Self];
     fn index(self) -> usize;
     /// Encoded value scaled to 0..1.
     fn unit(self) -> f32;
+}
+
+impl Space {
+    /// A pixel's linear sRGB (the engine's working space; unclamped outside sRGB's gamut).
     #[inline]
-    fn to_lin(self) -> f32 {
-        Self::lin_table()[self.index()]
+    pub fn lin<T: Sample>(&self, p: &[T]) -> [f32; 3] {
+        let t = T::lin_table(self);
+        self.to_srgb([t[p[0].index()], t[p[1].index()], t[p[2].index()]])
     }
-    #[inline]
-    fn from_lin(v: f32) -> Self {
-        Self::enc_table()[enc_index(v)]
-    }
-}
-
-fn srgb_to_linear(v: f64) -> f64 {
-    if v <= 0.04045 {
-        v / 12.92
-    } else {
-        ((v + 0.055) / 1.055).powf(2.4)
-    }
-}
-
-fn linear_to_srgb(v: f64) -> f64 {
-    if v <= 0.003_130_8 {
-        v * 12.92
-    } else {
-        1.055 * v.powf(1.0 / 2.4) - 0.055
-    }
-}
-
-/// Size of the linear-to-encoded tables: linear light is quantised to 1/65535, fine enough that a
-/// round trip of an untouched 16-bit value changes it by at most one code in the darkest tones.
-const ENC_N: usize = 65536;
-
-fn lin8() -> &'static [f32; 256] {
-    static T: OnceLock<[f32; 256]> = OnceLock::new();
-    T.get_or_init(|| std::array::from_fn(|i| srgb_to_linear(i as f64 / 255.0) as f32))
-}
-
-fn lin16() -> &'static [f32] {
-    static T: OnceLock<Vec<f32>> = OnceLock::new();
-    T.get_or_init(|| {
-        (0..65536)
-            .map(|i| srgb_to_linear(i as f64 / 65535.0) as f32)
-            .collect()
-    })
-}
-
-fn enc8() -> &'static [u8] {
-    static T: OnceLock<Vec<u8>> = OnceLock::new();
-    T.get_or_init(|| {
-        (0..ENC_N)
-            .map(|i| (linear_to_srgb(i as f64 / (ENC_N - 1) as f64) * 255.0).round() as u8)
-            .collect()
-    })
-}
-
-fn enc16() -> &'static [u16] {
-    static T: OnceLock<Vec<u16>> = OnceLock::new();
-    T.get_or_init(|| {
-        (0..ENC_N)
-            .map(|i| (linear_to_srgb(i as f64 / (ENC_N - 1) as f64) * 65535.0).round() as u16)
-            .collect()
-    })
 }
 
 /// Index into [`Sample::enc_table`] for a linear value (clamped to 0..1).
@@ -128,11 +77,11 @@ pub fn enc_index(v: f32) -> usize {
 }
 
 impl Sample for u8 {
-    fn lin_table() -> &'static [f32] {
-        lin8()
+    fn lin_table(space: &Space) -> &[f32] {
+        space.lin8()
     }
-    fn enc_table() -> &'static [u8] {
-        enc8()
+    fn enc_table(space: &Space) -> &[u8] {
+        space.enc8()
     }
     #[inline]
     fn index(self) -> usize {
@@ -145,11 +94,11 @@ impl Sample for u8 {
 }
 
 impl Sample for u16 {
-    fn lin_table() -> &'static [f32] {
-        lin16()
+    fn lin_table(space: &Space) -> &[f32] {
+        space.lin16()
     }
-    fn enc_table() -> &'static [u16] {
-        enc16()
+    fn enc_table(space: &Space) -> &[u16] {
+        space.enc16()
     }
     #[inline]
     fn index(self) -> usize {
@@ -163,12 +112,12 @@ impl Sample for u16 {
 
 /// Linear light to encoded sRGB, 0..1 (for statistics on the reduced copy).
 pub fn encode_unit(v: f32) -> f32 {
-    linear_to_srgb(v.clamp(0.0, 1.0) as f64) as f32
+    super::space::srgb_encode(v)
 }
 
 /// Encoded sRGB 0..1 to linear light.
 pub fn decode_unit(v: f32) -> f32 {
-    srgb_to_linear(v.clamp(0.0, 1.0) as f64) as f32
+    super::space::srgb_decode(v)
 }
 
 /// CIE L* from relative luminance Y (0..1).
@@ -267,11 +216,16 @@ impl Reduced {
 
     /// Builds the reduced copy in one pass over the full-resolution pixels, in horizontal bands
     /// shared among `threads` workers (the result does not depend on the thread count).
-    pub fn build(px: &Pixels, w: usize, h: usize, threads: usize) -> Reduced {
+    /// `rgb` and `lin` are in sRGB whatever the picture's own `space`.
+    pub fn build(px: &Pixels, w: usize, h: usize, threads: usize, space: &Space) -> Reduced {
         let k = Self::block_for(w, h);
         match px {
-            Pixels::U8 { data, channels } => Self::build_t(data, *channels, w, h, k, threads),
-            Pixels::U16 { data, channels } => Self::build_t(data, *channels, w, h, k, threads),
+            Pixels::U8 { data, channels } => {
+                Self::build_t(data, *channels, w, h, k, threads, space)
+            }
+            Pixels::U16 { data, channels } => {
+                Self::build_t(data, *channels, w, h, k, threads, space)
+            }
         }
     }
 
@@ -282,7 +236,10 @@ impl Reduced {
         h: usize,
         k: usize,
         threads: usize,
+        space: &Space,
     ) -> Reduced {
+        let srgb = space.is_srgb();
+        let srgb_enc = Space::srgb().enc16();
         let rw = w.div_ceil(k);
         let rh = h.div_ceil(k);
         let mut rgb = vec![[0f32; 3]; rw * rh];
@@ -298,7 +255,7 @@ impl Reduced {
             for (ci, ((rgb_c, lin_c), sd_c)) in chunks {
                 s.spawn(move || {
                     let mut acc = vec![[0f64; 8]; rw];
-                    let lt = T::lin_table();
+                    let lt = T::lin_table(space);
                     for (ry_local, ((rgb_row, lin_row), sd_row)) in rgb_c
                         .chunks_mut(rw)
                         .zip(lin_c.chunks_mut(rw))
@@ -327,13 +284,23 @@ impl Reduced {
                                     mut y2,
                                 ) = (0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
                                 for p in row[x0 * ch..x1 * ch].chunks_exact(ch) {
-                                    let (r, g, b) = (p[0].unit(), p[1].unit(), p[2].unit());
+                                    let own =
+                                        [lt[p[0].index()], lt[p[1].index()], lt[p[2].index()]];
+                                    let (r, g, b) = if srgb {
+                                        (p[0].unit(), p[1].unit(), p[2].unit())
+                                    } else {
+                                        // Another space: its colour re-encoded as sRGB.
+                                        let c = space.to_srgb(own);
+                                        let e =
+                                            |v: f32| f32::from(srgb_enc[enc_index(v)]) / 65535.0;
+                                        (e(c[0]), e(c[1]), e(c[2]))
+                                    };
                                     s0 += r;
                                     s1 += g;
                                     s2 += b;
-                                    l0 += lt[p[0].index()];
-                                    l1 += lt[p[1].index()];
-                                    l2 += lt[p[2].index()];
+                                    l0 += own[0];
+                                    l1 += own[1];
+                                    l2 += own[2];
                                     let luma = 0.299 * r + 0.587 * g + 0.114 * b;
                                     yy += luma;
                                     y2 += luma * luma;
@@ -352,7 +319,11 @@ impl Reduced {
                             let x0 = bx * k;
                             let n = (((x0 + k).min(w) - x0) * (y1 - y0)) as f64;
                             rgb_row[bx] = [(a[0] / n) as f32, (a[1] / n) as f32, (a[2] / n) as f32];
-                            lin_row[bx] = [(a[3] / n) as f32, (a[4] / n) as f32, (a[5] / n) as f32];
+                            lin_row[bx] = space.to_srgb([
+                                (a[3] / n) as f32,
+                                (a[4] / n) as f32,
+                                (a[5] / n) as f32,
+                            ]);
                             let m = a[6] / n;
                             sd_row[bx] = ((a[7] / n - m * m).max(0.0)).sqrt() as f32;
                         }

@@ -9,7 +9,7 @@
 use super::filters::Plane;
 use super::grain;
 use super::measure::Rect;
-use super::pixels::{LUMA, Sample, enc_index, lstar};
+use super::pixels::{LUMA, Sample, Space, enc_index, lstar};
 use super::texture::{GridSampler, Textures, splat_pores};
 use std::sync::OnceLock;
 
@@ -56,6 +56,8 @@ pub struct RenderParams<'a> {
     /// Grain σ in L* units (0 = off) and its seed.
     pub grain: f32,
     pub grain_seed: u32,
+    /// The picture's colour space: pixels are read into linear sRGB and written back through it.
+    pub space: &'a Space,
 }
 
 impl RenderParams<'_> {
@@ -215,7 +217,8 @@ pub fn components<T: Sample>(
             };
             let (m, d, s) = (lerp(&rows[0]), lerp(&rows[1]), lerp(&rows[2]));
             let px = &src[(y * img_w + x) * ch..][..3];
-            let yl = LUMA[0] * px[0].to_lin() + LUMA[1] * px[1].to_lin() + LUMA[2] * px[2].to_lin();
+            let lin = p.space.lin(px);
+            let yl = LUMA[0] * lin[0] + LUMA[1] * lin[1] + LUMA[2] * lin[2];
             let o = j * w + i;
             c.weight.data[o] = m * shade(yl);
             c.mask.data[o] = m;
@@ -253,8 +256,11 @@ pub fn render_rect<T: Sample>(
 ) {
     let (w, h) = (rect.w(), rect.h());
     let skin = p.skin_active();
-    let lt = T::lin_table();
-    let et = T::enc_table();
+    let space = p.space;
+    let lt = T::lin_table(space);
+    let et = T::enc_table(space);
+    // Another space than sRGB: its linear values go through a matrix to linear sRGB and back.
+    let matrix = space.has_matrix();
     let shade_t = shade_lut();
     let grain_t = grain_lut();
     let lut_i =
@@ -303,6 +309,12 @@ pub fn render_rect<T: Sample>(
     let xa: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect();
     let xb: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect();
     let enc = |v: f32| et[enc_index(v)];
+    // A pixel in linear sRGB, the cast corrected.
+    let read = |sp: &[T]| {
+        let c = [lt[sp[0].index()], lt[sp[1].index()], lt[sp[2].index()]];
+        let c = if matrix { space.to_srgb(c) } else { c };
+        [c[0] * cast[0], c[1] * cast[1], c[2] * cast[2]]
+    };
     for j in 0..h {
         let y = rect.y0 + j;
         let sy = y - src_y0;
@@ -329,11 +341,7 @@ pub fn render_rect<T: Sample>(
                 .zip(out_row.chunks_exact_mut(ch))
                 .enumerate()
             {
-                let c = [
-                    lt[sp[0].index()] * cast[0],
-                    lt[sp[1].index()] * cast[1],
-                    lt[sp[2].index()] * cast[2],
-                ];
+                let c = read(sp);
                 let g = if grain_on {
                     let yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
                     let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
@@ -341,9 +349,11 @@ pub fn render_rect<T: Sample>(
                 } else {
                     1.0
                 };
-                op[0] = enc(c[0] * g);
-                op[1] = enc(c[1] * g);
-                op[2] = enc(c[2] * g);
+                let o = [c[0] * g, c[1] * g, c[2] * g];
+                let o = if matrix { space.from_srgb(o) } else { o };
+                op[0] = enc(o[0]);
+                op[1] = enc(o[1]);
+                op[2] = enc(o[2]);
                 if ch == 4 {
                     op[3] = sp[3];
                 }
@@ -365,11 +375,7 @@ pub fn render_rect<T: Sample>(
                 op.copy_from_slice(sp);
                 continue;
             }
-            let mut c = [
-                lt[sp[0].index()] * cast[0],
-                lt[sp[1].index()] * cast[1],
-                lt[sp[2].index()] * cast[2],
-            ];
+            let mut c = read(sp);
             let mut yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
             let mut gain = 1.0f32;
             // The pits' share of the darkening (≤ 0), tinted per channel below.
@@ -430,7 +436,17 @@ pub fn render_rect<T: Sample>(
                 let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
                 gain *= 1.0 + gs * grain_t[lut_i(yl * gain)] * n;
             }
-            if pit < 0.0 && tint {
+            if matrix {
+                let o = if pit < 0.0 && tint {
+                    std::array::from_fn(|k| c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0))
+                } else {
+                    [c[0] * gain, c[1] * gain, c[2] * gain]
+                };
+                let o = space.from_srgb(o);
+                op[0] = enc(o[0]);
+                op[1] = enc(o[1]);
+                op[2] = enc(o[2]);
+            } else if pit < 0.0 && tint {
                 for (k, v) in op.iter_mut().take(3).enumerate() {
                     *v = enc(c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0));
                 }
