@@ -167,7 +167,7 @@ pub fn decode(bytes: &[u8], max_megapixels: f64) -> Result<Decoded, JobError> {
             })?;
             icc = Some(srgb);
             converted = Some(format!(
-                "CMYK converted to sRGB through its profile{}",
+                "CMYK converted to sRGB through its profile{}; the output carries the sRGB profile",
                 crate::profile::icc::icc_facts(&profile)
                     .and_then(|f| f.description)
                     .map(|d| format!(" ({d})"))
@@ -191,14 +191,80 @@ pub fn decode(bytes: &[u8], max_megapixels: f64) -> Result<Decoded, JobError> {
     })
 }
 
-/// The sRGB profile moxcms writes, made byte-stable and strictly valid: its header carries
-/// the time it was written (a fixed date instead, so the same input gives the same output
-/// bytes) and an illuminant a hair off the ICC's D50 (the exact D50, or Little CMS based
-/// tools such as libvips refuse the profile).
-fn srgb_icc(p: &moxcms::ColorProfile) -> Result<Vec<u8>, String> {
+/// The colour space a PNG's gAMA and cHRM chunks describe, as an ICC profile, for a PNG
+/// without iCCP, sRGB or cICP: `Ok(None)` when it is sRGB in all but name (gamma 1/2.2, the
+/// default libpng writes, with sRGB's primaries or none, read as sRGB by every browser).
+/// The profile travels with the picture: the skin engine reads the pixels through it, and
+/// the output carries it as iCCP, which every viewer honours (gAMA and cHRM are often
+/// ignored), so the picture looks the same as its original.
+pub fn png_gamma_profile(gama: u32, chrm: Option<[u32; 8]>) -> Result<Option<Vec<u8>>, String> {
+    use moxcms::{
+        Chromaticity, ColorPrimaries, LocalizableString, ProfileText, ToneReprCurve, XyY,
+    };
+    const SRGB_CHRM: [u32; 8] = [31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000];
+    if gama == 0 {
+        return Err("its gAMA chunk is 0".into());
+    }
+    let unit = |v: u32| f64::from(v) / 100_000.0;
+    let gamma = 100_000.0 / f64::from(gama);
+    let srgb_primaries = chrm.is_none_or(|c| {
+        c.iter()
+            .zip(SRGB_CHRM)
+            .all(|(a, b)| (unit(*a) - unit(b)).abs() < 0.005)
+    });
+    if srgb_primaries && (gamma - 2.2).abs() < 0.05 {
+        return Ok(None);
+    }
+    let mut p = moxcms::ColorProfile::new_srgb();
+    if let Some(c) = chrm {
+        let xy = |i: usize| Chromaticity {
+            x: unit(c[i]) as f32,
+            y: unit(c[i + 1]) as f32,
+        };
+        if c.contains(&0) {
+            return Err("its cHRM chunk has a zero chromaticity".into());
+        }
+        p.update_rgb_colorimetry(
+            XyY {
+                x: unit(c[0]),
+                y: unit(c[1]),
+                yb: 1.0,
+            },
+            ColorPrimaries {
+                red: xy(2),
+                green: xy(4),
+                blue: xy(6),
+            },
+        );
+    }
+    let trc = ToneReprCurve::Parametric(vec![gamma as f32]);
+    p.red_trc = Some(trc.clone());
+    p.green_trc = Some(trc.clone());
+    p.blue_trc = Some(trc);
+    let name = format!(
+        "PNG gamma 1/{gamma:.2}{}",
+        if srgb_primaries {
+            ", sRGB primaries"
+        } else {
+            ", cHRM primaries"
+        }
+    );
+    p.description = Some(ProfileText::Localizable(vec![LocalizableString::new(
+        "en".into(),
+        "US".into(),
+        name,
+    )]));
+    stable_icc(&p).map(Some)
+}
+
+/// A profile moxcms writes, made byte-stable and strictly valid: its header carries the time
+/// it was written (a fixed date instead, so the same input gives the same output bytes) and
+/// an illuminant a hair off the ICC's D50 (the exact D50, or Little CMS based tools such as
+/// libvips refuse the profile).
+fn stable_icc(p: &moxcms::ColorProfile) -> Result<Vec<u8>, String> {
     let mut icc = p.encode().map_err(|e| e.to_string())?;
     if icc.len() < 128 {
-        return Err("the sRGB profile is too short".into());
+        return Err("the profile is too short".into());
     }
     // Date and time (bytes 24–35): 2024-01-01 00:00:00.
     let date: [u16; 6] = [2024, 1, 1, 0, 0, 0];
@@ -212,7 +278,7 @@ fn srgb_icc(p: &moxcms::ColorProfile) -> Result<Vec<u8>, String> {
     {
         icc[68 + 4 * k..72 + 4 * k].copy_from_slice(&v.to_be_bytes());
     }
-    align_tags(&icc).ok_or_else(|| "the sRGB profile's tag table is malformed".to_string())
+    align_tags(&icc).ok_or_else(|| "the profile's tag table is malformed".to_string())
 }
 
 /// Rewrites an ICC profile so every tag's data starts on a 4-byte boundary, as the ICC
@@ -311,7 +377,7 @@ fn cmyk_jpeg_to_srgb(
         .map_err(|e| e.to_string())?;
     let mut rgb = vec![0u8; 3 * n];
     t.transform(&cmyk, &mut rgb).map_err(|e| e.to_string())?;
-    let srgb = srgb_icc(&dst)?;
+    let srgb = stable_icc(&dst)?;
     let img = image::RgbImage::from_raw(w, h, rgb).ok_or("buffer size")?;
     Ok((img, srgb))
 }
@@ -346,6 +412,39 @@ fn jpeg_is_truncated(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// libpng's default gAMA (1/2.2) with sRGB's primaries or none is sRGB in all but name;
+    /// a 1/1.8 gamma, or P3 primaries in cHRM, become a profile the engine reads exactly.
+    #[test]
+    fn png_gamma_and_chromaticities_become_a_profile() {
+        use crate::pipeline::skin::space::Space;
+        const SRGB: [u32; 8] = [31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000];
+        const P3: [u32; 8] = [31270, 32900, 68000, 32000, 26500, 69000, 15000, 6000];
+        assert_eq!(png_gamma_profile(45455, None), Ok(None));
+        assert_eq!(png_gamma_profile(45455, Some(SRGB)), Ok(None));
+        assert!(png_gamma_profile(0, None).is_err());
+
+        let mac = png_gamma_profile(55556, None)
+            .unwrap()
+            .expect("gamma 1.8 is not sRGB");
+        let facts = crate::profile::icc::icc_facts(&mac).unwrap();
+        assert_eq!(
+            facts.description.as_deref(),
+            Some("PNG gamma 1/1.80, sRGB primaries")
+        );
+        let space = Space::from_icc(&mac).unwrap().expect("not sRGB");
+        assert!(!space.has_matrix(), "sRGB primaries need no matrix");
+        assert!((space.lin16()[32768] - 0.5f32.powf(1.8)).abs() < 2e-3);
+
+        // cHRM with Display P3's primaries reads like the Display P3 profile itself.
+        let p3_chrm = png_gamma_profile(45455, Some(P3)).unwrap().unwrap();
+        let p3_chrm = Space::from_icc(&p3_chrm).unwrap().unwrap();
+        let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+        let p3 = Space::from_icc(&p3).unwrap().unwrap();
+        let red = [1.0, 0.0, 0.0];
+        let (a, b) = (p3_chrm.to_srgb(red), p3.to_srgb(red));
+        assert!((0..3).all(|k| (a[k] - b[k]).abs() < 0.01), "{a:?} vs {b:?}");
+    }
     use image::{ImageEncoder, RgbImage};
 
     fn png_bytes(w: u32, h: u32) -> Vec<u8> {

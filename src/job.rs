@@ -89,10 +89,30 @@ pub fn render(
     let decoded = decode::decode(bytes, settings.max_megapixels)?;
     report.timings_ms.decode = millis(t);
     // A converted picture (CMYK to sRGB) carries the profile of what it became.
-    let converted = decoded
+    let mut converted = decoded
         .converted
         .clone()
         .map(|what| (what, decoded.icc.clone()));
+    let mut icc = decoded.icc.clone();
+    let mut colour_notes = Vec::new();
+    // A PNG whose colour space is only its gAMA (and cHRM) chunks gets the ICC profile they
+    // describe: the engine reads it, and the output carries it.
+    if let Some(h) = raw.header.as_ref().filter(|h| {
+        icc.is_none() && decoded.format == decode::Format::Png && !h.srgb_chunk && h.cicp.is_none()
+    }) && let Some(gama) = h.png_gamma
+    {
+        match decode::png_gamma_profile(gama, h.png_chrm) {
+            Ok(Some(profile)) => {
+                converted = Some((
+                    "its gAMA/cHRM colour space is carried as an ICC profile (iCCP), which every viewer honours".to_string(),
+                    Some(profile.clone()),
+                ));
+                icc = Some(profile);
+            }
+            Ok(None) => {}
+            Err(why) => colour_notes.push(format!("The PNG's colour chunks were ignored: {why}.")),
+        }
+    }
     let input = decoded.image;
     prof.facts.width = input.width();
     prof.facts.height = input.height();
@@ -102,7 +122,7 @@ pub fn render(
     let t = Instant::now();
     // The picture's colour space, from its profile: skin is measured and rendered in its own
     // curve and primaries (a profile the engine cannot use is measured as sRGB, and said so).
-    let (space, space_note) = match decoded.icc.as_deref().map(Space::from_icc) {
+    let (space, space_note) = match icc.as_deref().map(Space::from_icc) {
         Some(Ok(Some(space))) => (Some(Arc::new(space)), None),
         Some(Err(why)) => (None, Some(why)),
         Some(Ok(None)) | None => (None, None),
@@ -166,9 +186,10 @@ pub fn render(
     };
     let mut prov = output_provenance(&raw, &prof.verdict, &edit);
     let mut notes = prov.notes.clone();
+    notes.append(&mut colour_notes);
     if let Some((what, icc)) = converted {
         prov.embed.icc = icc;
-        notes.push(format!("{what}; the output carries the sRGB profile."));
+        notes.push(format!("{what}."));
     }
     let wanted = blocks(&prov.embed);
     match meta::embed_lossy(&encoded.bytes, &prov.embed) {

@@ -194,3 +194,63 @@ fn the_report_says_how_a_wide_gamut_picture_was_measured() {
     let result = std::fs::read(out.join("p3-16bit.realskin.png")).unwrap();
     assert_eq!(realskin::meta::read(&result).icc.as_deref(), Some(&p3[..]));
 }
+
+/// A 16-bit PNG whose colour space is only gAMA (1/1.8) and cHRM (Display P3's primaries),
+/// as older Mac tools write them: the output carries the ICC profile they describe, and the
+/// report says so; a plain libpng PNG (gAMA 1/2.2 alone) stays sRGB without a profile.
+#[test]
+fn a_png_with_only_gama_and_chrm_keeps_its_colour_as_an_icc_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (128u32, 96u32);
+    let bytes: Vec<u8> = (0..w * h)
+        .flat_map(|i| [50_000u16 + (i % w) as u16 * 50, 36_000, 30_000])
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    let write = |stem: &str, gamma: f32, chrm: bool| {
+        let mut png = Vec::new();
+        let mut enc = png::Encoder::new(&mut png, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Sixteen);
+        enc.set_source_gamma(png::ScaledFloat::new(gamma));
+        if chrm {
+            enc.set_source_chromaticities(png::SourceChromaticities::new(
+                (0.3127, 0.3290),
+                (0.680, 0.320),
+                (0.265, 0.690),
+                (0.150, 0.060),
+            ));
+        }
+        let mut wr = enc.write_header().unwrap();
+        wr.write_image_data(&bytes).unwrap();
+        wr.finish().unwrap();
+        std::fs::write(dir.path().join(format!("{stem}.png")), png).unwrap();
+    };
+    write("mac-gamma", 1.0 / 1.8, true);
+    write("libpng-default", 1.0 / 2.2, false);
+    let out = dir.path().join("out");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_realskin"))
+        .args(["process", "-o"])
+        .arg(&out)
+        .arg(dir.path().join("mac-gamma.png"))
+        .arg(dir.path().join("libpng-default.png"))
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let mac = std::fs::read(out.join("mac-gamma.realskin.png")).unwrap();
+    let icc = realskin::meta::read(&mac)
+        .icc
+        .expect("the output carries the profile gAMA and cHRM describe");
+    let facts = realskin::profile::icc::icc_facts(&icc).unwrap();
+    assert_eq!(
+        facts.description.as_deref(),
+        Some("PNG gamma 1/1.80, cHRM primaries")
+    );
+    let report = std::fs::read_to_string(out.join("mac-gamma.realskin.json")).unwrap();
+    assert!(
+        report.contains("gAMA/cHRM colour space is carried as an ICC profile"),
+        "{report}"
+    );
+    assert!(report.contains("PNG gamma 1/1.80"), "{report}");
+    let plain = std::fs::read(out.join("libpng-default.realskin.png")).unwrap();
+    assert_eq!(realskin::meta::read(&plain).icc, None);
+}

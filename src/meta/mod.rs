@@ -110,6 +110,12 @@ pub struct HeaderFacts {
     pub srgb_chunk: bool,
     /// PNG cICP chunk: colour primaries, transfer, matrix, full range.
     pub cicp: Option<[u8; 4]>,
+    /// PNG gAMA chunk: the encoding gamma × 100000 (45455 is 1/2.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub png_gamma: Option<u32>,
+    /// PNG cHRM chunk: white x, y, then red, green and blue x, y, each × 100000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub png_chrm: Option<[u32; 8]>,
     /// JPEG: progressive (SOF2) or baseline.
     pub progressive: bool,
     /// JPEG quality estimated from the luminance quantisation table (IJG scale, 1–100).

@@ -32,6 +32,8 @@ fn wants(kind: &[u8; 4]) -> bool {
             | b"iTXt"
             | b"caBX"
             | b"sRGB"
+            | b"gAMA"
+            | b"cHRM"
             | b"cICP"
             | b"acTL"
             | b"tRNS"
@@ -156,6 +158,17 @@ fn chunk_metadata(kind: &[u8; 4], data: &[u8], meta: &mut RawMetadata, budget: &
         b"sRGB" => {
             if let Some(h) = meta.header.as_mut() {
                 h.srgb_chunk = true;
+            }
+        }
+        b"gAMA" => {
+            if let (Some(h), Some(g)) = (meta.header.as_mut(), super::be32(data, 0)) {
+                h.png_gamma = (g > 0).then_some(g);
+            }
+        }
+        b"cHRM" => {
+            if let Some(h) = meta.header.as_mut() {
+                let v: Option<Vec<u32>> = (0..8).map(|k| super::be32(data, 4 * k)).collect();
+                h.png_chrm = v.and_then(|v| <[u32; 8]>::try_from(v).ok());
             }
         }
         b"cICP" => {

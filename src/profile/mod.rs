@@ -528,6 +528,16 @@ fn facts(raw: &RawMetadata, dims: Option<(u32, u32)>) -> ImageFacts {
         "ICC profile (no description)".to_string()
     } else if h.srgb_chunk {
         "sRGB".to_string()
+    } else if let Some(g) = h.png_gamma.filter(|_| h.cicp.is_none()) {
+        format!(
+            "PNG gamma 1/{:.2}{} (no ICC)",
+            100_000.0 / f64::from(g),
+            if h.png_chrm.is_some() {
+                " and cHRM primaries"
+            } else {
+                ""
+            }
+        )
     } else if let Some(c) = h.cicp {
         format!("cICP primaries {} transfer {}", c[0], c[1])
     } else {
