@@ -27,7 +27,7 @@ SCALE = 131072.0  # detail units per 16-bit step: +-0.25 fits
 CROPS = {
     "nose": (1544, 1240, 1648, 1376),
     "cheek": (1304, 1272, 1440, 1448),
-    "forehead": (1384, 728, 1840, 856),
+    "forehead": (1384, 728, 1720, 856),
 }
 BLOCK = 8  # the JPEG's luma block (4:4:4, grid at the origin)
 
