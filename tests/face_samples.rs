@@ -340,3 +340,39 @@ fn same_bytes_at_one_and_three_threads_on_a_real_portrait() {
     };
     assert!(out(1) == out(3), "1 and 3 threads give the same bytes");
 }
+
+/// A white shirt under the same warm candlelight as the face (a tuxedo front beside a hand):
+/// the skin's hue at a fraction of its chroma is a neutral surface lit by that light, so none of
+/// the shirt's near-neutral pixels gets texture.
+#[test]
+fn a_white_shirt_in_warm_light_stays_untouched() {
+    let Some(root) = samples() else { return };
+    // At the size the default plan enlarges it to (its face at 8 px/mm, about 3×).
+    let img = open(&root.join("dev/ai-photo/kolors-faceid_einstein-tuxedo.png"));
+    let img = img.resize_exact(
+        img.width() * 3,
+        img.height() * 3,
+        image::imageops::FilterType::Lanczos3,
+    );
+    let (out, report) = run(&img);
+    let out = out
+        .unwrap_or_else(|| panic!("the face is treated: {:?}", report.skipped_reason))
+        .to_rgb8();
+    let src = img.to_rgb8();
+    let chin = report.faces.first().map(|f| f.y + f.h).expect("a face");
+    let (mut shirt, mut touched) = (0usize, 0usize);
+    for (x, y, p) in src.enumerate_pixels() {
+        let p = p.0.map(i32::from);
+        let spread = p.iter().max().unwrap() - p.iter().min().unwrap();
+        let luma = (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000;
+        if (y as f32) > chin + 20.0 && spread < 24 && luma > 90 {
+            shirt += 1;
+            touched += usize::from(changed(&src, &out, x, y) > 1);
+        }
+    }
+    assert!(shirt > 300_000, "the shirt is found ({shirt} pixels)");
+    assert!(
+        touched as f32 <= 0.002 * shirt as f32,
+        "{touched} of {shirt} shirt pixels got texture"
+    );
+}

@@ -326,6 +326,44 @@ fn a_wall_and_a_jacket_of_skin_colour_get_no_texture() {
     );
 }
 
+/// A white shirt in the same warm light as the face, below it: the same hue as the skin at a
+/// third of its chroma is a neutral surface lit by that light, not skin, so with grain off at
+/// most 1 % of the changed pixels lie on it.
+#[test]
+fn a_white_shirt_in_warm_light_gets_no_texture() {
+    let f = Face::of(SIZE);
+    let base = face_rgb8(SIZE);
+    let skin = [0.86f32, 0.67, 0.55];
+    let grey = 0.299 * skin[0] + 0.587 * skin[1] + 0.114 * skin[2];
+    let shirt = |shade: f32| Rgb(skin.map(|c| ((grey + 0.33 * (c - grey)) * shade * 255.0) as u8));
+    let scene = RgbImage::from_fn(SIZE, SIZE, |x, y| {
+        let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
+        if f.skin(xf, yf) < 1.0 {
+            *base.get_pixel(x, y)
+        } else if yf > f.by + 1.05 * f.bw {
+            shirt(0.9 + 0.08 * (xf / 31.0).sin())
+        } else {
+            Rgb([40, 44, 52])
+        }
+    });
+    let img = DynamicImage::ImageRgb8(scene.clone());
+    let (out, _) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
+    let out = rgb8(&out);
+    let (mut all, mut off) = (0usize, 0usize);
+    for (x, y, p) in scene.enumerate_pixels() {
+        let q = out.get_pixel(x, y);
+        if (0..3).any(|c| p[c] != q[c]) {
+            all += 1;
+            off += (f.skin(x as f32 + 0.5, y as f32 + 0.5) >= 1.0) as usize;
+        }
+    }
+    assert!(all > 20_000, "the face was textured ({all} pixels)");
+    assert!(
+        off as f32 <= 0.01 * all as f32,
+        "{off} of {all} changed pixels lie on the shirt"
+    );
+}
+
 /// Pores are drawn one by one at the density real skin has. A synthetic face at about 7 px/mm
 /// (resolved pores) is treated with grain off, and a blob detector at the physical pore scale
 /// (a difference of Gaussians, σ 0.8 and 3 px, minima at least ΔY 0.006 below their

@@ -49,6 +49,10 @@ pub struct SkinMaps {
 /// Relative pore density of neck, arms and hands (the face's come from [`mesh::REGIONS`]).
 const BODY_DENSITY: f32 = 0.7;
 
+/// Squared CbCr chroma (255 units) the face's skin needs before its hue can tell skin from a
+/// neutral surface in the same light (below it, a grey or heavily desaturated picture).
+const MIN_CHROMA_FOR_HUE2: f32 = 36.0;
+
 #[inline]
 fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
     let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
@@ -481,6 +485,13 @@ pub fn build(
                     );
                 }
                 p *= smoothstep(0.45, 0.58, c[0] / model.luma_mean.max(0.02));
+                // The skin's own hue at a fraction of its chroma is a neutral surface (a white
+                // shirt, a grey wall) lit by the same warm light, not skin: body skin in the
+                // face's light keeps most of the face's chroma (0.9–1.3 of it on the neck and
+                // hands of a candle-lit portrait, where the shirt beside them reads 0.1–0.4).
+                if skin_chroma2 >= MIN_CHROMA_FOR_HUE2 {
+                    p *= smoothstep(0.35, 0.55, t);
+                }
             }
             raw.data[i] = p;
             near_face.data[i] = near;
