@@ -288,6 +288,27 @@ fn default_output_on_the_synthetic_face_is_pinned() {
     );
 }
 
+/// Treats `scene` (the synthetic face in front of something of skin colour) with grain off and
+/// checks the face was textured while at most 1 % of the changed pixels lie off it, on `what`.
+fn assert_texture_stays_on_the_face(scene: &RgbImage, f: &Face, what: &str) {
+    let img = DynamicImage::ImageRgb8(scene.clone());
+    let (out, _) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
+    let out = rgb8(&out);
+    let (mut all, mut off) = (0usize, 0usize);
+    for (x, y, p) in scene.enumerate_pixels() {
+        let q = out.get_pixel(x, y);
+        if (0..3).any(|c| p[c] != q[c]) {
+            all += 1;
+            off += (f.skin(x as f32 + 0.5, y as f32 + 0.5) >= 1.0) as usize;
+        }
+    }
+    assert!(all > 20_000, "the face was textured ({all} pixels)");
+    assert!(
+        off as f32 <= 0.01 * all as f32,
+        "{off} of {all} changed pixels lie on {what}"
+    );
+}
+
 /// A wall of the face's own skin colour behind it and a jacket of the same colour below it: the mask
 /// belongs to the person, so with grain off at most 1 % of the changed pixels lie off the face.
 #[test]
@@ -308,22 +329,7 @@ fn a_wall_and_a_jacket_of_skin_colour_get_no_texture() {
             skin(0.97 - 0.05 * yf / SIZE as f32)
         }
     });
-    let img = DynamicImage::ImageRgb8(scene.clone());
-    let (out, _) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
-    let out = rgb8(&out);
-    let (mut all, mut off) = (0usize, 0usize);
-    for (x, y, p) in scene.enumerate_pixels() {
-        let q = out.get_pixel(x, y);
-        if (0..3).any(|c| p[c] != q[c]) {
-            all += 1;
-            off += (f.skin(x as f32 + 0.5, y as f32 + 0.5) >= 1.0) as usize;
-        }
-    }
-    assert!(all > 20_000, "the face was textured ({all} pixels)");
-    assert!(
-        off as f32 <= 0.01 * all as f32,
-        "{off} of {all} changed pixels lie on the wall or the jacket"
-    );
+    assert_texture_stays_on_the_face(&scene, &f, "the wall or the jacket");
 }
 
 /// A white shirt in the same warm light as the face, below it: the same hue as the skin at a
@@ -346,22 +352,7 @@ fn a_white_shirt_in_warm_light_gets_no_texture() {
             Rgb([40, 44, 52])
         }
     });
-    let img = DynamicImage::ImageRgb8(scene.clone());
-    let (out, _) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
-    let out = rgb8(&out);
-    let (mut all, mut off) = (0usize, 0usize);
-    for (x, y, p) in scene.enumerate_pixels() {
-        let q = out.get_pixel(x, y);
-        if (0..3).any(|c| p[c] != q[c]) {
-            all += 1;
-            off += (f.skin(x as f32 + 0.5, y as f32 + 0.5) >= 1.0) as usize;
-        }
-    }
-    assert!(all > 20_000, "the face was textured ({all} pixels)");
-    assert!(
-        off as f32 <= 0.01 * all as f32,
-        "{off} of {all} changed pixels lie on the shirt"
-    );
+    assert_texture_stays_on_the_face(&scene, &f, "the shirt");
 }
 
 /// Pores are drawn one by one at the density real skin has. A synthetic face at about 7 px/mm
