@@ -110,16 +110,6 @@ impl Sample for u16 {
     }
 }
 
-/// Linear light to encoded sRGB, 0..1 (for statistics on the reduced copy).
-pub fn encode_unit(v: f32) -> f32 {
-    super::space::srgb_encode(v)
-}
-
-/// Encoded sRGB 0..1 to linear light.
-pub fn decode_unit(v: f32) -> f32 {
-    super::space::srgb_decode(v)
-}
-
 /// CIE L* from relative luminance Y (0..1).
 pub fn lstar(y: f32) -> f32 {
     let f = lab_f(y);

@@ -309,6 +309,13 @@ pub fn render_rect<T: Sample>(
     let xa: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect();
     let xb: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect();
     let enc = |v: f32| et[enc_index(v)];
+    // Linear sRGB back to the picture's own encoding.
+    let write = |op: &mut [T], o: [f32; 3]| {
+        let o = if matrix { space.from_srgb(o) } else { o };
+        op[0] = enc(o[0]);
+        op[1] = enc(o[1]);
+        op[2] = enc(o[2]);
+    };
     // A pixel in linear sRGB, the cast corrected.
     let read = |sp: &[T]| {
         let c = [lt[sp[0].index()], lt[sp[1].index()], lt[sp[2].index()]];
@@ -349,11 +356,7 @@ pub fn render_rect<T: Sample>(
                 } else {
                     1.0
                 };
-                let o = [c[0] * g, c[1] * g, c[2] * g];
-                let o = if matrix { space.from_srgb(o) } else { o };
-                op[0] = enc(o[0]);
-                op[1] = enc(o[1]);
-                op[2] = enc(o[2]);
+                write(op, [c[0] * g, c[1] * g, c[2] * g]);
                 if ch == 4 {
                     op[3] = sp[3];
                 }
@@ -436,25 +439,12 @@ pub fn render_rect<T: Sample>(
                 let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
                 gain *= 1.0 + gs * grain_t[lut_i(yl * gain)] * n;
             }
-            if matrix {
-                let o = if pit < 0.0 && tint {
-                    std::array::from_fn(|k| c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0))
-                } else {
-                    [c[0] * gain, c[1] * gain, c[2] * gain]
-                };
-                let o = space.from_srgb(o);
-                op[0] = enc(o[0]);
-                op[1] = enc(o[1]);
-                op[2] = enc(o[2]);
-            } else if pit < 0.0 && tint {
-                for (k, v) in op.iter_mut().take(3).enumerate() {
-                    *v = enc(c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0));
-                }
+            let o: [f32; 3] = if pit < 0.0 && tint {
+                std::array::from_fn(|k| c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0))
             } else {
-                op[0] = enc(c[0] * gain);
-                op[1] = enc(c[1] * gain);
-                op[2] = enc(c[2] * gain);
-            }
+                [c[0] * gain, c[1] * gain, c[2] * gain]
+            };
+            write(op, o);
             if ch == 4 {
                 op[3] = sp[3];
             }
