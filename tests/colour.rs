@@ -48,6 +48,17 @@ fn patches_jpeg() -> Vec<u8> {
     out
 }
 
+/// `realskin process -o OUT INPUTS...`, which must succeed.
+fn process(out: &Path, inputs: &[&Path]) {
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_realskin"))
+        .args(["process", "-o"])
+        .arg(out)
+        .args(inputs)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+}
+
 fn lab(rgb: [u8; 3]) -> [f64; 3] {
     let lin = |v: u8| {
         let v = f64::from(v) / 255.0;
@@ -122,13 +133,7 @@ fn the_output_of_a_cmyk_jpeg_carries_an_rgb_profile_and_says_so() {
     let input = dir.path().join("cmyk-patches.jpg");
     std::fs::write(&input, patches_jpeg()).unwrap();
     let out = dir.path().join("out");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_realskin"))
-        .args(["process", "-o"])
-        .arg(&out)
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{status:?}");
+    process(&out, &[&input]);
     let result = std::fs::read(out.join("cmyk-patches.realskin.jpg")).unwrap();
     let icc = realskin::meta::read(&result)
         .icc
@@ -170,14 +175,13 @@ fn the_report_says_how_a_wide_gamut_picture_was_measured() {
         std::fs::write(dir.path().join(format!("{stem}.png")), png).unwrap();
     }
     let out = dir.path().join("out");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_realskin"))
-        .args(["process", "-o"])
-        .arg(&out)
-        .arg(dir.path().join("p3-16bit.png"))
-        .arg(dir.path().join("lut-only.png"))
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{status:?}");
+    process(
+        &out,
+        &[
+            &dir.path().join("p3-16bit.png"),
+            &dir.path().join("lut-only.png"),
+        ],
+    );
     let report =
         |stem: &str| std::fs::read_to_string(out.join(format!("{stem}.realskin.json"))).unwrap();
     let p3_report = report("p3-16bit");
@@ -228,14 +232,13 @@ fn a_png_with_only_gama_and_chrm_keeps_its_colour_as_an_icc_profile() {
     write("mac-gamma", 1.0 / 1.8, true);
     write("libpng-default", 1.0 / 2.2, false);
     let out = dir.path().join("out");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_realskin"))
-        .args(["process", "-o"])
-        .arg(&out)
-        .arg(dir.path().join("mac-gamma.png"))
-        .arg(dir.path().join("libpng-default.png"))
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{status:?}");
+    process(
+        &out,
+        &[
+            &dir.path().join("mac-gamma.png"),
+            &dir.path().join("libpng-default.png"),
+        ],
+    );
     let mac = std::fs::read(out.join("mac-gamma.realskin.png")).unwrap();
     let icc = realskin::meta::read(&mac)
         .icc

@@ -9,19 +9,11 @@ use realskin::face::{self, mesh};
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, SkinReport, apply};
 mod skin_common;
 
-use skin_common::samples_with;
+use skin_common::{no_grain, samples_with};
 use std::path::{Path, PathBuf};
 
 fn samples() -> Option<PathBuf> {
     samples_with("dev")
-}
-
-fn no_grain() -> SkinConfig {
-    SkinConfig {
-        grain: 0.0,
-        threads: 2,
-        ..SkinConfig::default()
-    }
 }
 
 fn run(img: &DynamicImage) -> (Option<DynamicImage>, SkinReport) {

@@ -9,18 +9,10 @@ use std::sync::Arc;
 use image::{DynamicImage, ImageBuffer, Rgb};
 use moxcms::{ColorProfile, Layout, TransformOptions};
 use realskin::pipeline::skin::space::Space;
-use realskin::pipeline::skin::{SkinConfig, SkinOutcome, SkinReport, apply};
+use realskin::pipeline::skin::{SkinOutcome, SkinReport, apply};
 use skin_common::*;
 
 const SIZE: u32 = 512;
-
-fn no_grain() -> SkinConfig {
-    SkinConfig {
-        grain: 0.0,
-        threads: 2,
-        ..SkinConfig::default()
-    }
-}
 
 /// The synthetic face, 16-bit, converted from sRGB into `profile`'s space by moxcms.
 fn face_in(profile: &ColorProfile) -> DynamicImage {

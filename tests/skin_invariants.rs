@@ -10,14 +10,6 @@ use skin_common::*;
 
 const SIZE: u32 = 640;
 
-fn no_grain() -> SkinConfig {
-    SkinConfig {
-        grain: 0.0,
-        threads: 2,
-        ..SkinConfig::default()
-    }
-}
-
 fn applied(out: SkinOutcome) -> (DynamicImage, realskin::pipeline::skin::SkinReport) {
     match out {
         SkinOutcome::Applied { image, report } => (image, report),
@@ -288,9 +280,20 @@ fn default_output_on_the_synthetic_face_is_pinned() {
     );
 }
 
-/// Treats `scene` (the synthetic face in front of something of skin colour) with grain off and
-/// checks the face was textured while at most 1 % of the changed pixels lie off it, on `what`.
-fn assert_texture_stays_on_the_face(scene: &RgbImage, f: &Face, what: &str) {
+/// The synthetic face in front of `surroundings` (a colour per pixel centre off the face),
+/// treated with grain off: the face is textured while at most 1 % of the changed pixels lie off
+/// it, on `what`.
+fn assert_texture_stays_on_the_face(what: &str, surroundings: impl Fn(&Face, f32, f32) -> Rgb<u8>) {
+    let f = Face::of(SIZE);
+    let base = face_rgb8(SIZE);
+    let scene = RgbImage::from_fn(SIZE, SIZE, |x, y| {
+        let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
+        if f.skin(xf, yf) < 1.0 {
+            *base.get_pixel(x, y)
+        } else {
+            surroundings(&f, xf, yf)
+        }
+    });
     let img = DynamicImage::ImageRgb8(scene.clone());
     let (out, _) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
     let out = rgb8(&out);
@@ -313,15 +316,10 @@ fn assert_texture_stays_on_the_face(scene: &RgbImage, f: &Face, what: &str) {
 /// belongs to the person, so with grain off at most 1 % of the changed pixels lie off the face.
 #[test]
 fn a_wall_and_a_jacket_of_skin_colour_get_no_texture() {
-    let f = Face::of(SIZE);
-    let base = face_rgb8(SIZE);
     let skin =
         |shade: f32| Rgb([0.86 * shade, 0.67 * shade, 0.55 * shade].map(|v| (v * 255.0) as u8));
-    let scene = RgbImage::from_fn(SIZE, SIZE, |x, y| {
-        let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
-        if f.skin(xf, yf) < 1.0 {
-            *base.get_pixel(x, y)
-        } else if yf > f.by + 1.1 * f.bw {
+    assert_texture_stays_on_the_face("the wall or the jacket", |f, xf, yf| {
+        if yf > f.by + 1.1 * f.bw {
             // The jacket: the skin's colour with the cloth's folds.
             skin(0.8 + 0.1 * (xf / 23.0).sin())
         } else {
@@ -329,7 +327,6 @@ fn a_wall_and_a_jacket_of_skin_colour_get_no_texture() {
             skin(0.97 - 0.05 * yf / SIZE as f32)
         }
     });
-    assert_texture_stays_on_the_face(&scene, &f, "the wall or the jacket");
 }
 
 /// A white shirt in the same warm light as the face, below it: the same hue as the skin at a
@@ -337,22 +334,16 @@ fn a_wall_and_a_jacket_of_skin_colour_get_no_texture() {
 /// most 1 % of the changed pixels lie on it.
 #[test]
 fn a_white_shirt_in_warm_light_gets_no_texture() {
-    let f = Face::of(SIZE);
-    let base = face_rgb8(SIZE);
     let skin = [0.86f32, 0.67, 0.55];
     let grey = 0.299 * skin[0] + 0.587 * skin[1] + 0.114 * skin[2];
     let shirt = |shade: f32| Rgb(skin.map(|c| ((grey + 0.33 * (c - grey)) * shade * 255.0) as u8));
-    let scene = RgbImage::from_fn(SIZE, SIZE, |x, y| {
-        let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
-        if f.skin(xf, yf) < 1.0 {
-            *base.get_pixel(x, y)
-        } else if yf > f.by + 1.05 * f.bw {
+    assert_texture_stays_on_the_face("the shirt", |f, xf, yf| {
+        if yf > f.by + 1.05 * f.bw {
             shirt(0.9 + 0.08 * (xf / 31.0).sin())
         } else {
             Rgb([40, 44, 52])
         }
     });
-    assert_texture_stays_on_the_face(&scene, &f, "the shirt");
 }
 
 /// Pores are drawn one by one at the density real skin has. A synthetic face at about 7 px/mm

@@ -4,7 +4,7 @@
 
 use image::{DynamicImage, Rgb, RgbImage};
 use realskin::face::FaceBox;
-use realskin::pipeline::skin::SkinContext;
+use realskin::pipeline::skin::{SkinConfig, SkinContext};
 use realskin::profile::classify::{Classification, PictureKind};
 
 /// Deterministic pseudo-noise in [-1, 1].
@@ -127,6 +127,16 @@ pub fn face_rgb8(size: u32) -> RgbImage {
 
 pub fn face_image(size: u32) -> DynamicImage {
     DynamicImage::ImageRgb8(face_rgb8(size))
+}
+
+/// The default engine with grain off (so every changed pixel is the skin engine's own) on two
+/// threads.
+pub fn no_grain() -> SkinConfig {
+    SkinConfig {
+        grain: 0.0,
+        threads: 2,
+        ..SkinConfig::default()
+    }
 }
 
 /// The context the profiler would give for the synthetic face (the detector does not see drawn faces).
