@@ -143,3 +143,61 @@ fn a_chatgpt_original_keeps_its_c2pa_manifest_beside_the_output() {
     assert_eq!(report["profile"]["verdict"]["vendor"], "openai");
     assert_eq!(report["provenance"]["c2pa_sidecar"], true);
 }
+
+#[test]
+fn a_camera_original_keeps_its_own_skin_topped_up_only() {
+    // The official portrait carries its camera's EXIF (make, model, exposure): the profiler
+    // declares it not AI-generated, and the skin engine only tops up the sitter's own skin.
+    let Some(portraits) = samples().and_then(|p| {
+        let p = p.join("../portraits");
+        p.is_dir().then_some(p)
+    }) else {
+        eprintln!("skipped: ../shared/samples is not here");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("official.jpg");
+    std::fs::copy(
+        portraits.join("real_obama-official-portrait_910x1137.jpg"),
+        &input,
+    )
+    .unwrap();
+    // At its own size (no enlargement: the test stays quick), grain off.
+    let config = dir.path().join("realskin.toml");
+    std::fs::write(
+        &config,
+        "[upscale]\nmin_long_edge = 512\nface_px_per_mm = 0.0\n\n[skin]\ngrain = 0.0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = realskin(&[
+        "process",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("official.realskin.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["profile"]["verdict"]["ai"], false, "{report:#}");
+    let skin = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "skin")
+        .expect("a skin stage");
+    let m = &skin["details"]["measure"];
+    let why = m["top_up_only"].as_str().unwrap_or_default();
+    assert!(why.contains("not AI-generated"), "{skin:#}");
+    let (before, after) = (
+        m["before"]["fine"].as_f64().unwrap(),
+        m["after"]["fine"].as_f64().unwrap(),
+    );
+    assert!(
+        after <= 1.12 * before,
+        "the pore band grew {before} → {after}"
+    );
+}

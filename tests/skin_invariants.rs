@@ -231,6 +231,43 @@ fn second_pass_adds_next_to_nothing() {
 }
 
 #[test]
+fn a_picture_declared_not_ai_generated_keeps_its_own_skin_topped_up_only() {
+    // The same plastic face twice: without provenance it is filled to real skin's level; when
+    // its metadata declares a capture it is the sitter's own skin, only topped up (at most 10 %
+    // of its own band: `a_camera_original_keeps_its_own_skin_topped_up_only` in provenance.rs
+    // checks that on a real photograph).
+    let img = face_image(SIZE);
+    let (_, open) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
+    let declared = SkinContext {
+        declared_not_ai: true,
+        ..face_ctx(SIZE)
+    };
+    let (_, kept) = applied(apply(&img, &no_grain(), &declared));
+    let (open, kept) = (open.measure.unwrap(), kept.measure.unwrap());
+    assert!(open.top_up_only.is_none(), "{:?}", open.top_up_only);
+    assert!(
+        open.after.fine > 1.5 * open.before.fine,
+        "undeclared: {open:?}"
+    );
+    // The plastic face has next to no pore band of its own, so its top-up is next to nothing
+    // too: under a twentieth of what the same face gets undeclared.
+    let (grew, filled) = (
+        kept.after.fine - kept.before.fine,
+        open.after.fine - open.before.fine,
+    );
+    assert!(
+        grew < 0.05 * filled,
+        "declared not AI-generated, the pore band still grew {} → {} (undeclared {} → {})",
+        kept.before.fine,
+        kept.after.fine,
+        open.before.fine,
+        open.after.fine
+    );
+    let why = kept.top_up_only.expect("the report says why");
+    assert!(why.contains("not AI-generated"), "{why}");
+}
+
+#[test]
 fn grey_images_and_disabled_config_are_skipped_with_a_reason() {
     let grey = DynamicImage::ImageLuma8(image::GrayImage::new(200, 200));
     assert!(matches!(

@@ -307,10 +307,17 @@ fn skin_summary(r: &skin::SkinReport) -> String {
         parts.push(format!("preset {p}"));
     }
     if let Some(m) = &r.measure {
-        parts.push(format!(
-            "pore band {:.4} → {:.4} (real skin ≈ {:.4})",
-            m.before.fine, m.after.fine, m.target.fine
-        ));
+        parts.push(if m.top_up_only.is_some() {
+            format!(
+                "pore band {:.4} → {:.4} (its own skin, topped up)",
+                m.before.fine, m.after.fine
+            )
+        } else {
+            format!(
+                "pore band {:.4} → {:.4} (real skin ≈ {:.4})",
+                m.before.fine, m.after.fine, m.target.fine
+            )
+        });
     }
     parts.join(", ")
 }

@@ -176,6 +176,9 @@ pub struct SkinContext {
     pub space: Option<std::sync::Arc<space::Space>>,
     /// Why the picture's profile could not be used (it is then measured as sRGB).
     pub space_note: Option<String>,
+    /// The picture's metadata declares it not AI-generated (camera capture data, a C2PA or
+    /// IPTC capture source): its skin is the photograph's own, and the engine only tops it up.
+    pub declared_not_ai: bool,
 }
 
 impl SkinContext {
@@ -446,6 +449,9 @@ pub struct MeasureReport {
     /// Energy still missing per band (sqrt(target² − measured²), 0 when at or above target).
     pub deficit_before: Deficit,
     pub deficit_after: Deficit,
+    /// Why the target was held to a top-up of the skin's own texture, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_up_only: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -886,6 +892,7 @@ pub fn apply_cow(
             sc.px_per_mm,
             &targets,
             skin_chroma,
+            ctx.declared_not_ai,
             threads,
         ),
         Pixels::U16 { data, channels } => calibrate(
@@ -899,6 +906,7 @@ pub fn apply_cow(
             sc.px_per_mm,
             &targets,
             skin_chroma,
+            ctx.declared_not_ai,
             threads,
         ),
     };
@@ -1053,6 +1061,7 @@ fn calibrate<T: Sample>(
     ppm: f32,
     targets: &Bands,
     skin_chroma: f32,
+    declared_not_ai: bool,
     threads: usize,
 ) -> MeasureReport {
     let (lab0, comps) = join(
@@ -1063,10 +1072,20 @@ fn calibrate<T: Sample>(
     let sel = measure::selection(&lab0.l, &comps.mask, ppm);
     let before = measure::bands_par(&lab0, &sel, ppm, threads);
     // Skin that is already pitted (a real photograph, an already textured picture, a second
-    // pass) is topped up by at most a tenth of what it has, whatever the target says.
-    let own = already_textured(&before, targets);
+    // pass), and the skin of a picture declared not AI-generated, is topped up by at most a tenth of what it has,
+    // whatever the target says: a photograph enlarged past its own resolution keeps its pores
+    // blurred, and filling its band to the target would be the engine's skin, not the sitter's.
+    let top_up_only = if declared_not_ai {
+        Some(
+            "the metadata declares the picture not AI-generated: its own skin is topped up by at most 10 %",
+        )
+    } else if already_textured(&before, targets) {
+        Some("the skin already has pitted texture of its own: it is topped up by at most 10 %")
+    } else {
+        None
+    };
     let capped;
-    let targets = if own {
+    let targets = if top_up_only.is_some() {
         capped = Bands {
             fine: targets.fine.min(TEXTURED_TOP_UP * before.fine),
             mid: targets.mid.min(TEXTURED_TOP_UP * before.mid),
@@ -1081,6 +1100,7 @@ fn calibrate<T: Sample>(
         before,
         target: *targets,
         deficit_before: Deficit::of(&before, targets),
+        top_up_only: top_up_only.map(String::from),
         ..MeasureReport::default()
     };
     if before.samples == 0 {
