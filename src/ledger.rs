@@ -117,7 +117,10 @@ pub struct JobRow {
     pub updated_at: i64,
     /// Unix ms, once finished.
     pub finished_at: Option<i64>,
-    /// Runs in a row that ended in a crash while this job was rendering.
+    /// Runs in a row that ended in a crash while this job was rendering: the first such
+    /// crash counts 1 whatever else was rendering beside it; each further one counts only
+    /// when this job was rendering alone (a suspect is resumed alone, see
+    /// [`Ledger::count_crashes`]).
     pub crashes: u32,
 }
 
@@ -483,13 +486,22 @@ impl Ledger {
     }
 
     /// At start-up: every job that was rendering when the last run ended was in flight at
-    /// a crash (a clean stop clears the mark with [`Ledger::stopped_cleanly`]). Adds one
-    /// to their crash count and returns how many jobs that was.
+    /// a crash (a clean stop clears the mark with [`Ledger::stopped_cleanly`]). A job that
+    /// was rendering alone gets one more crash; jobs that were rendering side by side are
+    /// each marked a suspect (at least one crash) but not counted further, since a kill or
+    /// power cut takes every job in flight down with it and says nothing about which one
+    /// was to blame. Suspects are resumed alone, so a file that really brings the process
+    /// down does it again with nothing beside it. Returns how many jobs were in flight.
     pub fn count_crashes(&self) -> Result<usize, LedgerError> {
         self.with(|c| {
+            let in_flight: i64 =
+                c.query_row("SELECT COUNT(*) FROM jobs WHERE rendering = 1", [], |r| {
+                    r.get(0)
+                })?;
             c.execute(
-                "UPDATE jobs SET crashes = crashes + 1, rendering = 0 WHERE rendering = 1",
-                [],
+                "UPDATE jobs SET crashes = CASE WHEN ?1 THEN crashes + 1 ELSE MAX(crashes, 1) END,
+                 rendering = 0 WHERE rendering = 1",
+                params![in_flight == 1],
             )
         })
     }
@@ -669,6 +681,37 @@ mod tests {
             )
             .unwrap()
             .0
+    }
+
+    #[test]
+    fn a_crash_beside_other_renders_marks_a_suspect_and_only_a_crash_alone_counts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.sqlite");
+        let ledger = Ledger::open(&db).unwrap();
+        let a = one_job(&ledger);
+        let b = ledger
+            .begin_claim(
+                "default",
+                Path::new("b.png"),
+                Path::new("/in/b.png"),
+                Path::new("/in/.realskin/processing/y"),
+            )
+            .unwrap()
+            .0;
+        let crashes = |l: &Ledger, id| l.get(id).unwrap().unwrap().crashes;
+        // Killed with both rendering, twice: both are suspects, neither is counted twice.
+        for _ in 0..2 {
+            ledger.begin_render(a).unwrap();
+            ledger.begin_render(b).unwrap();
+            assert_eq!(ledger.count_crashes().unwrap(), 2);
+            assert_eq!((crashes(&ledger, a), crashes(&ledger, b)), (1, 1));
+        }
+        // The suspect resumed alone finishes: its run ends. The other, alone, is killed again.
+        ledger.begin_render(a).unwrap();
+        ledger.end_render(a).unwrap();
+        ledger.begin_render(b).unwrap();
+        assert_eq!(ledger.count_crashes().unwrap(), 1);
+        assert_eq!((crashes(&ledger, a), crashes(&ledger, b)), (0, 2));
     }
 
     #[test]

@@ -118,8 +118,10 @@ impl WorkerCtx {
 }
 
 /// Crashes in a row during one file's render after which the file goes to failed/: one
-/// crash may be bad luck (a kill, a power cut); two mean the file itself brings the
-/// process down, and retrying it forever would stop every file behind it.
+/// crash may be bad luck (a kill, a power cut); a second one while the file was rendering
+/// alone (a suspect is resumed alone, see [`crate::ledger::Ledger::count_crashes`]) means
+/// the file itself brings the process down, and retrying it forever would stop every file
+/// behind it.
 pub const MAX_CRASHES: u32 = 2;
 
 /// `<input>/.realskin/processing/<instance>`.
@@ -242,7 +244,7 @@ fn render_and_write(
         let err = JobError::input(
             "crashed",
             format!(
-                "realskin stopped {} times in a row while working on this file (a crash, or the system ran out of memory), so it was set aside to let the other files go on.",
+                "realskin stopped {} times in a row while working on this file, the last time with nothing else rendering beside it (a crash, or the system ran out of memory), so it was set aside to let the other files go on.",
                 row.crashes
             ),
             "If the picture is very large, lower [upscale] max_output_megapixels or give the machine more memory, then drop it in again. If it keeps happening, send the file and the log to the realskin developers.",
@@ -304,7 +306,14 @@ fn render_and_write(
 
     let settings = ctx.settings(hf);
     let estimate = estimate_memory(&bytes, &settings);
-    let permit = ctx.budget.acquire(estimate);
+    // A file that was in flight at a crash is rendered alone: if it brings the process down
+    // again, nothing else was to blame.
+    let permit = if row.crashes > 0 {
+        info!(job = id, file = %row.rel_path.display(), "Rendering alone: this file was in flight when realskin last stopped unexpectedly");
+        ctx.budget.acquire_alone(estimate)
+    } else {
+        ctx.budget.acquire(estimate)
+    };
     ctx.ledger.begin_render(id)?;
     let rendered = job::render(&file_name(&row.rel_path), &bytes, &settings, &mut report);
     ctx.ledger.end_render(id)?;
