@@ -147,6 +147,10 @@ enum ModelsAction {
         /// Replace an installed file.
         #[arg(long)]
         force: bool,
+        /// Accept a plain http:// address (a mirror on your own network); downloads and
+        /// their redirects are https only otherwise.
+        #[arg(long)]
+        allow_http: bool,
     },
     /// Re-check the SHA-256 of every installed model.
     Verify,
@@ -638,6 +642,7 @@ fn models(config: Option<PathBuf>, action: ModelsAction) -> ExitCode {
             sha256,
             unpinned,
             force,
+            allow_http,
         } => {
             let m = match manifest() {
                 Ok(m) => m,
@@ -656,6 +661,7 @@ fn models(config: Option<PathBuf>, action: ModelsAction) -> ExitCode {
                 unpinned,
                 force,
                 progress: std::io::stderr().is_terminal(),
+                allow_http,
             };
             match model_store::download::install(entry, models_dir, &opts) {
                 Ok(msg) => {

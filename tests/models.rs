@@ -1,7 +1,9 @@
 //! `realskin models ...` and the ONNX engine in the real daemon, run as a user would:
-//! install against a local HTTP server (checksum checked, a mismatch refused), verify,
-//! doctor with a missing or too-old ONNX Runtime, start-up refusing a wrong model, and
-//! a hotfolder upscaling with a model.
+//! install against a local HTTPS server (a test certificate authority, `tests/tls/`,
+//! trusted through `SSL_CERT_FILE`) and a plain HTTP mirror (checksum checked, a mismatch
+//! refused, plain http and redirects to it refused unless allowed, the size limited),
+//! verify, doctor with a missing or too-old ONNX Runtime, start-up refusing a wrong model,
+//! and a hotfolder upscaling with a model.
 
 mod common;
 
@@ -9,7 +11,99 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{Daemon, Hotfolder, photo_png, serve, sha256_hex, wait_until};
+use common::{Daemon, Hotfolder, photo_png, sha256_hex, wait_until};
+
+/// What the test server answers on a path.
+enum Reply {
+    Body(Vec<u8>),
+    Redirect(String),
+}
+
+/// Answers one request on `stream`: the route's body or redirect, else 404.
+fn answer(stream: impl std::io::Read + std::io::Write, routes: &[(&str, Reply)]) {
+    use std::io::{BufRead, BufReader};
+    let mut reader = BufReader::new(stream);
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return;
+    }
+    // Skip the headers.
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        line.clear();
+    }
+    let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+    let stream = reader.get_mut();
+    let _ = match routes.iter().find(|(p, _)| *p == path).map(|(_, r)| r) {
+        Some(Reply::Body(body)) => write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .and_then(|_| stream.write_all(body)),
+        Some(Reply::Redirect(to)) => write!(
+            stream,
+            "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+        None => stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+    };
+    let _ = stream.flush();
+}
+
+/// A throwaway plain HTTP/1.1 server on 127.0.0.1 serving `files` (path → body) until the
+/// test process ends. Returns `http://127.0.0.1:PORT`.
+fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
+    let routes: Vec<(&str, Reply)> = files
+        .into_iter()
+        .map(|(p, b)| (p, Reply::Body(b)))
+        .collect();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            answer(stream, &routes);
+        }
+    });
+    base
+}
+
+fn tls_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/tls")
+        .join(name)
+}
+
+/// The same over TLS with the test certificate for 127.0.0.1 (rustls). Returns
+/// `https://127.0.0.1:PORT`; the client trusts it through [`download`].
+fn serve_tls(routes: Vec<(&'static str, Reply)>) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(tls_file("localhost.pem"))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+    let key = PrivateKeyDer::from_pem_file(tls_file("localhost.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            answer(rustls::StreamOwned::new(conn, stream), &routes);
+        }
+    });
+    base
+}
 
 fn test_model(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,6 +121,23 @@ fn realskin(args: &[&str], home: &Path, env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
+}
+
+/// `realskin models ...` trusting the test certificate authority (and no system roots, no
+/// proxy), as a user's machine trusts its own.
+fn download(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_realskin"))
+        .args(args)
+        .env("HOME", home)
+        .env_remove("REALSKIN_CONFIG")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("SSL_CERT_FILE", tls_file("ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .output()
+        .unwrap()
 }
 
 fn text(out: &Output) -> String {
@@ -62,14 +173,13 @@ fn models_setup(url: &str, sha256: &str) -> (tempfile::TempDir, PathBuf, PathBuf
 #[test]
 fn install_downloads_checks_the_sha256_and_verify_rechecks_it() {
     let bytes = std::fs::read(test_model("sr-x2")).unwrap();
-    let base = serve(vec![("/sr-x2.onnx", bytes.clone())]);
+    let base = serve_tls(vec![("/sr-x2.onnx", Reply::Body(bytes.clone()))]);
     let (dir, config, models) = models_setup(&format!("{base}/sr-x2.onnx"), &sha256_hex(&bytes));
     let cfg = config.to_str().unwrap();
 
-    let out = realskin(
+    let out = download(
         &["models", "install", "tiny-x2", "--config", cfg],
         dir.path(),
-        &[],
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("SHA-256 verified"), "{}", text(&out));
@@ -95,10 +205,10 @@ fn install_downloads_checks_the_sha256_and_verify_rechecks_it() {
 #[test]
 fn install_refuses_a_checksum_mismatch_and_leaves_nothing_behind() {
     let bytes = std::fs::read(test_model("sr-x2")).unwrap();
-    let base = serve(vec![("/sr-x2.onnx", bytes.clone())]);
+    let base = serve_tls(vec![("/sr-x2.onnx", Reply::Body(bytes.clone()))]);
     let wrong = sha256_hex(b"some other file");
     let (dir, config, models) = models_setup(&format!("{base}/sr-x2.onnx"), &wrong);
-    let out = realskin(
+    let out = download(
         &[
             "models",
             "install",
@@ -107,7 +217,6 @@ fn install_refuses_a_checksum_mismatch_and_leaves_nothing_behind() {
             config.to_str().unwrap(),
         ],
         dir.path(),
-        &[],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let msg = text(&out);
@@ -125,46 +234,98 @@ fn install_refuses_a_checksum_mismatch_and_leaves_nothing_behind() {
 }
 
 #[test]
-fn install_takes_a_mirror_url_and_reports_http_errors() {
+fn install_takes_a_plain_http_mirror_only_when_allowed_and_reports_http_errors() {
     let bytes = std::fs::read(test_model("sr-x2")).unwrap();
     let base = serve(vec![("/mirror/tiny.onnx", bytes.clone())]);
     let (dir, config, models) = models_setup(&format!("{base}/gone.onnx"), &sha256_hex(&bytes));
     let cfg = config.to_str().unwrap();
-    let out = realskin(
-        &["models", "install", "tiny-x2", "--config", cfg],
-        dir.path(),
-        &[],
-    );
+    let install = |extra: &[&str]| {
+        let mut args = vec!["models", "install", "tiny-x2", "--config", cfg];
+        args.extend_from_slice(extra);
+        download(&args, dir.path())
+    };
+    // Plain http is refused unless asked for, and the error says how.
+    let out = install(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("--allow-http"), "{}", text(&out));
+    let out = install(&["--allow-http"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("HTTP 404"), "{}", text(&out));
     let mirror = format!("{base}/mirror/tiny.onnx");
-    let out = realskin(
-        &[
-            "models", "install", "tiny-x2", "--config", cfg, "--url", &mirror,
-        ],
-        dir.path(),
-        &[],
-    );
+    let out = install(&["--url", &mirror, "--allow-http"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(models.join("tiny-x2.onnx").is_file());
 }
 
 #[test]
-fn an_unpinned_model_is_installed_only_when_asked_and_then_pinned_locally() {
+fn an_https_download_redirected_to_plain_http_or_oversized_is_refused_and_leaves_nothing() {
     let bytes = std::fs::read(test_model("sr-x2")).unwrap();
-    let base = serve(vec![("/sr-x2.onnx", bytes.clone())]);
-    let (dir, config, models) = models_setup(&format!("{base}/sr-x2.onnx"), "");
+    let plain = serve(vec![("/sr-x2.onnx", bytes.clone())]);
+    let base = serve_tls(vec![
+        (
+            "/moved.onnx",
+            Reply::Redirect(format!("{plain}/sr-x2.onnx")),
+        ),
+        ("/local.onnx", Reply::Redirect("file:///etc/passwd".into())),
+        ("/sr-x2.onnx", Reply::Body(bytes.clone())),
+    ]);
+    let (dir, config, models) = models_setup(&format!("{base}/moved.onnx"), &sha256_hex(&bytes));
     let cfg = config.to_str().unwrap();
-    let out = realskin(
+    let out = download(
         &["models", "install", "tiny-x2", "--config", cfg],
         dir.path(),
-        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("not https; refused"), "{}", text(&out));
+    let local = format!("{base}/local.onnx");
+    let out = download(
+        &[
+            "models", "install", "tiny-x2", "--config", cfg, "--url", &local,
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // A manifest that pins a smaller size than the server sends.
+    std::fs::write(
+        models.join("models.toml"),
+        format!(
+            "[[model]]\nname = \"tiny-x2\"\nfile = \"tiny-x2.onnx\"\nurl = \"{base}/sr-x2.onnx\"\nsha256 = \"{}\"\nsize = 1000\nscale = 2\nlicence = \"MIT\"\ndescription = \"test\"\n",
+            sha256_hex(&bytes)
+        ),
+    )
+    .unwrap();
+    let out = download(
+        &["models", "install", "tiny-x2", "--config", cfg],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("more than the 1000 expected"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        Hotfolder::files(&models),
+        vec!["models.toml"],
+        "no model and no partial file"
+    );
+}
+
+#[test]
+fn an_unpinned_model_is_installed_only_when_asked_and_then_pinned_locally() {
+    let bytes = std::fs::read(test_model("sr-x2")).unwrap();
+    let base = serve_tls(vec![("/sr-x2.onnx", Reply::Body(bytes.clone()))]);
+    let (dir, config, models) = models_setup(&format!("{base}/sr-x2.onnx"), "");
+    let cfg = config.to_str().unwrap();
+    let out = download(
+        &["models", "install", "tiny-x2", "--config", cfg],
+        dir.path(),
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("no pinned SHA-256"), "{}", text(&out));
     assert!(!models.join("tiny-x2.onnx").exists());
 
-    let out = realskin(
+    let out = download(
         &[
             "models",
             "install",
@@ -174,7 +335,6 @@ fn an_unpinned_model_is_installed_only_when_asked_and_then_pinned_locally() {
             "--unpinned",
         ],
         dir.path(),
-        &[],
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains(&sha256_hex(&bytes)), "{}", text(&out));

@@ -2,26 +2,27 @@
 //! and renames it into the models folder only when it matches, so a half-downloaded or
 //! wrong file never sits under a model's name.
 //!
-//! How it downloads, and why: `http://` URLs (a local mirror, the tests' server) are
-//! fetched with a small HTTP/1.1 client over `std::net`; `https://` URLs (GitHub,
-//! Hugging Face) are fetched by the system's `curl`, whose output streams through the
-//! same checksum and progress bar. An in-process TLS stack (rustls with its C/assembly
-//! crypto, or OpenSSL) would be the largest dependency in the build for one command a
-//! user runs once per model, and it would not know a studio's proxy or its company
-//! certificate authority, which curl takes from the system. Without curl the error says
-//! how to install one, or to download the file by hand and use `--from FILE`.
+//! How it downloads: one client, ureq over rustls, with the platform's certificate
+//! verifier (the system's roots, so a studio's own certificate authority is trusted as
+//! the rest of the machine trusts it) and the proxy from `HTTPS_PROXY`/`NO_PROXY`.
+//! https only, redirects included, unless `--allow-http` is given (a local mirror); a
+//! redirect can never lead to a local file. The body is limited to the manifest's size
+//! when it pins one, else to [`MAX_UNSIZED`], and the checksum is verified before the
+//! rename. `--from FILE` installs a file downloaded by hand.
 
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use super::{Entry, hex, parse_sha256};
+
+/// Most bytes a download whose size the manifest does not pin may bring: far above any
+/// super-resolution model, far below a full disk.
+pub const MAX_UNSIZED: u64 = 4 << 30;
 
 /// How `install` gets and checks the file.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +39,8 @@ pub struct InstallOptions {
     pub force: bool,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// Accept plain `http://` addresses and redirects (a mirror on the local network).
+    pub allow_http: bool,
 }
 
 /// Installs `entry` into `models_dir`; returns what was done, as a sentence.
@@ -91,7 +94,8 @@ pub fn install(entry: &Entry, models_dir: &Path, opts: &InstallOptions) -> Resul
         }
         (None, url) => {
             let url = url.as_deref().unwrap_or(&entry.url);
-            let (r, len) = open_url(url, 5)?;
+            let limit = entry.size.unwrap_or(MAX_UNSIZED);
+            let (r, len) = open_url(url, opts.allow_http, limit)?;
             (url.to_string(), r, len)
         }
     };
@@ -164,7 +168,11 @@ fn progress_bar(show: bool, length: Option<u64>, name: &str) -> ProgressBar {
 
 /// Streams `reader` into a new file at `path`, flushed to disk; returns its SHA-256.
 fn copy_hashing(mut reader: Box<dyn Read>, path: &Path, bar: &ProgressBar) -> io::Result<String> {
-    let mut file = File::create(path)?;
+    // A new file only: never one planted under the partial file's name, nor a link.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -188,281 +196,64 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Opens `url` for reading; returns the body and its length when announced.
-pub fn open_url(url: &str, redirects: u8) -> Result<(Box<dyn Read>, Option<u64>), String> {
-    if let Some(rest) = url.strip_prefix("http://") {
-        return http_get(url, rest, redirects);
+/// Opens `url` for reading, at most `limit` bytes of it; returns the body and its length
+/// when announced. https only (redirects too) unless `allow_http`.
+pub fn open_url(
+    url: &str,
+    allow_http: bool,
+    limit: u64,
+) -> Result<(Box<dyn Read>, Option<u64>), String> {
+    if !is_web_url(url) {
+        return Err(format!(
+            "{url}: only https:// addresses can be downloaded; to install a file you already have, use `--from FILE`"
+        ));
     }
-    if url.starts_with("https://") {
-        return curl_get(url);
+    if !allow_http && !url.get(..8).unwrap_or("").eq_ignore_ascii_case("https://") {
+        return Err(format!(
+            "{url}: a plain http:// download can be read and changed on the way; use the https:// address, or pass --allow-http for a mirror on your own network"
+        ));
     }
-    if let Some(path) = url.strip_prefix("file://") {
-        let f = File::open(path).map_err(|e| format!("{path}: {e}"))?;
-        let len = f.metadata().ok().map(|m| m.len());
-        return Ok((Box::new(f), len));
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .https_only(!allow_http)
+        .max_redirects(5)
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_per_read(Some(Duration::from_secs(60)))
+        .user_agent(format!("realskin/{}", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls)
+        .build()
+        .into();
+    let response = agent.get(url).call().map_err(|e| match e {
+        ureq::Error::StatusCode(code) => format!("{url}: the server answered HTTP {code}"),
+        ureq::Error::RequireHttpsOnly(to) => format!(
+            "{url}: the download was redirected to {to}, which is not https; refused (pass --allow-http only for a mirror on your own network)"
+        ),
+        ureq::Error::TooManyRedirects => format!("{url}: too many redirects"),
+        ureq::Error::BadUri(u) => format!(
+            "{url}: {u} is not an address realskin downloads from (a download never reads local files)"
+        ),
+        e => format!("{url}: {e}"),
+    })?;
+    let body = response.into_body();
+    let length = body.content_length();
+    if let Some(n) = length.filter(|&n| n > limit) {
+        return Err(format!(
+            "{url}: the server announces {n} bytes, more than the {limit} expected; nothing was downloaded"
+        ));
     }
-    Err(format!(
-        "{url}: only http://, https:// and file:// URLs can be downloaded"
+    Ok((
+        Box::new(body.into_with_config().limit(limit).reader()),
+        length,
     ))
 }
 
-/// A GET over plain HTTP/1.1, following redirects.
-fn http_get(url: &str, rest: &str, redirects: u8) -> Result<(Box<dyn Read>, Option<u64>), String> {
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| format!("{url}: bad port `{p}`"))?,
-        ),
-        _ => (authority, 80),
-    };
-    let host_for_connect = host.trim_start_matches('[').trim_end_matches(']');
-    let addr = (host_for_connect, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("{url}: cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{url}: {host} has no address"))?;
-    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(30))
-        .map_err(|e| format!("{url}: cannot connect: {e}"))?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
-    let mut writer = stream.try_clone().map_err(|e| format!("{url}: {e}"))?;
-    write!(
-        writer,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: realskin/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    )
-    .map_err(|e| format!("{url}: {e}"))?;
-    let mut reader = BufReader::new(stream);
-    let mut status = String::new();
-    reader
-        .read_line(&mut status)
-        .map_err(|e| format!("{url}: {e}"))?;
-    let code: u16 = status
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("{url}: not an HTTP response ({})", status.trim()))?;
-    let mut length = None;
-    let mut chunked = false;
-    let mut location = None;
-    loop {
-        let mut line = String::new();
-        if reader
-            .read_line(&mut line)
-            .map_err(|e| format!("{url}: {e}"))?
-            == 0
-        {
-            break;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            let v = v.trim();
-            match k.trim().to_ascii_lowercase().as_str() {
-                "content-length" => length = v.parse().ok(),
-                "transfer-encoding" => chunked = v.to_ascii_lowercase().contains("chunked"),
-                "location" => location = Some(v.to_string()),
-                _ => {}
-            }
-        }
-    }
-    match code {
-        200 => {}
-        301 | 302 | 303 | 307 | 308 => {
-            let Some(next) = location else {
-                return Err(format!("{url}: HTTP {code} without a Location"));
-            };
-            if redirects == 0 {
-                return Err(format!("{url}: too many redirects"));
-            }
-            let next = if next.starts_with('/') {
-                format!("http://{authority}{next}")
-            } else {
-                next
-            };
-            if !is_web_url(&next) {
-                return Err(format!(
-                    "{url}: the server redirects to {next}, which is not an http:// or https:// address; refused (a download never reads local files)"
-                ));
-            }
-            return open_url(&next, redirects - 1);
-        }
-        _ => return Err(format!("{url}: the server answered HTTP {code}")),
-    }
-    if chunked {
-        return Ok((Box::new(Chunked::new(reader)), None));
-    }
-    match length {
-        Some(n) => Ok((
-            Box::new(Exact {
-                inner: reader.take(n),
-                left: n,
-            }),
-            Some(n),
-        )),
-        None => Ok((Box::new(reader), None)),
-    }
-}
-
-/// A body of announced length: ending early is an error, not a short file.
-struct Exact<R> {
-    inner: io::Take<R>,
-    left: u64,
-}
-
-impl<R: Read> Read for Exact<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && self.left > 0 && !buf.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("the connection closed {} bytes early", self.left),
-            ));
-        }
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
-/// `Transfer-Encoding: chunked`.
-struct Chunked<R> {
-    inner: R,
-    left: u64,
-    done: bool,
-}
-
-impl<R: BufRead> Chunked<R> {
-    fn new(inner: R) -> Self {
-        Self {
-            inner,
-            left: 0,
-            done: false,
-        }
-    }
-}
-
-impl<R: BufRead> Read for Chunked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.done || buf.is_empty() {
-            return Ok(0);
-        }
-        if self.left == 0 {
-            let mut line = String::new();
-            self.inner.read_line(&mut line)?;
-            if line.trim().is_empty() {
-                // The CRLF after the previous chunk.
-                line.clear();
-                self.inner.read_line(&mut line)?;
-            }
-            let size = line.trim().split(';').next().unwrap_or("");
-            self.left = u64::from_str_radix(size, 16).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("bad chunk size `{size}`"),
-                )
-            })?;
-            if self.left == 0 {
-                self.done = true;
-                return Ok(0);
-            }
-        }
-        let want = buf.len().min(self.left as usize);
-        let n = self.inner.read(&mut buf[..want])?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the connection closed mid-chunk",
-            ));
-        }
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
-/// Whether a redirect may lead there: web addresses only, never `file://` or another
-/// scheme a server could use to make the download read something local.
+/// Whether a URL is a web address: never `file://` or another scheme that could make the
+/// download read something local.
 fn is_web_url(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
-}
-
-/// An HTTPS download through the system's curl, its output streamed to us. curl speaks
-/// https only, redirects included (`--proto =https --proto-redir =https`).
-fn curl_get(url: &str) -> Result<(Box<dyn Read>, Option<u64>), String> {
-    let child = Command::new("curl")
-        .args([
-            "--fail",
-            "--proto",
-            "=https",
-            "--proto-redir",
-            "=https",
-            "--location",
-            "--silent",
-            "--show-error",
-            "--retry",
-            "2",
-            "--connect-timeout",
-            "30",
-            "--",
-            url,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                format!(
-                    "downloading https:// URLs needs `curl`, which is not installed (or not on PATH). Install curl (e.g. `apt install curl`), or download {url} yourself and run `realskin models install NAME --from FILE`"
-                )
-            } else {
-                format!("cannot run curl: {e}")
-            }
-        })?;
-    Ok((Box::new(CurlBody { child }), None))
-}
-
-/// curl's stdout; at its end, curl's exit status decides whether the body was complete.
-struct CurlBody {
-    child: Child,
-}
-
-impl Read for CurlBody {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match self.child.stdout.as_mut() {
-            Some(out) => out.read(buf)?,
-            None => 0,
-        };
-        if n == 0 && !buf.is_empty() {
-            let status = self.child.wait()?;
-            if !status.success() {
-                let mut err = String::new();
-                if let Some(mut e) = self.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                return Err(io::Error::other(format!(
-                    "curl failed ({status}): {}",
-                    err.trim()
-                )));
-            }
-        }
-        Ok(n)
-    }
-}
-
-impl Drop for CurlBody {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 #[cfg(test)]
@@ -470,29 +261,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redirects_lead_only_to_web_addresses() {
+    fn only_web_addresses_are_downloaded_and_plain_http_only_when_allowed() {
         assert!(is_web_url("https://huggingface.co/x.onnx"));
         assert!(is_web_url("HTTP://127.0.0.1:8000/x.onnx"));
         assert!(!is_web_url("file:///etc/passwd"));
         assert!(!is_web_url("ftp://example.com/x.onnx"));
         assert!(!is_web_url("/etc/passwd"));
-    }
-
-    #[test]
-    fn chunked_bodies_are_decoded() {
-        let body = b"4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n";
-        let mut out = String::new();
-        Chunked::new(&body[..]).read_to_string(&mut out).unwrap();
-        assert_eq!(out, "Wikipedia");
-    }
-
-    #[test]
-    fn a_short_body_is_an_error() {
-        let mut r = Exact {
-            inner: (&b"abc"[..]).take(10),
-            left: 10,
-        };
-        let mut v = Vec::new();
-        assert!(r.read_to_end(&mut v).is_err());
+        let err = |url: &str, allow| open_url(url, allow, 1).err().unwrap_or_default();
+        assert!(err("file:///etc/passwd", true).contains("--from FILE"));
+        assert!(err("http://127.0.0.1:9/x.onnx", false).contains("--allow-http"));
     }
 }

@@ -333,46 +333,6 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// A throwaway HTTP/1.1 server on 127.0.0.1 serving `files` (path → body) until the
-/// test process ends; other paths get 404. Returns `http://127.0.0.1:PORT`.
-pub fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            // Skip the headers.
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("");
-            let mut stream = stream;
-            match files.iter().find(|(p, _)| *p == path) {
-                Some((_, body)) => {
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = stream.write_all(body);
-                }
-                None => {
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    );
-                }
-            }
-        }
-    });
-    base
-}
-
 /// SHA-256 of bytes, hex (what the models manifest pins).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
