@@ -150,15 +150,20 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
             "process",
             &report::today(),
         ));
-        let Some(path) = output::choose_path(&wanted, settings.output.on_collision) else {
+        let t = Instant::now();
+        let companions: Vec<(&str, &[u8])> =
+            sidecar.iter().map(|m| (".c2pa", m.as_slice())).collect();
+        let written = output::write_new(
+            &wanted,
+            &encoded.bytes,
+            &companions,
+            settings.output.on_collision,
+            |_| Ok(()),
+        )
+        .map_err(|e| JobError::destination(&wanted, e))?;
+        let Some(path) = written else {
             return Ok(None);
         };
-        let t = Instant::now();
-        if let Some(manifest) = &sidecar {
-            let side = PathBuf::from(format!("{}.c2pa", path.display()));
-            output::write_atomic(&side, manifest).map_err(|e| JobError::destination(&side, e))?;
-        }
-        output::write_atomic(&path, &encoded.bytes).map_err(|e| JobError::destination(&path, e))?;
         report.timings_ms.write = millis(t);
         report.output = Some(OutputInfo {
             path: path.clone(),

@@ -317,6 +317,59 @@ fn an_input_folder_that_disappears_is_watched_again_when_it_returns() {
 }
 
 #[test]
+fn two_daemons_racing_for_the_same_output_names_lose_no_file() {
+    // Two machines, each with its own input, deliver into one shared output, reports and
+    // done folder; the same file names arrive at both at the same moment.
+    let hf = Hotfolder::new("", "");
+    let other_in = hf.root.path().join("in-other");
+    std::fs::create_dir_all(&other_in).unwrap();
+    let other_config = hf.root.path().join("other.toml");
+    let text = std::fs::read_to_string(&hf.config)
+        .unwrap()
+        .replace("state_dir = \"state\"", "state_dir = \"state-other\"")
+        .replace("input = \"in\"", "input = \"in-other\"");
+    std::fs::write(&other_config, text).unwrap();
+    let a = Daemon::start(&hf.config);
+    let b = Daemon::start(&other_config);
+    const N: u32 = 12;
+    let name = |i: u32| format!("same-{i:02}.png");
+    for i in 0..N {
+        let (mine, theirs) = (photo_png(240, 160, 300 + i), photo_png(240, 160, 400 + i));
+        hf.drop_file(&name(i), &mine);
+        let tmp = other_in.join(format!(".dropping-{i}"));
+        std::fs::write(&tmp, &theirs).unwrap();
+        std::fs::rename(&tmp, other_in.join(name(i))).unwrap();
+    }
+    assert!(
+        wait_until(Duration::from_secs(90), || Hotfolder::visible(&hf.done)
+            .len()
+            == 2 * N as usize),
+        "done: {:?}",
+        Hotfolder::visible(&hf.done)
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let outputs = Hotfolder::visible(&hf.output);
+    assert_eq!(
+        outputs.len(),
+        2 * N as usize,
+        "an output was lost: {outputs:?}"
+    );
+    for i in 0..N {
+        let stem = format!("same-{i:02}");
+        let pair: Vec<_> = outputs.iter().filter(|o| o.starts_with(&stem)).collect();
+        assert_eq!(pair.len(), 2, "{stem}: {pair:?}");
+    }
+    // Every output is a whole picture, and both originals of each name are in done/.
+    for o in &outputs {
+        let bytes = std::fs::read(hf.output.join(o)).unwrap();
+        assert!(common::decodes(&bytes), "{o} does not decode");
+    }
+    assert_eq!(Hotfolder::json_reports(&hf.reports).len(), 2 * N as usize);
+    assert!(a.stop().success());
+    assert!(b.stop().success());
+}
+
+#[test]
 fn two_daemons_on_one_folder_never_take_a_file_twice() {
     let hf = Hotfolder::new("", "");
     // A second daemon with its own state dir, as on another machine sharing the folder.

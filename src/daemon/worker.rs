@@ -327,22 +327,46 @@ fn render_and_write(
     };
     drop(permit);
 
-    // The output: its name is recorded before it is written, so a resumed job reuses it.
+    // The output: each name is recorded before it is tried, so a resumed job finds its file.
     let t = Instant::now();
+    let policy = settings.output.on_collision;
+    let companions: Vec<(&str, &[u8])> = sidecar.iter().map(|m| (".c2pa", m.as_slice())).collect();
     let out_path = match &row.output_path {
-        Some(p) => Some(p.clone()),
-        None => {
-            let wanted = hf
-                .output
-                .join(rel_dir(&row.rel_path))
-                .join(output::output_file_name(
-                    &row.rel_path,
-                    &settings.output.naming,
-                    encoded.format.extension(),
-                    &hf.name,
-                    &report::today(),
-                ));
-            output::choose_path(&wanted, settings.output.on_collision)
+        // Resumed after the file was placed: it is there, and it is this job's.
+        Some(p) if policy != crate::config::OnCollision::Overwrite && p.exists() => Some(p.clone()),
+        recorded => {
+            let wanted = match recorded {
+                Some(p) => {
+                    // A sidecar placed before a crash, without its file, is this job's own.
+                    let _ = fs::remove_file(format!("{}.c2pa", p.display()));
+                    p.clone()
+                }
+                None => hf
+                    .output
+                    .join(rel_dir(&row.rel_path))
+                    .join(output::output_file_name(
+                        &row.rel_path,
+                        &settings.output.naming,
+                        encoded.format.extension(),
+                        &hf.name,
+                        &report::today(),
+                    )),
+            };
+            let mut ledger_failed = None;
+            let written = output::write_new(&wanted, &encoded.bytes, &companions, policy, |p| {
+                ctx.ledger.set_output(id, p).map_err(|e| {
+                    let io = std::io::Error::other(e.to_string());
+                    ledger_failed = Some(e);
+                    io
+                })
+            });
+            if let Some(e) = ledger_failed {
+                return Err(e);
+            }
+            match written {
+                Ok(p) => p,
+                Err(e) => return retry(ctx, hf, &row, JobError::destination(&wanted, e)),
+            }
         }
     };
     let Some(out_path) = out_path else {
@@ -354,23 +378,6 @@ fn render_and_write(
         report.timings_ms.total = millis(started);
         return write_report_then_original(ctx, hf, &row, report, None, None);
     };
-    if row.output_path.is_none() {
-        ctx.ledger.set_output(id, &out_path)?;
-    }
-    let already_there = row.output_path.is_some()
-        && settings.output.on_collision != crate::config::OnCollision::Overwrite
-        && out_path.exists();
-    // The original's C2PA manifest goes beside the output, written before it so the pair
-    // is complete the moment the output appears.
-    if let Some(manifest) = &sidecar {
-        let path = PathBuf::from(format!("{}.c2pa", out_path.display()));
-        if let Err(e) = output::write_atomic(&path, manifest) {
-            return retry(ctx, hf, &row, JobError::destination(&path, e));
-        }
-    }
-    if !already_there && let Err(e) = output::write_atomic(&out_path, &encoded.bytes) {
-        return retry(ctx, hf, &row, JobError::destination(&out_path, e));
-    }
     ctx.ledger.advance(id, JobState::Written)?;
     report.timings_ms.write = millis(t);
     let summary = format!("{} → {}", report.what_was_done(), out_path.display());

@@ -4,8 +4,13 @@
 //! Every file realskin creates is written under a dot-prefixed temporary name in its
 //! destination folder, flushed to disk, then renamed into place (and the folder
 //! flushed), so a sync client or a person sees either nothing or the whole file.
-//! Originals are only ever renamed, never rewritten; across volumes they are copied
-//! the same atomic way before the source is removed.
+//! Temporary files are always created new (`O_EXCL`, no symlink followed), so a name
+//! planted in a shared folder is never written through. Outputs and moved originals are
+//! renamed with a rename that refuses to replace ([`rename_no_replace`]): a file that
+//! appears under the chosen name meanwhile (another daemon on the share, a person saving)
+//! is kept, and the next version is taken. Originals are only ever renamed, never
+//! rewritten; across volumes they are copied the same atomic way before the source is
+//! removed.
 
 pub mod encode;
 
@@ -82,7 +87,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let tmp = temp_path_for(path);
     let result = (|| {
-        let mut f = File::create(&tmp)?;
+        let mut f = create_new(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -94,6 +99,163 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Creates a file that did not exist: fails on any existing name, a symlink included
+/// (`O_CREAT | O_EXCL`, and `O_NOFOLLOW` besides), so nothing planted is written through.
+pub fn create_new(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// Writes `bytes` atomically under `wanted`, never replacing a file that is there or that
+/// appears meanwhile: with `Version`, the next free version is taken instead; with `Skip`,
+/// nothing is written and `None` returned; `Overwrite` replaces. Each companion
+/// (`suffix`, bytes) is placed at the chosen name plus its suffix just before the file
+/// itself (a C2PA sidecar: the pair is complete the moment the file appears), under the
+/// same rule. `record` is called with each name before it is tried (the ledger keeps it,
+/// so a resumed job finds its file).
+pub fn write_new(
+    wanted: &Path,
+    bytes: &[u8],
+    companions: &[(&str, &[u8])],
+    on_collision: OnCollision,
+    mut record: impl FnMut(&Path) -> io::Result<()>,
+) -> io::Result<Option<PathBuf>> {
+    let beside = |path: &Path, suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
+    if on_collision == OnCollision::Overwrite {
+        record(wanted)?;
+        for (suffix, data) in companions {
+            write_atomic(&beside(wanted, suffix), data)?;
+        }
+        write_atomic(wanted, bytes)?;
+        return Ok(Some(wanted.to_path_buf()));
+    }
+    let dir = wanted.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    // Every piece is flushed under a temporary name first.
+    let mut temps: Vec<PathBuf> = Vec::with_capacity(companions.len() + 1);
+    let result = (|| {
+        for data in companions.iter().map(|c| c.1).chain([bytes]) {
+            let tmp = temp_path_for(wanted);
+            temps.push(tmp.clone());
+            let mut f = create_new(&tmp)?;
+            f.write_all(data)?;
+            f.sync_all()?;
+        }
+        let (main_tmp, companion_temps) = temps.split_last().expect("the file's own temporary");
+        'names: while let Some(path) = choose_path(wanted, on_collision) {
+            record(&path)?;
+            let mut placed: Vec<PathBuf> = Vec::new();
+            let pieces = companions
+                .iter()
+                .zip(companion_temps)
+                .map(|((suffix, _), tmp)| (tmp, beside(&path, suffix)))
+                .chain([(main_tmp, path.clone())]);
+            for (tmp, dest) in pieces {
+                match rename_no_replace(tmp, &dest) {
+                    Ok(()) => placed.push(dest),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        // Taken meanwhile: put back what this name got, try the next one.
+                        for (dest, tmp) in placed.iter().zip(companion_temps) {
+                            rename_no_replace(dest, tmp)?;
+                        }
+                        continue 'names;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            sync_dir(dir);
+            return Ok(Some(path));
+        }
+        Ok(None)
+    })();
+    for tmp in &temps {
+        let _ = fs::remove_file(tmp);
+    }
+    result
+}
+
+/// Renames `from` to `to` unless `to` exists (then `ErrorKind::AlreadyExists`), in one
+/// atomic step: `renameat2(RENAME_NOREPLACE)` on Linux, `renamex_np(RENAME_EXCL)` on
+/// macOS, else (a file system without them, Windows) a hard link, which refuses an
+/// existing name, then the old name removed. Only where neither exists (FAT, some network
+/// shares) is it a check, then a rename.
+pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    if let Some(done) = native_rename_no_replace(from, to) {
+        return done;
+    }
+    match fs::hard_link(from, to) {
+        Ok(()) => fs::remove_file(from),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) if exists(to) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+        Err(_) => fs::rename(from, to),
+    }
+}
+
+/// The system's no-replace rename; `None` where it has none, or the file system refuses it.
+#[cfg(target_os = "linux")]
+fn native_rename_no_replace(from: &Path, to: &Path) -> Option<io::Result<()>> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(a), Ok(b)) = (
+        CString::new(from.as_os_str().as_bytes()),
+        CString::new(to.as_os_str().as_bytes()),
+    ) else {
+        return Some(Err(io::Error::from(io::ErrorKind::InvalidInput)));
+    };
+    // SAFETY: two valid NUL-terminated paths, relative to the working directory.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        return Some(Ok(()));
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => None,
+        _ => Some(Err(e)),
+    }
+}
+
+#[cfg(target_vendor = "apple")]
+fn native_rename_no_replace(from: &Path, to: &Path) -> Option<io::Result<()>> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(a), Ok(b)) = (
+        CString::new(from.as_os_str().as_bytes()),
+        CString::new(to.as_os_str().as_bytes()),
+    ) else {
+        return Some(Err(io::Error::from(io::ErrorKind::InvalidInput)));
+    };
+    // SAFETY: two valid NUL-terminated paths.
+    let r = unsafe { libc::renamex_np(a.as_ptr(), b.as_ptr(), libc::RENAME_EXCL) };
+    if r == 0 {
+        return Some(Ok(()));
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOTSUP) => None,
+        _ => Some(Err(e)),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
+fn native_rename_no_replace(_from: &Path, _to: &Path) -> Option<io::Result<()>> {
+    None
 }
 
 /// A unique temporary name next to `path`.
@@ -117,33 +279,46 @@ pub fn sync_dir(dir: &Path) {
 }
 
 /// Moves `from` to `to`, or to a free version of `to` if taken; returns where it went.
-/// Never overwrites. Across volumes: atomic copy, then the source is removed.
+/// Never overwrites, even a file that appears meanwhile. Across volumes: atomic copy,
+/// then the source is removed.
 pub fn move_file(from: &Path, to: &Path) -> io::Result<PathBuf> {
     if let Some(dir) = to.parent() {
         fs::create_dir_all(dir)?;
     }
-    let dest = free_path(to);
-    match fs::rename(from, &dest) {
-        Ok(()) => {
-            if let Some(dir) = dest.parent() {
-                sync_dir(dir);
+    let place = |tmp: &Path| -> io::Result<PathBuf> {
+        loop {
+            let dest = free_path(to);
+            match rename_no_replace(tmp, &dest) {
+                Ok(()) => {
+                    if let Some(dir) = dest.parent() {
+                        sync_dir(dir);
+                    }
+                    return Ok(dest);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
             }
-            Ok(dest)
         }
+    };
+    match place(from) {
+        Ok(dest) => Ok(dest),
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-            let tmp = temp_path_for(&dest);
+            let tmp = temp_path_for(to);
             let copied = (|| {
-                fs::copy(from, &tmp)?;
-                File::open(&tmp)?.sync_all()?;
-                fs::rename(&tmp, &dest)
+                let mut src = File::open(from)?;
+                let mut dst = create_new(&tmp)?;
+                io::copy(&mut src, &mut dst)?;
+                dst.sync_all()?;
+                drop(dst);
+                place(&tmp)
             })();
-            if let Err(e) = copied {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-            if let Some(dir) = dest.parent() {
-                sync_dir(dir);
-            }
+            let dest = match copied {
+                Ok(dest) => dest,
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
             fs::remove_file(from)?;
             Ok(dest)
         }
@@ -242,6 +417,76 @@ mod tests {
         assert_eq!(went, dir.path().join("done/a-2.png"));
         assert_eq!(fs::read(&dest).unwrap(), b"older");
         assert_eq!(fs::read(&went).unwrap(), b"newer");
+    }
+
+    #[test]
+    fn a_name_taken_while_writing_is_kept_and_the_next_version_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let want = dir.path().join("a.realskin.png");
+        // Someone saves under the chosen name between the choice and the rename.
+        let mut tried = Vec::new();
+        let went = write_new(
+            &want,
+            b"ours",
+            &[(".c2pa", b"sidecar")],
+            OnCollision::Version,
+            |p| {
+                if tried.is_empty() {
+                    fs::write(p, b"theirs")?;
+                }
+                tried.push(p.to_path_buf());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(went, Some(dir.path().join("a.realskin-2.png")));
+        assert_eq!(fs::read(&want).unwrap(), b"theirs");
+        assert_eq!(fs::read(went.as_ref().unwrap()).unwrap(), b"ours");
+        assert_eq!(
+            fs::read(dir.path().join("a.realskin-2.png.c2pa")).unwrap(),
+            b"sidecar"
+        );
+        assert!(!dir.path().join("a.realskin.png.c2pa").exists());
+        assert_eq!(tried.len(), 2, "each name is recorded before it is tried");
+        // With skip, a name taken meanwhile means nothing is written, and no temporary left.
+        let other = dir.path().join("b.png");
+        let went = write_new(&other, b"ours", &[], OnCollision::Skip, |p| {
+            fs::write(p, b"theirs")
+        });
+        assert_eq!(went.unwrap(), None);
+        assert_eq!(fs::read(&other).unwrap(), b"theirs");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            4,
+            "no temporary left"
+        );
+    }
+
+    #[test]
+    fn the_no_replace_rename_refuses_an_existing_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"new").unwrap();
+        fs::write(&b, b"old").unwrap();
+        let e = rename_no_replace(&a, &b).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&b).unwrap(), b"old");
+        fs::remove_file(&b).unwrap();
+        rename_no_replace(&a, &b).unwrap();
+        assert_eq!(fs::read(&b).unwrap(), b"new");
+        assert!(!a.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious.txt");
+        fs::write(&target, b"keep me").unwrap();
+        let link = dir.path().join("planted");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(create_new(&link).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"keep me");
     }
 
     #[test]
