@@ -86,6 +86,9 @@ const NOVEL_COMMENT: &str = r#"{"prompt": "1girl, portrait", "steps": 28, "heigh
 const DRAW_THINGS: &str = r#"<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"><xmp:CreatorTool>Draw Things</xmp:CreatorTool><dc:description><rdf:Alt><rdf:li xml:lang="x-default">a portrait, 35mm</rdf:li></rdf:Alt></dc:description><exif:UserComment><rdf:Alt><rdf:li xml:lang="x-default">{"c":"a portrait, 35mm","model":"sd_xl_base_1.0_f16.ckpt","sampler":"DPM++ 2M Karras","seed":1,"steps":30}</rdf:li></rdf:Alt></exif:UserComment></rdf:Description>"#;
 const MIDJOURNEY: &str = r#"<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" xmlns:dc="http://purl.org/dc/elements/1.1/" Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"><dc:description><rdf:Alt><rdf:li xml:lang="x-default">close-up portrait of an old fisherman --ar 4:5 --v 6.1 Job ID: 3f1c2a8e-1b2c-4d5e-8f90-1234567890ab</rdf:li></rdf:Alt></dc:description></rdf:Description>"#;
 const NIJI: &str = r#"<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" dc:format="image/jpeg"><dc:description>anime girl in the rain --niji 6 Job ID: 0a1b2c3d-1111-2222-3333-444455556666</dc:description></rdf:Description>"#;
+const A1111_FINETUNE_XL: &str = "portrait photo of a woman, freckles\nNegative prompt: cartoon\nSteps: 6, Sampler: DPM++ SDE Karras, CFG scale: 2, Seed: 77, Size: 832x1216, Model hash: c9e3e68f89, Model: juggernautXL_v9Rdphoto2Lightning, Version: v1.10.1";
+const A1111_FINETUNE_15: &str = "portrait photo of a man\nSteps: 25, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 5, Size: 512x768, Model hash: 15012c538f, Model: realisticVisionV60B1_v51HyperVAE, Version: v1.9.4";
+const DST_ALGORITHMIC: &str = r#"<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"><Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia</Iptc4xmpExt:DigitalSourceType></rdf:Description>"#;
 const DST_ONLY: &str = r#"<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"><Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia</Iptc4xmpExt:DigitalSourceType></rdf:Description>"#;
 
 fn iim_credit(credit: &str) -> Vec<u8> {
@@ -198,6 +201,34 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         (
             "ai_vendor-unknown_iptc-dst-only.jpg".into(),
             with_xmp(jpeg(), DST_ONLY),
+        ),
+        (
+            "not-ai_iptc-dst-algorithmic-media.jpg".into(),
+            with_xmp(jpeg(), DST_ALGORITHMIC),
+        ),
+        (
+            "ai_a1111_juggernaut-xl-sdxl_png-text.png".into(),
+            with_text(vec![text(TextKind::Text, "parameters", A1111_FINETUNE_XL)]),
+        ),
+        (
+            // UTF-16 little-endian after the UNICODE prefix (A1111 writes big-endian).
+            "ai_a1111_realistic-vision-sd15_jpeg-exif-usercomment-le.jpg".into(),
+            with_exif(
+                jpeg(),
+                &[],
+                &[(
+                    0x9286,
+                    ExifValue::Undefined({
+                        let mut v = b"UNICODE\0".to_vec();
+                        v.extend(A1111_FINETUNE_15.encode_utf16().flat_map(u16::to_le_bytes));
+                        v
+                    }),
+                )],
+            ),
+        ),
+        (
+            "weak-ai_openai/DALL·E 2024-03-13 17.57.28 - a portrait of a woman.png".into(),
+            png(),
         ),
         (
             "ai_google_iptc-iim-credit.jpg".into(),
@@ -365,7 +396,7 @@ const EXPECTED: &[Want] = &[
     (
         "ai_invokeai_sdxl_png-text.png",
         Some(true),
-        None,
+        Some("stability-ai"),
         Some("invokeai"),
         Some("Juggernaut XL v9"),
         Some("stable-diffusion"),
@@ -374,7 +405,7 @@ const EXPECTED: &[Want] = &[
     (
         "ai_fooocus_sdxl_png-text.png",
         Some(true),
-        None,
+        Some("stability-ai"),
         Some("fooocus"),
         Some("juggernautXL_v8Rundiffusion"),
         Some("stable-diffusion"),
@@ -480,6 +511,42 @@ const EXPECTED: &[Want] = &[
         "generic",
     ),
     ("ai-null_plain.png", None, None, None, None, None, "generic"),
+    (
+        "not-ai_iptc-dst-algorithmic-media.jpg",
+        Some(false),
+        None,
+        None,
+        None,
+        None,
+        "generic",
+    ),
+    (
+        "ai_a1111_juggernaut-xl-sdxl_png-text.png",
+        Some(true),
+        Some("stability-ai"),
+        Some("a1111"),
+        Some("juggernautXL_v9Rdphoto2Lightning"),
+        Some("stable-diffusion"),
+        "stable-diffusion",
+    ),
+    (
+        "ai_a1111_realistic-vision-sd15_jpeg-exif-usercomment-le.jpg",
+        Some(true),
+        Some("stability-ai"),
+        Some("a1111"),
+        Some("realisticVisionV60B1_v51HyperVAE"),
+        Some("stable-diffusion"),
+        "stable-diffusion",
+    ),
+    (
+        "weak-ai_openai/DALL·E 2024-03-13 17.57.28 - a portrait of a woman.png",
+        Some(true),
+        Some("openai"),
+        None,
+        Some("dall-e-3"),
+        None,
+        "openai",
+    ),
     (
         "not-ai_camera-exif.jpg",
         Some(false),

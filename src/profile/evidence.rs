@@ -104,6 +104,10 @@ pub struct Verdict {
     pub model: Option<String>,
     /// Model family (`flux`, `stable-diffusion`, `qwen-image`, …) when known.
     pub family: Option<String>,
+    /// The base model a named checkpoint was trained from (`sd1.5`, `sdxl`, `flux`, …),
+    /// from [`super::names::checkpoint`]; absent when the model is not a known checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
     pub tool: Option<String>,
     /// 0–1, for the `ai` claim. Weak hints alone stay at or below 0.4.
     pub confidence: f64,
@@ -188,10 +192,16 @@ pub fn verdict(mut evidence: Vec<Evidence>) -> Verdict {
     let tool = ordered.clone().find_map(|e| e.tool.clone());
     // Not AI, or no claim at all from weak hints (a size alone): no generator to name.
     let not_ai = ai == Some(false) || (ai.is_none() && strong.is_empty());
+    let base = model
+        .as_deref()
+        .filter(|_| !not_ai)
+        .and_then(super::names::checkpoint)
+        .map(|c| c.base.to_string());
     Verdict {
         ai,
         vendor: if not_ai { None } else { vendor },
         model: if not_ai { None } else { model },
+        base,
         family: if not_ai { None } else { family },
         tool: if not_ai { None } else { tool },
         // Never 1.0: metadata can be forged or copied.

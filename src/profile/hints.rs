@@ -38,12 +38,24 @@ pub fn filename(path_name: &str, out: &mut Vec<Evidence>) {
         || lower.starts_with("dall-e")
         || lower.starts_with("dalle")
     {
-        Some(hint(
-            "is DALL·E's download name",
-            0.35,
-            Some("openai"),
-            None,
-        ))
+        // "DALL·E 2024-03-13 17.57.28 - prompt": the date tells the model, since DALL·E 3
+        // replaced DALL·E 2 in ChatGPT on 2023-10-19
+        // (https://openai.com/index/dall-e-3-is-now-available-in-chatgpt-plus-and-enterprise/).
+        let date = lower
+            .split_whitespace()
+            .nth(1)
+            .filter(|d| d.len() == 10 && d.as_bytes()[4] == b'-' && d.as_bytes()[7] == b'-');
+        let (says, model) = match date {
+            Some(d) if d >= "2023-10-19" => {
+                ("is DALL·E 3's download name (dated)", Some("dall-e-3"))
+            }
+            Some(_) => (
+                "is DALL·E 2's download name (dated before DALL·E 3)",
+                Some("dall-e-2"),
+            ),
+            None => ("is DALL·E's download name", None),
+        };
+        Some(hint(says, 0.35, Some("openai"), None).model(model))
     } else if lower.starts_with("gemini_generated_image") {
         Some(hint(
             "is Gemini's download name",

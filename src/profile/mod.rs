@@ -126,6 +126,7 @@ impl GeneratorProfile {
         let who: Vec<String> = [
             ("vendor", &v.vendor),
             ("model", &v.model),
+            ("base", &v.base),
             ("tool", &v.tool),
         ]
         .iter()

@@ -24,9 +24,57 @@ const STABILITY: &[&str] = &[
     "stable_cascade",
 ];
 
+/// A checkpoint's base model, family and the base model's maker, from
+/// `checkpoints.tsv` (one row per known name, with its source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Normalised name fragment (lowercase letters and digits).
+    pub fragment: &'static str,
+    /// The base model: `sd1.5`, `sd2.1`, `sdxl`, `sd3`, `sd3.5`, `flux`.
+    pub base: &'static str,
+    pub family: &'static str,
+    pub vendor: &'static str,
+}
+
+fn checkpoints() -> &'static [Checkpoint] {
+    static TABLE: std::sync::OnceLock<Vec<Checkpoint>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut rows: Vec<Checkpoint> = include_str!("checkpoints.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let mut c = l.split('\t');
+                Some(Checkpoint {
+                    fragment: c.next()?,
+                    base: c.next()?,
+                    family: c.next()?,
+                    vendor: c.next()?,
+                })
+            })
+            .collect();
+        // Longest fragment first: "dreamshaperxl" before "dreamshaper".
+        rows.sort_by_key(|r| std::cmp::Reverse(r.fragment.len()));
+        rows
+    })
+}
+
+/// The known checkpoint a model name (a file name, a fine-tune's name) comes from.
+pub fn checkpoint(name: &str) -> Option<&'static Checkpoint> {
+    let n: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    checkpoints().iter().find(|c| n.contains(c.fragment))
+}
+
 /// Vendor and family of a model name (a file name such as `flux1-dev.safetensors`, a
-/// product model such as `GPT-4o` or `nano-banana-2`).
+/// product model such as `GPT-4o` or `nano-banana-2`). A fine-tune of an open model gets
+/// its base model's family and maker ([`checkpoint`]).
 pub fn model_family(name: &str) -> (Option<&'static str>, Option<&'static str>) {
+    if let Some(c) = checkpoint(name) {
+        return (Some(c.vendor), Some(c.family));
+    }
     let n = name.to_ascii_lowercase().replace([' ', '.'], "_");
     let has = |s: &str| n.contains(s);
     if has("flux") {
@@ -54,19 +102,6 @@ pub fn model_family(name: &str) -> (Option<&'static str>, Option<&'static str>) 
         (Some("adobe"), Some("firefly"))
     } else if STABILITY.iter().any(|k| has(k)) {
         (Some("stability-ai"), Some("stable-diffusion"))
-    } else if has("pony")
-        || has("illustrious")
-        || has("juggernaut")
-        || has("realvis")
-        || has("dreamshaper")
-        || has("epicrealism")
-        || has("realistic_vision")
-        || has("animagine")
-        || has("noobai")
-    {
-        // Community fine-tunes of Stable Diffusion: the family is known, the vendor is not
-        // Stability AI's.
-        (None, Some("stable-diffusion"))
     } else if has("hidream")
         || has("hunyuan")
         || has("cogview")
@@ -202,8 +237,11 @@ pub fn organisation(org: &str) -> Option<&'static str> {
 }
 
 /// The IPTC digital source type named by a URI or bare code, if it says AI.
-/// Returns (code, ai): `trainedAlgorithmicMedia` and the composites are AI;
-/// `digitalCapture`, `algorithmicMedia` (no training data) and friends are not;
+/// Returns (code, ai) for an IPTC digital source type
+/// (<https://cv.iptc.org/newscodes/digitalsourcetype/>): `trainedAlgorithmicMedia` and the
+/// synthetic composites are AI-made; `algorithmicMedia` ("created purely by an algorithm
+/// not based on any sampled training data": a rendered test chart, a fractal; the C2PA
+/// test suite's generated images carry it) and the capture and human-made sources are not;
 /// `algorithmicallyEnhanced` (a correction, not a
 /// generation) claims neither.
 pub fn digital_source_type(value: &str) -> Option<(String, Option<bool>)> {
@@ -212,7 +250,6 @@ pub fn digital_source_type(value: &str) -> Option<(String, Option<bool>)> {
         "trainedAlgorithmicMedia"
         | "compositeWithTrainedAlgorithmicMedia"
         | "compositeSynthetic" => Some(true),
-        // Made by an algorithm without training data (a rendered gradient, a fractal).
         "algorithmicMedia" => Some(false),
         "algorithmicallyEnhanced" => None,
         "digitalCapture" | "negativeFilm" | "positiveFilm" | "print" | "minorHumanEdits"
@@ -221,4 +258,42 @@ pub fn digital_source_type(value: &str) -> Option<(String, Option<bool>)> {
         _ => return None,
     };
     Some((code, ai))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_names_map_to_their_base_model_and_its_maker() {
+        let base = |n: &str| checkpoint(n).map(|c| (c.base, c.vendor));
+        for (name, want) in [
+            ("juggernautXL_v9Rdphoto2Lightning", "sdxl"),
+            ("juggernaut_reborn.safetensors", "sd1.5"),
+            ("RealVisXL_V4.0", "sdxl"),
+            ("realisticVisionV60B1_v51HyperVAE", "sd1.5"),
+            ("DreamShaperXL_Turbo_v2", "sdxl"),
+            ("dreamshaper_8.safetensors", "sd1.5"),
+            ("epicrealismXL_v8Kiss", "sdxl"),
+            ("epicrealism_naturalSinRC1VAE", "sd1.5"),
+            ("ponyDiffusionV6XL_v6StartWithThisOne", "sdxl"),
+            ("v1-5-pruned-emaonly.safetensors", "sd1.5"),
+            ("sd_xl_base_1.0.safetensors", "sdxl"),
+            ("flux1-dev-fp8", "flux"),
+            ("my_portrait_flux_lora", "flux"),
+        ] {
+            let vendor = if want == "flux" {
+                "black-forest-labs"
+            } else {
+                "stability-ai"
+            };
+            assert_eq!(base(name), Some((want, vendor)), "{name}");
+        }
+        assert_eq!(checkpoint("some_private_model_v3"), None);
+        // The verdict keeps the fine-tune's name; its family and maker come from the base.
+        assert_eq!(
+            model_family("juggernautXL_v9Rdphoto2Lightning"),
+            (Some("stability-ai"), Some("stable-diffusion"))
+        );
+    }
 }
