@@ -203,6 +203,11 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
             with_xmp(jpeg(), DST_ONLY),
         ),
         (
+            // A ComfyUI file saved with the workflow only (no API `prompt`).
+            "ai_comfyui_flux_png-workflow-only.png".into(),
+            with_text(vec![text(TextKind::Text, "workflow", COMFY_FLUX_WORKFLOW)]),
+        ),
+        (
             "not-ai_iptc-dst-algorithmic-media.jpg".into(),
             with_xmp(jpeg(), DST_ALGORITHMIC),
         ),
@@ -511,6 +516,15 @@ const EXPECTED: &[Want] = &[
         "generic",
     ),
     ("ai-null_plain.png", None, None, None, None, None, "generic"),
+    (
+        "ai_comfyui_flux_png-workflow-only.png",
+        Some(true),
+        Some("black-forest-labs"),
+        Some("comfyui"),
+        Some("flux1-dev"),
+        Some("flux"),
+        "flux",
+    ),
     (
         "not-ai_iptc-dst-algorithmic-media.jpg",
         Some(false),
