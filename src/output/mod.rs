@@ -200,7 +200,7 @@ pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 /// The system's no-replace rename; `None` where it has none, or the file system refuses it.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_vendor = "apple"))]
 fn native_rename_no_replace(from: &Path, to: &Path) -> Option<io::Result<()>> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
@@ -211,6 +211,7 @@ fn native_rename_no_replace(from: &Path, to: &Path) -> Option<io::Result<()>> {
         return Some(Err(io::Error::from(io::ErrorKind::InvalidInput)));
     };
     // SAFETY: two valid NUL-terminated paths, relative to the working directory.
+    #[cfg(target_os = "linux")]
     let r = unsafe {
         libc::syscall(
             libc::SYS_renameat2,
@@ -221,34 +222,17 @@ fn native_rename_no_replace(from: &Path, to: &Path) -> Option<io::Result<()>> {
             libc::RENAME_NOREPLACE,
         )
     };
-    if r == 0 {
-        return Some(Ok(()));
-    }
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => None,
-        _ => Some(Err(e)),
-    }
-}
-
-#[cfg(target_vendor = "apple")]
-fn native_rename_no_replace(from: &Path, to: &Path) -> Option<io::Result<()>> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let (Ok(a), Ok(b)) = (
-        CString::new(from.as_os_str().as_bytes()),
-        CString::new(to.as_os_str().as_bytes()),
-    ) else {
-        return Some(Err(io::Error::from(io::ErrorKind::InvalidInput)));
-    };
-    // SAFETY: two valid NUL-terminated paths.
+    // SAFETY: as above.
+    #[cfg(target_vendor = "apple")]
     let r = unsafe { libc::renamex_np(a.as_ptr(), b.as_ptr(), libc::RENAME_EXCL) };
     if r == 0 {
         return Some(Ok(()));
     }
     let e = io::Error::last_os_error();
+    // Not supported here (ENOTSUP and EOPNOTSUPP are one value on Linux, two on macOS).
+    let unsupported = [libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP, libc::ENOTSUP];
     match e.raw_os_error() {
-        Some(libc::EINVAL | libc::ENOTSUP) => None,
+        Some(c) if unsupported.contains(&c) => None,
         _ => Some(Err(e)),
     }
 }
