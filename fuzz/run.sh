@@ -7,10 +7,10 @@
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Every target runs
 # under memory limits (512 MB resident, 256 MB per allocation): a parser or decoder that
 # reserves memory for what a file declares fails the run. Seeds are the crate's own
-# round-trip fixtures plus files that declare huge counts and sizes
-# (`realskin::fuzzing::hostile_seeds`), written to fuzz/seeds/<target>/ first; the corpus
-# grows in fuzz/corpus/<target>/. Exits non-zero on the first crash; the crashing input
-# is left in fuzz/artifacts/<target>/.
+# round-trip fixtures, its generator fixtures (for the profiler) and files that declare
+# huge counts and sizes (`realskin::fuzzing::hostile_seeds`), written to
+# fuzz/seeds/<target>/ first; the corpus grows in fuzz/corpus/<target>/. Exits non-zero on
+# the first crash; the crashing input is left in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-60}"
@@ -24,6 +24,13 @@ targets=(png jpeg webp tiff xmp profile decode)
 # Seeds: the round-trip fixtures, written by an ignored test of the crate.
 REALSKIN_FUZZ_SEEDS="$PWD/seeds" cargo test --quiet --manifest-path ../Cargo.toml \
   --test meta_roundtrip write_fuzz_seeds -- --ignored >/dev/null
+# The profiler's seeds also hold every generator fixture (ComfyUI and A1111 parameters,
+# workflow JSON, UTF-16 EXIF comments, C2PA manifests, XMP and IPTC schemes), written by the
+# profile fixtures test into target/tmp/realskin-fixtures/.
+cargo test --quiet --manifest-path ../Cargo.toml --test profile_fixtures every_fixture_gets_its_verdict >/dev/null
+mkdir -p seeds/profile
+find ../target/tmp/realskin-fixtures -type f -size -256k -print0 |
+  while IFS= read -r -d '' f; do cp "$f" "seeds/profile/fixture-$(basename "$f")"; done
 summary=()
 total=0
 for t in "${targets[@]}"; do

@@ -24,6 +24,16 @@ pub const PORE_CHROMA_B: f32 = 0.6;
 /// every texture figure measured on it) is the same as with a grey darkening.
 pub const PIT_TINT: [f32; 3] = [0.85, 1.04, 1.06];
 
+/// The deepest darkening (ΔL*) the texture adds to a pixel on the specular sheen,
+/// approached softly (off the sheen the engine's floor of half the luminance holds). Unretouched
+/// 7 px/mm studio skin (`shared/samples/real-hires`) shows pits at most about 6 L* below the
+/// skin around them (99th percentile of the local minima, cheek; 3.4 on the nose), while the
+/// highlight breakup's extra pore darkening could take a pit in a bright highlight 10–20 L*
+/// down: on a very smooth, strongly enlarged face (PixArt-α, ×3.4) those were the black
+/// specks on the lit side of the nose a retoucher would read as blackheads. A pore in a
+/// highlight loses the sheen, it does not turn black.
+pub const MAX_PIT_DL: f32 = 6.0;
+
 /// Rows per strip: bounds the working memory (a few f32 rows per strip) independently of image size.
 pub const STRIP_ROWS: usize = 32;
 
@@ -90,6 +100,34 @@ fn shade_lut() -> &'static [f32] {
             })
             .collect()
     })
+}
+
+/// The most a pixel may be darkened, as a share of its linear luminance, so that its L*
+/// drops by at most [`MAX_PIT_DL`] (L* + 16 goes as the cube root of Y), never past the
+/// engine's floor of half.
+fn pit_depth_lut() -> &'static [f32] {
+    static T: OnceLock<Vec<f32>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..=LUT_N)
+            .map(|i| {
+                let l = lstar((i as f32 / LUT_N as f32).max(1e-4));
+                let kept = ((l + 16.0 - MAX_PIT_DL).max(0.0) / (l + 16.0)).powi(3);
+                (1.0 - kept).min(0.5)
+            })
+            .collect()
+    })
+}
+
+/// A darkening `d` (share of the luminance) eased towards `most`: unchanged up to half of it,
+/// then compressed smoothly (slope 1 at the knee) so that no pit goes past `most`.
+#[inline]
+fn ease_darkening(d: f32, most: f32) -> f32 {
+    let knee = 0.5 * most;
+    if d <= knee {
+        d
+    } else {
+        knee + knee * ((d - knee) / knee).tanh()
+    }
 }
 
 /// Grain gain per unit L* σ by linear luminance: relative linear gain that gives a ΔL* of
@@ -263,6 +301,7 @@ pub fn render_rect<T: Sample>(
     let matrix = space.has_matrix();
     let shade_t = shade_lut();
     let grain_t = grain_lut();
+    let pit_t = pit_depth_lut();
     let lut_i =
         |y: f32| ((y.clamp(0.0, 1.0) * LUT_N as f32 + 8_388_608.0).to_bits() & 0x7ff) as usize;
     let mut pores = vec![
@@ -433,6 +472,17 @@ pub fn render_rect<T: Sample>(
                 let shade = m * shade_t[lut_i(yl)];
                 gain = (1.0 + shade * t).clamp(0.5, 1.5);
                 pit = shade * tp.min(0.0);
+                if gain < 1.0 && sheen > 0.0 {
+                    // On the sheen, where the highlight breakup deepens the pits, the
+                    // limit holds in full; off it the engine's floor alone.
+                    let most = 0.5 - (0.5 - pit_t[lut_i(yl)]) * sheen.min(1.0);
+                    let d = 1.0 - gain;
+                    let eased = ease_darkening(d, most);
+                    if eased < d {
+                        gain = 1.0 - eased;
+                        pit *= eased / d;
+                    }
+                }
             }
             if grain_on {
                 let (ga, gb) = gf.rows(y);
@@ -497,4 +547,27 @@ pub fn render_in_place<T: Sample>(
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_pit_goes_deeper_than_the_limit_and_shallow_ones_are_untouched() {
+        for i in [40, 200, 600, 1000] {
+            let y = i as f32 / LUT_N as f32;
+            let most = pit_depth_lut()[i];
+            assert!(most > 0.0 && most <= 0.5);
+            // Shallow darkening is left alone.
+            assert_eq!(ease_darkening(0.4 * most, most), 0.4 * most);
+            // The engine's deepest (half the luminance) stays within MAX_PIT_DL of L*.
+            let d = ease_darkening(0.5, most);
+            assert!(d < most && d > 0.5 * most);
+            let drop = lstar(y) - lstar(y * (1.0 - d));
+            assert!(drop <= MAX_PIT_DL + 0.05, "L* drop {drop} at Y {y}");
+            // Deeper in, deeper out: the order of pits is kept.
+            assert!(ease_darkening(0.3, most) <= ease_darkening(0.35, most));
+        }
+    }
 }
