@@ -296,7 +296,7 @@ mod tests {
     #[test]
     fn an_upright_crop_equals_the_rotated_path_bit_for_bit() {
         let img = RgbImage::from_fn(301, 217, |x, y| {
-            let h = (x * 2654435761u32) ^ (y.wrapping_mul(40503)) ^ (x * y);
+            let h = x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503) ^ (x * y);
             image::Rgb([h as u8, (h >> 8) as u8, (h >> 16) as u8])
         });
         let pyr = Pyramid::new(&img, 1.7, [13.0, -4.5]);
