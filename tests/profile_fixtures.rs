@@ -88,6 +88,13 @@ const MIDJOURNEY: &str = r#"<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="htt
 const NIJI: &str = r#"<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" dc:format="image/jpeg"><dc:description>anime girl in the rain --niji 6 Job ID: 0a1b2c3d-1111-2222-3333-444455556666</dc:description></rdf:Description>"#;
 const A1111_FINETUNE_XL: &str = "portrait photo of a woman, freckles\nNegative prompt: cartoon\nSteps: 6, Sampler: DPM++ SDE Karras, CFG scale: 2, Seed: 77, Size: 832x1216, Model hash: c9e3e68f89, Model: juggernautXL_v9Rdphoto2Lightning, Version: v1.10.1";
 const A1111_FINETUNE_15: &str = "portrait photo of a man\nSteps: 25, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 5, Size: 512x768, Model hash: 15012c538f, Model: realisticVisionV60B1_v51HyperVAE, Version: v1.9.4";
+/// Civitai's on-site generator: no `Model:` or `Version:`; the checkpoint (an unlisted
+/// name) and its LoRA are in `Civitai resources`, the base in the checkpoint's AIR.
+const CIVITAI: &str = r#"portrait photo of a woman, film grain
+Negative prompt: cartoon
+Steps: 28, Sampler: Euler, CFG scale: 3.5, Seed: 99, Size: 832x1216, Clip skip: 2, Created Date: 2024-11-02T10:15:00.1234567Z, Civitai resources: [{"type":"checkpoint","modelVersionId":2002,"modelName":"Studio Portrait, Mix","modelVersionName":"v3","air":"urn:air:flux1:checkpoint:civitai:1001@2002"},{"type":"lora","weight":0.6,"modelVersionId":3003,"modelName":"Skin Detail"}], Civitai metadata: {"remixOfId":5}"#;
+/// A renamed SD 1.5 file: the name is unknown, the `Model hash` is v1-5-pruned-emaonly's.
+const A1111_RENAMED_15: &str = "portrait of a man <lora:add_detail:0.5>\nSteps: 25, Sampler: DPM++ 2M, CFG scale: 7, Seed: 5, Size: 512x768, Model hash: 6ce0161689, Model: studio_model_final, Hires upscale: 2, Hires upscaler: 4x-UltraSharp, Lora hashes: \"add_detail: 7c6bad76eb54\", Version: v1.10.1";
 const DST_ALGORITHMIC: &str = r#"<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"><Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia</Iptc4xmpExt:DigitalSourceType></rdf:Description>"#;
 const DST_ONLY: &str = r#"<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"><Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia</Iptc4xmpExt:DigitalSourceType></rdf:Description>"#;
 
@@ -214,6 +221,21 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         (
             "ai_a1111_juggernaut-xl-sdxl_png-text.png".into(),
             with_text(vec![text(TextKind::Text, "parameters", A1111_FINETUNE_XL)]),
+        ),
+        (
+            "ai_civitai_flux-by-air_png-text.png".into(),
+            with_text(vec![text(TextKind::Text, "parameters", CIVITAI)]),
+        ),
+        (
+            "ai_a1111_sd15-by-hash_jpeg-exif-usercomment.jpg".into(),
+            with_exif(
+                jpeg(),
+                &[],
+                &[(
+                    0x9286,
+                    ExifValue::Undefined(user_comment_bytes(A1111_RENAMED_15)),
+                )],
+            ),
         ),
         (
             // UTF-16 little-endian after the UNICODE prefix (A1111 writes big-endian).
@@ -544,6 +566,24 @@ const EXPECTED: &[Want] = &[
         "stable-diffusion",
     ),
     (
+        "ai_civitai_flux-by-air_png-text.png",
+        Some(true),
+        Some("black-forest-labs"),
+        Some("civitai"),
+        Some("Studio Portrait, Mix"),
+        Some("flux"),
+        "flux",
+    ),
+    (
+        "ai_a1111_sd15-by-hash_jpeg-exif-usercomment.jpg",
+        Some(true),
+        Some("stability-ai"),
+        Some("a1111"),
+        Some("studio_model_final"),
+        Some("stable-diffusion"),
+        "stable-diffusion",
+    ),
+    (
         "ai_a1111_realistic-vision-sd15_jpeg-exif-usercomment-le.jpg",
         Some(true),
         Some("stability-ai"),
@@ -711,4 +751,30 @@ fn regression_fuzz_xmp_unclosed_attribute_gets_a_fresh_well_formed_packet() {
     assert_eq!(warning, None);
     assert!(profile::provenance::realskin_edit(&x).is_some());
     assert!(out.notes.iter().any(|n| n.contains("malformed")));
+}
+
+#[test]
+fn a_hash_or_a_civitai_air_names_the_base_model_and_the_evidence_shows_it() {
+    let fixtures = fixtures();
+    for (name, base, shows) in [
+        (
+            "ai_civitai_flux-by-air_png-text.png",
+            "flux",
+            "urn:air:flux1:checkpoint",
+        ),
+        (
+            "ai_a1111_sd15-by-hash_jpeg-exif-usercomment.jpg",
+            "sd1.5",
+            "Model hash 6ce0161689 = v1-5-pruned-emaonly (sd1.5)",
+        ),
+    ] {
+        let bytes = &fixtures.iter().find(|f| f.0 == name).unwrap().1;
+        let v = profile_of(name, bytes).verdict;
+        assert_eq!(v.base.as_deref(), Some(base), "{name}");
+        assert!(
+            v.evidence.iter().any(|e| e.says.contains(shows)),
+            "{name}: {:#?}",
+            v.evidence
+        );
+    }
 }

@@ -48,6 +48,10 @@ pub struct Evidence {
     pub family: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
+    /// The base model, where the item names it exactly (a checkpoint's hash, a Civitai
+    /// resource identifier) rather than through the model's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
     /// `creator` for the innermost creation step of a C2PA chain, `wrapper` for a
     /// service that signed or hosted it, `original` for what realskin recorded about the
     /// original of an output; absent otherwise.
@@ -66,6 +70,7 @@ impl Evidence {
             model: None,
             family: None,
             tool: None,
+            base: None,
             role: None,
         }
     }
@@ -89,6 +94,10 @@ impl Evidence {
         self.tool = t.map(str::to_string);
         self
     }
+    pub fn base(mut self, b: Option<&str>) -> Self {
+        self.base = b.map(str::to_string);
+        self
+    }
     pub fn role(mut self, r: &'static str) -> Self {
         self.role = Some(r);
         self
@@ -104,8 +113,9 @@ pub struct Verdict {
     pub model: Option<String>,
     /// Model family (`flux`, `stable-diffusion`, `qwen-image`, …) when known.
     pub family: Option<String>,
-    /// The base model a named checkpoint was trained from (`sd1.5`, `sdxl`, `flux`, …),
-    /// from [`super::names::checkpoint`]; absent when the model is not a known checkpoint.
+    /// The base model a named checkpoint was trained from (`sd1.5`, `sdxl`, `flux`, …):
+    /// named exactly by the evidence (a weight file's hash, a Civitai resource identifier)
+    /// or found from the model's name by [`super::names::checkpoint`]; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
     pub tool: Option<String>,
@@ -192,11 +202,17 @@ pub fn verdict(mut evidence: Vec<Evidence>) -> Verdict {
     let tool = ordered.clone().find_map(|e| e.tool.clone());
     // Not AI, or no claim at all from weak hints (a size alone): no generator to name.
     let not_ai = ai == Some(false) || (ai.is_none() && strong.is_empty());
-    let base = model
-        .as_deref()
-        .filter(|_| !not_ai)
-        .and_then(super::names::checkpoint)
-        .map(|c| c.base.to_string());
+    let base = ordered
+        .clone()
+        .filter(|e| agrees(e, &vendor))
+        .find_map(|e| e.base.clone())
+        .or_else(|| {
+            model
+                .as_deref()
+                .and_then(super::names::checkpoint)
+                .map(|c| c.base.to_string())
+        })
+        .filter(|_| !not_ai);
     Verdict {
         ai,
         vendor: if not_ai { None } else { vendor },

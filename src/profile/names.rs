@@ -34,6 +34,19 @@ pub struct Checkpoint {
     pub base: &'static str,
     pub family: &'static str,
     pub vendor: &'static str,
+    /// Where the row comes from (for a `sha256:` row, the published weight file first).
+    pub source: &'static str,
+}
+
+impl Checkpoint {
+    /// The weight file a `sha256:` row names, without folders and extension
+    /// (`v1-5-pruned-emaonly`); `None` for a name row.
+    pub fn file_stem(&self) -> Option<String> {
+        self.fragment.starts_with("sha256:").then(|| {
+            let url = self.source.split_whitespace().next().unwrap_or("");
+            model_stem(url)
+        })
+    }
 }
 
 fn checkpoints() -> &'static [Checkpoint] {
@@ -49,6 +62,7 @@ fn checkpoints() -> &'static [Checkpoint] {
                     base: c.next()?,
                     family: c.next()?,
                     vendor: c.next()?,
+                    source: c.next().unwrap_or(""),
                 })
             })
             .collect();
@@ -66,6 +80,43 @@ pub fn checkpoint(name: &str) -> Option<&'static Checkpoint> {
         .map(|c| c.to_ascii_lowercase())
         .collect();
     checkpoints().iter().find(|c| n.contains(c.fragment))
+}
+
+/// The known weight file whose SHA-256 starts with `hash`: A1111's `Model hash` (the
+/// first 10 hex digits, Civitai's "AutoV2") or a whole digest. Shorter words are refused:
+/// A1111's legacy 8-digit hash is not a SHA-256 prefix.
+pub fn checkpoint_by_hash(hash: &str) -> Option<&'static Checkpoint> {
+    let h = hash.trim().to_ascii_lowercase();
+    if h.len() < 10 || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    checkpoints().iter().find(|c| {
+        c.fragment
+            .strip_prefix("sha256:")
+            .is_some_and(|d| d.starts_with(&h))
+    })
+}
+
+/// Base model, family and maker of a Civitai AI Resource Identifier's ecosystem
+/// (`urn:air:{ecosystem}:{type}:{source}:{id}@{version}`; the `urn:` and `air:` prefixes
+/// are optional: <https://developer.civitai.com/site/guide/air>). Pony and Illustrious
+/// are ecosystems of their own there, both fine-tuned from SDXL (see `checkpoints.tsv`).
+pub fn air_ecosystem(air: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    let rest = air.trim();
+    let rest = rest.strip_prefix("urn:").unwrap_or(rest);
+    let rest = rest.strip_prefix("air:").unwrap_or(rest);
+    let (eco, _) = rest.split_once(':')?;
+    const SAI: &str = "stability-ai";
+    const SD: &str = "stable-diffusion";
+    Some(match eco.to_ascii_lowercase().as_str() {
+        "sd1" | "sd15" => ("sd1.5", SD, SAI),
+        "sd2" | "sd21" => ("sd2.1", SD, SAI),
+        "sdxl" | "pony" | "illustrious" | "noobai" => ("sdxl", SD, SAI),
+        "sd3" => ("sd3", SD, SAI),
+        "sd35" | "sd3_5" => ("sd3.5", SD, SAI),
+        "flux1" | "flux" => ("flux", "flux", "black-forest-labs"),
+        _ => return None,
+    })
 }
 
 /// Vendor and family of a model name (a file name such as `flux1-dev.safetensors`, a
@@ -290,6 +341,37 @@ mod tests {
             assert_eq!(base(name), Some((want, vendor)), "{name}");
         }
         assert_eq!(checkpoint("some_private_model_v3"), None);
+        // A renamed file is still known by its hash; a legacy 8-digit hash is not a prefix.
+        let by_hash = checkpoint_by_hash("6CE0161689").unwrap();
+        assert_eq!((by_hash.base, by_hash.vendor), ("sd1.5", "stability-ai"));
+        assert_eq!(by_hash.file_stem().as_deref(), Some("v1-5-pruned-emaonly"));
+        assert_eq!(
+            checkpoint_by_hash("31e35c80fc").map(|c| c.base),
+            Some("sdxl")
+        );
+        assert_eq!(
+            checkpoint_by_hash("4610115bb0").map(|c| c.family),
+            Some("flux")
+        );
+        assert_eq!(checkpoint_by_hash("6ce01616"), None);
+        assert_eq!(checkpoint_by_hash("zzzzzzzzzz"), None);
+        assert_eq!(checkpoint("sha256"), None);
+        for (air, base) in [
+            (
+                "urn:air:sdxl:checkpoint:civitai:133005@782002",
+                Some("sdxl"),
+            ),
+            ("air:flux1:lora:civitai:1@2", Some("flux")),
+            ("sd1:checkpoint:civitai:4201@130072", Some("sd1.5")),
+            (
+                "urn:air:illustrious:checkpoint:civitai:795765@900661",
+                Some("sdxl"),
+            ),
+            ("urn:air:other:upscaler:civitai:147759@164821", None),
+            ("garbage", None),
+        ] {
+            assert_eq!(air_ecosystem(air).map(|a| a.0), base, "{air}");
+        }
         // The verdict keeps the fine-tune's name; its family and maker come from the base.
         assert_eq!(
             model_family("juggernautXL_v9Rdphoto2Lightning"),

@@ -83,7 +83,10 @@ fn is_a1111(v: &str) -> bool {
         && (v.contains("Sampler: ") || v.contains("CFG scale: ") || v.contains("Seed: "))
 }
 
-/// The `key: value` pairs of A1111's last line ("Steps: 20, Sampler: Euler a, ...").
+/// The `key: value` pairs of A1111's settings line ("Steps: 20, Sampler: Euler a, ...").
+/// A value runs to the next ", ", or is quoted (`Lora hashes: "a: 1, b: 2"`), or is JSON
+/// (`Hashes: {…}`, Civitai's `Civitai resources: [{…},{…}]`) and runs to its closing
+/// bracket, so the commas inside it do not split it.
 fn a1111_fields(v: &str) -> Vec<(String, String)> {
     let line = v
         .lines()
@@ -104,6 +107,8 @@ fn a1111_fields(v: &str) -> Vec<(String, String)> {
                 Some(end) => (&q[..end], q.get(end + 1..).unwrap_or("")),
                 None => (q, ""),
             }
+        } else if let Some(end) = json_end(after) {
+            (&after[..end], &after[end..])
         } else {
             match after.find(", ") {
                 Some(end) => (&after[..end], &after[end..]),
@@ -119,6 +124,101 @@ fn a1111_fields(v: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Where a JSON array or object that opens `s` closes (the byte after its bracket), or
+/// `None` when `s` does not open one or never closes it.
+fn json_end(s: &str) -> Option<usize> {
+    if !s.starts_with(['[', '{']) {
+        return None;
+    }
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    for (i, b) in s.bytes().enumerate() {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The checkpoint and LoRAs of Civitai's `Civitai resources` list, written by its on-site
+/// generator and by "copy generation data": `[{"type":"checkpoint","modelName":…,
+/// "modelVersionName":…,"modelVersionId":…,"air":"urn:air:sdxl:checkpoint:…"},
+/// {"type":"lora","weight":0.8,"modelName":…}]` (the AIR is
+/// <https://developer.civitai.com/site/guide/air>).
+#[derive(Debug, Default, PartialEq)]
+struct CivitaiResources {
+    checkpoint: Option<String>,
+    version: Option<String>,
+    air: Option<String>,
+    loras: Vec<String>,
+}
+
+fn civitai_resources(json: &str) -> Option<CivitaiResources> {
+    let list: Vec<Value> = serde_json::from_str(json).ok()?;
+    let mut r = CivitaiResources::default();
+    for item in &list {
+        let s = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
+        let kind = s("type").unwrap_or_default().to_ascii_lowercase();
+        let name = s("modelName");
+        let air = s("air");
+        let air_kind = air.as_deref().and_then(|a| {
+            a.split(':')
+                .find(|p| matches!(*p, "checkpoint" | "lora" | "lycoris" | "embedding" | "vae"))
+        });
+        match (kind.as_str(), air_kind) {
+            ("checkpoint", _) | ("", Some("checkpoint")) if r.checkpoint.is_none() => {
+                r.checkpoint = name.or_else(|| air.clone());
+                r.version = s("modelVersionName").or_else(|| s("versionName"));
+                r.air = air;
+            }
+            ("lora" | "lycoris" | "locon", _) | ("", Some("lora" | "lycoris")) => {
+                if let Some(n) = name.or(air) {
+                    r.loras.push(n);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+/// LoRA names from `<lora:NAME:weight>` prompt tags and the `Lora hashes` field.
+fn a1111_loras(v: &str, lora_hashes: Option<&str>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut push = |n: &str| {
+        let n = n.trim();
+        if !n.is_empty() && !names.iter().any(|m| m == n) && names.len() < 16 {
+            names.push(n.to_string());
+        }
+    };
+    let mut rest = v;
+    while let Some(at) = rest.find("<lora:") {
+        rest = &rest[at + 6..];
+        let end = rest.find(['>', '\n']).unwrap_or(rest.len());
+        push(rest[..end].split(':').next().unwrap_or(""));
+    }
+    for pair in lora_hashes.unwrap_or("").split(", ") {
+        push(pair.rsplit_once(": ").map_or(pair, |(n, _)| n));
+    }
+    names
+}
+
 fn a1111(source: EvidenceSource, key: &str, v: &str, out: &mut Vec<Evidence>) {
     let fields = a1111_fields(v);
     let get = |k: &str| {
@@ -126,8 +226,10 @@ fn a1111(source: EvidenceSource, key: &str, v: &str, out: &mut Vec<Evidence>) {
             .iter()
             .find(|(fk, _)| fk == k)
             .map(|(_, fv)| fv.as_str())
+            .filter(|fv| !fv.is_empty())
     };
     let version = get("Version").unwrap_or("");
+    let civitai = get("Civitai resources").and_then(civitai_resources);
     let lv = version.to_ascii_lowercase();
     let tool = if lv.starts_with('f') && lv.chars().nth(1).is_some_and(|c| c.is_ascii_digit())
         || lv.contains("forge")
@@ -139,11 +241,16 @@ fn a1111(source: EvidenceSource, key: &str, v: &str, out: &mut Vec<Evidence>) {
         "swarmui"
     } else if lv.contains("comfy") {
         "comfyui"
+    } else if version.is_empty() && (civitai.is_some() || get("Civitai metadata").is_some()) {
+        // Civitai's own generator writes no `Version`; an A1111 file shared there keeps it.
+        "civitai"
     } else {
         "a1111"
     };
-    let model = get("Model").map(model_stem);
-    let (vendor, family) = model.as_deref().map(model_family).unwrap_or((None, None));
+    let checkpoint = civitai.as_ref().and_then(|c| c.checkpoint.as_deref());
+    let model = get("Model").or(checkpoint).map(model_stem);
+    let (mut vendor, mut family) = model.as_deref().map(model_family).unwrap_or((None, None));
+    let mut base = None;
     let mut says = format!("{key}: A1111-style parameters");
     if let Some(m) = &model {
         says.push_str(&format!(", Model {m}"));
@@ -151,27 +258,85 @@ fn a1111(source: EvidenceSource, key: &str, v: &str, out: &mut Vec<Evidence>) {
     if !version.is_empty() {
         says.push_str(&format!(", Version {version}"));
     }
+    // The hash names the weight file exactly, renamed or not.
+    let hash: Option<String> = get("Model hash").map(str::to_string).or_else(|| {
+        let h: Value = serde_json::from_str(get("Hashes")?).ok()?;
+        h.get("model").and_then(Value::as_str).map(str::to_string)
+    });
+    if let Some(h) = &hash {
+        match super::names::checkpoint_by_hash(h) {
+            Some(c) => {
+                let file = c.file_stem().unwrap_or_default();
+                says.push_str(&format!(", Model hash {h} = {file} ({})", c.base));
+                base = Some(c.base);
+                if vendor.is_none() && family.is_none() {
+                    (vendor, family) = (Some(c.vendor), Some(c.family));
+                }
+            }
+            None => says.push_str(&format!(", Model hash {h}")),
+        }
+    }
+    let model = model.or_else(|| {
+        let h = hash.as_deref()?;
+        super::names::checkpoint_by_hash(h)?.file_stem()
+    });
+    if let Some(c) = &civitai {
+        says.push_str(", Civitai resources");
+        if let Some(cp) = &c.checkpoint {
+            says.push_str(&format!(": checkpoint {cp}"));
+            if let Some(ver) = &c.version {
+                says.push_str(&format!(" {ver}"));
+            }
+        }
+        if let Some((b, f, ven)) = c.air.as_deref().and_then(super::names::air_ecosystem) {
+            says.push_str(&format!(" ({})", c.air.as_deref().unwrap_or("")));
+            base = base.or(Some(b));
+            if vendor.is_none() && family.is_none() {
+                (vendor, family) = (Some(ven), Some(f));
+            }
+        }
+    }
+    let mut loras = a1111_loras(v, get("Lora hashes"));
+    for l in civitai.iter().flat_map(|c| &c.loras) {
+        if !loras.contains(l) && loras.len() < 16 {
+            loras.push(l.clone());
+        }
+    }
+    if !loras.is_empty() {
+        says.push_str(&format!(", LoRA {}", loras.join(", ")));
+    }
+    if let Some(up) = get("Hires upscale") {
+        says.push_str(&format!(", hires ×{up}"));
+        if let Some(u) = get("Hires upscaler") {
+            says.push_str(&format!(" with {u}"));
+        }
+    }
     out.push(
-        Evidence::new(source, says, 0.9)
+        Evidence::new(source, short_to(&says, 400), 0.9)
             .ai(true)
             .tool(Some(tool))
             .model(model.as_deref())
             .vendor(vendor)
+            .base(base)
             .family(
                 family
                     .or(Some("stable-diffusion"))
-                    .filter(|_| family.is_some() || tool != "comfyui"),
+                    .filter(|_| family.is_some() || !matches!(tool, "comfyui" | "civitai")),
             ),
     );
 }
 
-fn short(s: &str) -> String {
-    let t: String = s.chars().take(80).collect();
+fn short_to(s: &str, n: usize) -> String {
+    let t: String = s.chars().take(n).collect();
     if t.len() < s.len() {
         format!("{t}…")
     } else {
         t
     }
+}
+
+fn short(s: &str) -> String {
+    short_to(s, 80)
 }
 
 /// Model files named by ComfyUI loader nodes, main model first.
@@ -504,5 +669,90 @@ fn software_name(source: EvidenceSource, key: &str, v: &str, out: &mut Vec<Evide
             format!("{key}: {} (not a generator)", short(v)),
             0.05,
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_values_in_the_settings_line_keep_their_commas() {
+        let v = "a portrait\nSteps: 8, Sampler: Euler, Created Date: 2024-12-22T01:01:01Z, \
+                 Civitai resources: [{\"type\":\"checkpoint\",\"modelName\":\"Mix, v2 [XL]\"},\
+                 {\"type\":\"lora\",\"weight\":0.7,\"modelName\":\"Film \\\"grain\\\"\"}], \
+                 Civitai metadata: {\"remixOfId\":1}, Lora hashes: \"a: 1, b: 2\", Seed: 3";
+        let f = a1111_fields(v);
+        let keys: Vec<&str> = f.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "Steps",
+                "Sampler",
+                "Created Date",
+                "Civitai resources",
+                "Civitai metadata",
+                "Lora hashes",
+                "Seed"
+            ]
+        );
+        let r = civitai_resources(&f[3].1).unwrap();
+        assert_eq!(r.checkpoint.as_deref(), Some("Mix, v2 [XL]"));
+        assert_eq!(r.loras, ["Film \"grain\""]);
+        assert_eq!(f[5].1, "a: 1, b: 2");
+        assert_eq!(f[6].1, "3");
+        // An unclosed bracket is a plain value, not the rest of the line.
+        assert_eq!(json_end("[{\"a\": 1"), None);
+        assert_eq!(json_end("]}"), None);
+        assert_eq!(json_end("[1, [2]], x"), Some(8));
+    }
+
+    #[test]
+    fn loras_come_from_prompt_tags_and_the_hash_field_once_each() {
+        let v = "photo <lora:add_detail:0.5> <lora:skin:1>\nSteps: 20";
+        assert_eq!(
+            a1111_loras(v, Some("add_detail: 7c6bad76eb54, film: 1b2c")),
+            ["add_detail", "skin", "film"]
+        );
+    }
+
+    #[test]
+    fn an_unknown_checkpoint_is_recognised_by_its_hash_and_a_civitai_air() {
+        let mut out = Vec::new();
+        a1111(
+            EvidenceSource::PngText,
+            "parameters",
+            "x\nSteps: 20, Sampler: Euler, Model hash: 6ce0161689, Model: my_renamed",
+            &mut out,
+        );
+        let e = &out[0];
+        assert_eq!(e.model.as_deref(), Some("my_renamed"));
+        assert_eq!(e.base.as_deref(), Some("sd1.5"));
+        assert_eq!(e.vendor.as_deref(), Some("stability-ai"));
+        assert!(e.says.contains("v1-5-pruned-emaonly"), "{}", e.says);
+        out.clear();
+        a1111(
+            EvidenceSource::PngText,
+            "parameters",
+            "x\nSteps: 20, Sampler: Euler, Civitai resources: [{\"type\":\"checkpoint\",\
+             \"modelName\":\"Private Mix\",\"air\":\"urn:air:flux1:checkpoint:civitai:1@2\"}]",
+            &mut out,
+        );
+        let e = &out[0];
+        assert_eq!(e.tool.as_deref(), Some("civitai"));
+        assert_eq!(e.model.as_deref(), Some("Private Mix"));
+        assert_eq!(
+            (e.family.as_deref(), e.base.as_deref()),
+            (Some("flux"), Some("flux"))
+        );
+        // Nothing known: Civitai hosts every family, so none is claimed.
+        out.clear();
+        a1111(
+            EvidenceSource::PngText,
+            "parameters",
+            "x\nSteps: 20, Seed: 1, Civitai resources: [{\"type\":\"checkpoint\",\"modelName\":\"Q\"}]",
+            &mut out,
+        );
+        assert_eq!(out[0].family, None);
     }
 }
