@@ -278,6 +278,12 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         ),
         ("weak-ai_a1111/00012-3456789012.png".into(), png()),
         (
+            "weak-ai_leonardo/Leonardo_Phoenix_10_a_portrait_of_a_woman_in_soft_window_li_0.jpg"
+                .into(),
+            jpeg(),
+        ),
+        ("weak-ai_xai/grok_image_qtfpp7.jpg".into(), jpeg()),
+        (
             "ai-null_native-size_1536x1024.png".into(),
             encode(image::ImageFormat::Png, 1536, 1024),
         ),
@@ -518,6 +524,24 @@ const EXPECTED: &[Want] = &[
         None,
         None,
         "gemini",
+    ),
+    (
+        "weak-ai_leonardo/Leonardo_Phoenix_10_a_portrait_of_a_woman_in_soft_window_li_0.jpg",
+        Some(true),
+        Some("leonardo"),
+        None,
+        Some("leonardo-phoenix"),
+        None,
+        "generic",
+    ),
+    (
+        "weak-ai_xai/grok_image_qtfpp7.jpg",
+        Some(true),
+        Some("xai"),
+        None,
+        None,
+        None,
+        "generic",
     ),
     (
         "weak-ai_a1111/00012-3456789012.png",

@@ -70,6 +70,24 @@ pub fn filename(path_name: &str, out: &mut Vec<Evidence>) {
             Some("adobe"),
             Some("firefly"),
         ))
+    } else if let Some(model) = leonardo_model(&lower) {
+        // Leonardo.Ai serves each generation as
+        // cdn.leonardo.ai/users/<user>/generations/<uuid>/Leonardo_<Model>_<prompt>_<n>.jpg
+        // (`Leonardo_Phoenix_10_…_0.jpg`, `Leonardo_Kino_XL_…_3.jpg`: the names its web app
+        // downloads, as found on public pages); the model word follows the prefix.
+        Some(
+            hint(
+                "is Leonardo.Ai's download name",
+                0.3,
+                Some("leonardo"),
+                None,
+            )
+            .model(Some(model)),
+        )
+    } else if lower.starts_with("grok_image_") && lower.len() > "grok_image_".len() {
+        // Grok's saved images: `grok_image_<id>` (`grok_image_qtfpp7.jpg`,
+        // `grok_image_1789742427607.jpg` as found in public repositories).
+        Some(hint("is Grok's download name", 0.25, Some("xai"), None))
     } else if lower.contains("midjourney") {
         Some(hint(
             "names Midjourney",
@@ -99,6 +117,27 @@ pub fn filename(path_name: &str, out: &mut Vec<Evidence>) {
         None
     };
     out.extend(e);
+}
+
+/// The Leonardo.Ai model a download name `Leonardo_<Model>_<prompt>_<n>` names, when the
+/// name has that shape and a known model word.
+fn leonardo_model(lower: &str) -> Option<&'static str> {
+    let rest = lower.strip_prefix("leonardo_")?;
+    let (_, n) = rest.rsplit_once('_')?;
+    if n.is_empty() || n.len() > 2 || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    [
+        ("phoenix_", "leonardo-phoenix"),
+        ("kino_xl_", "leonardo-kino-xl"),
+        ("vision_xl_", "leonardo-vision-xl"),
+        ("lightning_xl_", "leonardo-lightning-xl"),
+        ("diffusion_xl_", "leonardo-diffusion-xl"),
+        ("anime_xl_", "leonardo-anime-xl"),
+    ]
+    .iter()
+    .find(|(w, _)| rest.starts_with(w))
+    .map(|(_, m)| *m)
 }
 
 /// Native output sizes: (width, height, vendor, note).
@@ -144,5 +183,43 @@ pub fn dimensions(dims: (u32, u32), out: &mut Vec<Evidence>) {
             .ai(true)
             .vendor(*vendor),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leonardo_and_grok_download_names_are_weak_hints_that_show_the_name() {
+        let mut out = Vec::new();
+        filename(
+            "in/Leonardo_Kino_XL_a_portrait_of_a_woman_in_soft_window_li_3.jpg",
+            &mut out,
+        );
+        filename("grok_image_qtfpp7.jpg", &mut out);
+        let got: Vec<_> = out
+            .iter()
+            .map(|e| (e.vendor.as_deref(), e.model.as_deref(), e.weight <= 0.3))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("leonardo"), Some("leonardo-kino-xl"), true),
+                (Some("xai"), None, true)
+            ]
+        );
+        assert!(out[0].says.contains("Leonardo_Kino_XL_a_portrait"));
+        // Not the shape: no model word, no index, or nothing after the prefix.
+        for name in [
+            "Leonardo_notes.jpg",
+            "Leonardo_Phoenix_draft.jpg",
+            "leonardo_da_vinci_1.jpg",
+            "grok_image_.png",
+        ] {
+            let mut none = Vec::new();
+            filename(name, &mut none);
+            assert!(none.is_empty(), "{name}: {none:?}");
+        }
     }
 }
