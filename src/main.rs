@@ -26,15 +26,19 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Process the given images once and exit (non-zero if any failed).
+    /// Process the given images or folders once and exit (non-zero if any failed).
     Process {
         /// Config file for the pipeline settings.
         #[arg(long, short)]
         config: Option<PathBuf>,
-        /// Write outputs and reports here instead of next to each input.
+        /// Write outputs and reports here instead of next to each input (a folder's
+        /// sub-folders are kept).
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// The images.
+        /// Walk the sub-folders of the folders given too.
+        #[arg(long, short)]
+        recursive: bool,
+        /// The images, or folders of images.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -198,7 +202,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run { config } => run(config),
-        Command::Process { config, out, files } => process(config, out, files),
+        Command::Process {
+            config,
+            out,
+            recursive,
+            files,
+        } => process(config, out, recursive, files),
         Command::Config { action } => match action {
             ConfigAction::Init { path, force } => config_init(path, force),
             ConfigAction::Check { path } => config_check(path),
@@ -510,7 +519,12 @@ fn run(config: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn process(config: Option<PathBuf>, out: Option<PathBuf>, files: Vec<PathBuf>) -> ExitCode {
+fn process(
+    config: Option<PathBuf>,
+    out: Option<PathBuf>,
+    recursive: bool,
+    paths: Vec<PathBuf>,
+) -> ExitCode {
     let _guard = logging::init_stderr();
     let loaded = match load(config) {
         Ok(l) => l,
@@ -521,6 +535,26 @@ fn process(config: Option<PathBuf>, out: Option<PathBuf>, files: Vec<PathBuf>) -
     {
         eprintln!("cannot create the output folder {}: {e}", dir.display());
         return ExitCode::from(2);
+    }
+    let (files, problems) = process::collect_inputs(&paths, recursive, out.as_deref());
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    if files.is_empty() {
+        eprintln!(
+            "no images to process in {}{}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if recursive {
+                ""
+            } else {
+                " (add --recursive to take the sub-folders too)"
+            }
+        );
+        return ExitCode::FAILURE;
     }
     let jobs = loaded.config.worker_count().min(files.len()).max(1);
     let problems = upscale_onnx::check(&loaded, jobs);
@@ -538,6 +572,8 @@ fn process(config: Option<PathBuf>, out: Option<PathBuf>, files: Vec<PathBuf>) -
     let failed = results.iter().filter(|r| !r.ok).count();
     if failed > 0 {
         eprintln!("{failed} of {} files failed", results.len());
+        ExitCode::FAILURE
+    } else if !problems.is_empty() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

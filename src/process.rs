@@ -1,8 +1,11 @@
-//! `realskin process FILE...`: the daemon's pipeline run once over files given on the
-//! command line, with a progress bar on a terminal and one line per file.
+//! `realskin process FILE|FOLDER...`: the daemon's pipeline run once over files given on
+//! the command line, with a progress bar on a terminal and one line per file.
 //!
-//! Originals are only read. Outputs and reports go next to each input, or into
-//! `--out`; names follow `[output] naming` and `on_collision`, written atomically.
+//! A folder is walked with a hotfolder's ignore rules (hidden, temporary and sync files,
+//! non-images and realskin's own outputs are left alone), its sub-folders too with
+//! `--recursive`. Originals are only read. Outputs and reports go next to each input, or
+//! into `--out`, keeping each image's folder relative to the folder it was found in; names
+//! follow `[output] naming` and `on_collision`, written atomically.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -25,6 +28,90 @@ pub struct ProcessOptions {
     pub out_dir: Option<PathBuf>,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
+}
+
+/// One image to process, and where under `--out` its results go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub path: PathBuf,
+    /// Its folder relative to the folder it was found in; empty for a file given by name.
+    pub sub_dir: PathBuf,
+}
+
+/// The images the command line names: a file as given (one that cannot be read fails with
+/// its reason when processed), a folder walked in name order with a hotfolder's ignore
+/// rules, its sub-folders only when `recursive`. Anything under `out` and realskin's own
+/// outputs (`*.realskin.*`) are left out, so a second run does not process the first's
+/// results. Returns the inputs and one sentence per folder that could not be read.
+pub fn collect_inputs(
+    paths: &[PathBuf],
+    recursive: bool,
+    out: Option<&Path>,
+) -> (Vec<Input>, Vec<String>) {
+    let out = out.map(|o| std::fs::canonicalize(o).unwrap_or_else(|_| o.to_path_buf()));
+    let mut inputs = Vec::new();
+    let mut problems = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            inputs.push(Input {
+                path: p.clone(),
+                sub_dir: PathBuf::new(),
+            });
+            continue;
+        }
+        let root = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        let excluded: Vec<PathBuf> = out.iter().cloned().collect();
+        let rules = crate::watch::ignore::IgnoreRules::new(&root, &[], &excluded);
+        let mut stack = vec![root.clone()];
+        let mut found = Vec::new();
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    problems.push(format!(
+                        "cannot read the folder {} ({e}); check its permissions",
+                        dir.display()
+                    ));
+                    continue;
+                }
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if is_dir {
+                    if recursive && !rules.skip_dir(&path) {
+                        stack.push(path);
+                    }
+                } else if rules.skip(&path).is_none() && !is_realskin_output(&path) {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        for path in found {
+            let sub_dir = path
+                .parent()
+                .and_then(|d| d.strip_prefix(&root).ok())
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            // Name the file as the user named its folder, not by its canonical path.
+            let shown = p.join(path.strip_prefix(&root).unwrap_or(&path));
+            inputs.push(Input {
+                path: shown,
+                sub_dir,
+            });
+        }
+    }
+    (inputs, problems)
+}
+
+/// realskin's own output or report, by the default naming (`<stem>.realskin.<ext>`).
+fn is_realskin_output(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| {
+        n.to_string_lossy()
+            .to_ascii_lowercase()
+            .contains(".realskin.")
+    })
 }
 
 /// One file's result.
@@ -67,7 +154,7 @@ impl FileResult {
 }
 
 /// Processes `files` with the global pipeline settings of `cfg`, in parallel.
-pub fn process_files(cfg: &Config, files: &[PathBuf], opts: &ProcessOptions) -> Vec<FileResult> {
+pub fn process_files(cfg: &Config, files: &[Input], opts: &ProcessOptions) -> Vec<FileResult> {
     let global = crate::config::HotfolderConfig {
         upscale: cfg.upscale.clone(),
         skin: cfg.skin.clone(),
@@ -97,8 +184,9 @@ pub fn process_files(cfg: &Config, files: &[PathBuf], opts: &ProcessOptions) -> 
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    bar.set_message(file.display().to_string());
-                    let r = process_one(file, &settings, opts.out_dir.as_deref());
+                    bar.set_message(file.path.display().to_string());
+                    let out_dir = opts.out_dir.as_ref().map(|o| o.join(&file.sub_dir));
+                    let r = process_one(&file.path, &settings, out_dir.as_deref());
                     // Results go to stdout, above the bar on a terminal.
                     bar.suspend(|| println!("{}", r.line()));
                     bar.inc(1);
@@ -128,6 +216,7 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
     let mut previews = crate::report::previews::Previews::default();
     let mut sidecar = None;
     let result = (|| -> Result<Option<PathBuf>, JobError> {
+        std::fs::create_dir_all(&dir).map_err(|e| JobError::destination(&dir, e))?;
         let t = Instant::now();
         let bytes = std::fs::read(input).map_err(|e| {
             JobError::input(
@@ -209,5 +298,67 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
         summary: report.summary.clone(),
         ms: report.timings_ms.total,
         ok,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_is_walked_with_the_hotfolder_rules_and_keeps_its_layout() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("shoot");
+        for f in [
+            "b.png",
+            "a.jpg",
+            "a.realskin.png",
+            "notes.txt",
+            ".hidden.png",
+            "x.png.part",
+            "sub/c.webp",
+            "sub/deeper/d.png",
+            ".cache/e.png",
+            "out/old.png",
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        let loose = tmp.path().join("loose.png");
+        let names = |inputs: &[Input]| -> Vec<(String, String)> {
+            inputs
+                .iter()
+                .map(|i| {
+                    let rel = i.path.strip_prefix(tmp.path()).unwrap_or(&i.path);
+                    (
+                        rel.to_string_lossy().into_owned(),
+                        i.sub_dir.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect()
+        };
+        let out = root.join("out");
+        let (flat, problems) = collect_inputs(&[root.clone(), loose.clone()], false, Some(&out));
+        assert!(problems.is_empty());
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            names(&flat),
+            [
+                s("shoot/a.jpg", ""),
+                s("shoot/b.png", ""),
+                s("loose.png", "")
+            ]
+        );
+        let (deep, _) = collect_inputs(std::slice::from_ref(&root), true, Some(&out));
+        assert_eq!(
+            names(&deep),
+            [
+                s("shoot/a.jpg", ""),
+                s("shoot/b.png", ""),
+                s("shoot/sub/c.webp", "sub"),
+                s("shoot/sub/deeper/d.png", "sub/deeper"),
+            ]
+        );
     }
 }

@@ -150,6 +150,69 @@ fn process_writes_outputs_and_reports_and_fails_on_bad_files() {
     assert!(good.exists() && bad.exists(), "originals are never touched");
 }
 
+#[test]
+fn process_walks_a_folder_keeps_its_layout_and_leaves_other_files_alone() {
+    let hf = Hotfolder::new("", "");
+    let shoot = hf.root.path().join("shoot");
+    std::fs::create_dir_all(shoot.join("day2")).unwrap();
+    std::fs::write(shoot.join("a.png"), photo_png(120, 80, 1)).unwrap();
+    std::fs::write(shoot.join("day2/b.png"), photo_png(120, 80, 2)).unwrap();
+    std::fs::write(shoot.join("notes.txt"), b"call list").unwrap();
+    std::fs::write(shoot.join(".a.png.icloud"), b"placeholder").unwrap();
+    let outdir = hf.root.path().join("results");
+    let run = |recursive: bool| {
+        let mut args = vec!["process", "--config", hf.config.to_str().unwrap()];
+        if recursive {
+            args.push("--recursive");
+        }
+        args.extend(["--out", outdir.to_str().unwrap(), shoot.to_str().unwrap()]);
+        realskin(&args, hf.root.path())
+    };
+    // Without --recursive only the top level is taken.
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        Hotfolder::visible(&outdir),
+        vec!["a.realskin.html", "a.realskin.json", "a.realskin.png"]
+    );
+    std::fs::remove_dir_all(&outdir).unwrap();
+    let out = run(true);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        Hotfolder::visible(&outdir),
+        vec![
+            "a.realskin.html",
+            "a.realskin.json",
+            "a.realskin.png",
+            "day2/b.realskin.html",
+            "day2/b.realskin.json",
+            "day2/b.realskin.png"
+        ]
+    );
+    assert_eq!(
+        Hotfolder::visible(&shoot),
+        vec!["a.png", "day2/b.png", "notes.txt"],
+        "the folder is only read"
+    );
+    // A folder with nothing to take says so and what to try.
+    let empty = hf.root.path().join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    let out = realskin(
+        &[
+            "process",
+            "--config",
+            hf.config.to_str().unwrap(),
+            empty.to_str().unwrap(),
+        ],
+        hf.root.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("add --recursive"),
+        "{out:?}"
+    );
+}
+
 /// A 64×48 PNG whose transparency lives in a tRNS chunk: palette (entry 0 transparent) or
 /// grey (value 0 transparent). The left half is the transparent colour.
 fn trns_png(palette: bool) -> Vec<u8> {
