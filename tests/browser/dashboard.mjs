@@ -50,6 +50,11 @@ try {
   // The faces tab: the mask with the landmarks, and each face's verdict.
   await page.click("[data-tab=faces]");
   seen.faces_text = await page.textContent("#tab");
+  // The mask picture loads after the tab is drawn: give it time on a busy machine (a
+  // picture that never loads still reads false below).
+  await page
+    .waitForFunction(() => [...document.querySelectorAll("#tab img.mask")].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 15000 })
+    .catch(() => {});
   seen.faces_mask_loaded = await page.$$eval("#tab img.mask", (els) => els.map((i) => i.complete && i.naturalWidth > 0));
   await page.screenshot({ path: path.join(shots, "dashboard-faces.png") });
   await page.click("[data-tab=summary]");
