@@ -10,7 +10,9 @@
 # It also runs the same images with grain off (`[skin] grain = 0`) and measures each pair
 # with shared/tools/skin_eval.py --pair: the table gives the pore band's gain over the plain
 # enlargement, the shape of what realskin added (skew, kurtosis: pits are dark-skewed and
-# peaked, noise is neither), low-pass SSIM, skin ΔE and the change outside the skin.
+# peaked, noise is neither), low-pass SSIM, skin ΔE and the change outside the skin; and the
+# pore band's gain inside skin_eval's own box of the largest face (its whole-picture colour
+# mask also takes warm walls, clothes and hair, which realskin leaves alone).
 #
 #   bench/skin-gallery.sh [IMAGE...]      (SHARED=/path/to/shared to point elsewhere)
 set -euo pipefail
@@ -53,8 +55,47 @@ import json, os, sys
 sys.path.insert(0, sys.argv[1])
 import skin_eval
 out, args = sys.argv[2], sys.argv[3:]
+import numpy as np
+from PIL import Image
+
+
+def face_gain(src, res):
+    """skin_eval's pore-band energy of the output over the plain enlargement's, inside one mask:
+    skin_eval's own skin mask of the enlargement, within skin_eval's own box of the largest face
+    (the largest of its boxes that is mostly skin-coloured).
+    skin_eval's whole-picture mask is a colour locus: on these portraits it also takes warm walls,
+    sweaters, hair and window light (15-52 % of it changed on omnigen, PixArt, man-stubble), which
+    realskin leaves alone by design, so its `gain` is diluted by pixels that must not change."""
+    a, b = skin_eval.load(src), skin_eval.load(res)
+    boxes = skin_eval.faces(a)
+    if not boxes:
+        return None
+    sy, sx = b.shape[0] / a.shape[0], b.shape[1] / a.shape[1]
+    # The cascade also fires on bokeh and patterns: of its boxes, the largest that is mostly
+    # skin-coloured.
+    locus = skin_eval.skin_mask(a, [])
+    share = lambda b: locus[int(b[0]):int(b[0] + b[2]), int(b[1]):int(b[1] + b[3])].mean()
+    skinny = [b for b in boxes if share(b) > 0.3]
+    if not skinny:
+        return None
+    r, c, h, w = max(skinny, key=lambda x: x[3])
+    r, c, h, w = r * sy, c * sx, h * sy, w * sx
+    base = a
+    if b.shape != a.shape:
+        base = np.asarray(Image.fromarray((a * 255 + 0.5).astype(np.uint8)).resize(
+            (b.shape[1], b.shape[0]), Image.LANCZOS)).astype(np.float32) / 255.0
+    ppm = w / skin_eval.FACE_MM
+    l0, l1 = skin_eval.luminance(base), skin_eval.luminance(b)
+    m = skin_eval.analysis_mask(base, l0, [(r, c, h, w)], ppm)
+    box = np.zeros(m.shape, bool)
+    box[int(r):int(r + h), int(c):int(c + w)] = True
+    m &= box
+    f0, f1 = skin_eval.band_energy(l0, m, ppm, 0.1, 0.3), skin_eval.band_energy(l1, m, ppm, 0.1, 0.3)
+    return None if not f0 or f1 is None else round(f1 / f0, 3)
+
+
 rows = []
-hdr = f"{'image (grain off)':46} {'fine in→out':>17} {'gain':>5} {'add skew':>8} {'add kurt':>8} {'lp-ssim':>7} {'skin dE':>7} {'outside':>7}"
+hdr = f"{'image (grain off)':46} {'fine in→out':>17} {'gain':>5} {'face':>5} {'add skew':>8} {'add kurt':>8} {'lp-ssim':>7} {'skin dE':>7} {'outside':>7}"
 print(hdr)
 for src, res in zip(args[::2], args[1::2]):
     name = os.path.basename(src)
@@ -63,13 +104,16 @@ for src, res in zip(args[::2], args[1::2]):
     except Exception as e:
         print(f"{name:46} skin_eval: {e}")
         continue
+    r["face_gain"] = face_gain(src, res)
     rows.append({"image": name, **r})
     i, o = r.get("in", {}), r.get("out", {})
     n = lambda v, p: f"{v:.{p}f}" if isinstance(v, (int, float)) else "-"
-    print(f"{name[:46]:46} {n(i.get('fine'),4)+'→'+n(o.get('fine'),4):>17} {n(r.get('fine_gain'),2):>5} "
+    print(f"{name[:46]:46} {n(i.get('fine'),4)+'→'+n(o.get('fine'),4):>17} {n(r.get('fine_gain'),2):>5} {n(r.get('face_gain'),2):>5} "
           f"{n(r.get('added_skew'),2):>8} {n(r.get('added_kurt'),2):>8} {n(r.get('lowpass_ssim'),4):>7} "
           f"{n(r.get('skin_dE'),2):>7} {n(r.get('outside_mean_abs_diff'),3):>7}")
 with open(os.path.join(out, "pairs.json"), "w") as fh:
     json.dump(rows, fh, indent=1)
+print("\ngain: skin_eval's pore band (0.1-0.3 mm), output over the plain enlargement, in its whole"
+      "\ncolour mask; face: the same inside its own box of the largest face (see face_gain).")
 print(f"\ngalleries: {out}/<name>.png (rows: cheek, nose, forehead; before | after at 100 %, then at 200 %)")
 PY

@@ -3,6 +3,7 @@
 # memory per target.
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET]   (default 60)
+#   FUZZ_TARGETS="profile xmp" fuzz/run.sh 300   (some targets only)
 #
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Every target runs
 # under memory limits (512 MB resident, 256 MB per allocation): a parser or decoder that
@@ -15,12 +16,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-60}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
+# Missing tools are named with the command that installs them (not reported as a crash).
+cargo +nightly --version >/dev/null 2>&1 ||
+  { echo "fuzz/run.sh needs a nightly toolchain: rustup toolchain install nightly" >&2; exit 2; }
+cargo +nightly fuzz --version >/dev/null 2>&1 ||
+  { echo "fuzz/run.sh needs cargo-fuzz: cargo install cargo-fuzz --locked" >&2; exit 2; }
 # AddressSanitizer keeps up to 256 MB of freed memory in quarantine by default, which over
 # thousands of runs alone crosses the 512 MB resident limit (a tiff run was stopped at 580 MB
 # while no single input took more than 91 MB). A 32 MB quarantine keeps the limit about the
 # parsers.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=32}"
-targets=(png jpeg webp tiff xmp profile decode)
+read -r -a targets <<<"${FUZZ_TARGETS:-png jpeg webp tiff xmp profile decode}"
 # Seeds: the round-trip fixtures, written by an ignored test of the crate.
 REALSKIN_FUZZ_SEEDS="$PWD/seeds" cargo test --quiet --manifest-path ../Cargo.toml \
   --test meta_roundtrip write_fuzz_seeds -- --ignored >/dev/null

@@ -78,6 +78,44 @@ impl JobState {
     }
 }
 
+/// How a job ended: stored in the `outcome` column by its word, read back typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Output written.
+    Processed,
+    /// Same content already processed; not done again.
+    Duplicate,
+    /// Nothing written on purpose (the output name was taken and `on_collision = "skip"`).
+    Skipped,
+    /// Could not be processed; the original is in failed/.
+    Failed,
+}
+
+impl Outcome {
+    /// The word used in the ledger, logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Duplicate => "duplicate",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The outcome a ledger word names; `None` for a word this version does not write.
+    pub fn parse(word: &str) -> Option<Self> {
+        [
+            Self::Processed,
+            Self::Duplicate,
+            Self::Skipped,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == word)
+    }
+}
+
 /// One job as the ledger has it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRow {
@@ -107,8 +145,8 @@ pub struct JobRow {
     pub report_path: Option<PathBuf>,
     /// Where the original ended (done/, failed/, back in input), if it still exists.
     pub final_path: Option<PathBuf>,
-    /// `processed`, `duplicate`, `skipped` or `failed`, once finished.
-    pub outcome: Option<String>,
+    /// How it ended, once reported.
+    pub outcome: Option<Outcome>,
     /// The last error, for the operator.
     pub error: Option<String>,
     /// Unix ms.
@@ -364,7 +402,7 @@ impl Ledger {
     pub fn reported(
         &self,
         id: JobId,
-        outcome: &str,
+        outcome: Outcome,
         planned_final: Option<&Path>,
         error: Option<&str>,
     ) -> Result<(), LedgerError> {
@@ -372,7 +410,13 @@ impl Ledger {
             c.execute(
                 "UPDATE jobs SET state = 'reported', outcome = ?1, final_path = ?2, error = ?3,
                  updated_at = ?4 WHERE id = ?5",
-                params![outcome, planned_final.map(path_text), error, now_ms(), id],
+                params![
+                    outcome.as_str(),
+                    planned_final.map(path_text),
+                    error,
+                    now_ms(),
+                    id
+                ],
             )
             .map(drop)
         })
@@ -429,7 +473,7 @@ impl Ledger {
         &self,
         id: JobId,
         state: JobState,
-        outcome: &str,
+        outcome: Outcome,
         final_path: Option<&Path>,
         error: Option<&str>,
     ) -> Result<(), LedgerError> {
@@ -441,7 +485,7 @@ impl Ledger {
                  next_attempt_at = NULL, updated_at = ?5, finished_at = ?5 WHERE id = ?6",
                 params![
                     state.as_str(),
-                    outcome,
+                    outcome.as_str(),
                     final_path.map(path_text),
                     error,
                     now,
@@ -646,7 +690,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         output_path: path(10)?,
         report_path: path(11)?,
         final_path: path(12)?,
-        outcome: r.get(13)?,
+        outcome: r
+            .get::<_, Option<String>>(13)?
+            .as_deref()
+            .and_then(Outcome::parse),
         error: r.get(14)?,
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
@@ -771,6 +818,36 @@ mod tests {
     }
 
     #[test]
+    fn the_outcome_is_stored_by_its_word_and_read_back_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.sqlite");
+        let ledger = Ledger::open(&db).unwrap();
+        for o in [
+            Outcome::Processed,
+            Outcome::Duplicate,
+            Outcome::Skipped,
+            Outcome::Failed,
+        ] {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(Outcome::parse("exploded"), None);
+        let id = one_job(&ledger);
+        assert_eq!(ledger.get(id).unwrap().unwrap().outcome, None);
+        ledger.reported(id, Outcome::Duplicate, None, None).unwrap();
+        drop(ledger);
+        let ledger = Ledger::open(&db).unwrap();
+        assert_eq!(
+            ledger.get(id).unwrap().unwrap().outcome,
+            Some(Outcome::Duplicate)
+        );
+        // A word this version does not write reads as no outcome, not as a wrong one.
+        ledger
+            .with(|c| c.execute("UPDATE jobs SET outcome = 'exploded' WHERE id = ?1", [id]))
+            .unwrap();
+        assert_eq!(ledger.get(id).unwrap().unwrap().outcome, None);
+    }
+
+    #[test]
     fn a_job_walks_through_its_states_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("ledger.sqlite");
@@ -808,7 +885,7 @@ mod tests {
             .finish(
                 id,
                 JobState::Done,
-                "processed",
+                Outcome::Processed,
                 Some(Path::new("/done/sub/a.png")),
                 None,
             )

@@ -128,12 +128,7 @@ fn write_day_index(config: &Config, ledger: &Ledger, hf: &HotfolderConfig) -> st
     let entries: Vec<report::html::IndexEntry> = rows
         .iter()
         .map(|r| {
-            let outcome = match r.outcome.as_deref() {
-                Some("processed") => Outcome::Processed,
-                Some("duplicate") => Outcome::Duplicate,
-                Some("skipped") => Outcome::Skipped,
-                _ => Outcome::Failed,
-            };
+            let outcome = r.outcome.unwrap_or(Outcome::Failed);
             let summary = match (&r.output_path, &r.error) {
                 (_, Some(e)) if outcome == Outcome::Failed => e
                     .lines()
@@ -193,9 +188,9 @@ mod tests {
                 .begin_claim(&hf.name, Path::new(&rel), Path::new(&rel), dir.path())
                 .unwrap();
             let (state, outcome) = if i % 10 == 0 {
-                (JobState::Failed, "failed")
+                (JobState::Failed, Outcome::Failed)
             } else {
-                (JobState::Done, "processed")
+                (JobState::Done, Outcome::Processed)
             };
             ledger.finish(id, state, outcome, None, None).unwrap();
         }

@@ -182,12 +182,7 @@ fn process(ctx: &WorkerCtx, id: JobId) -> Result<WorkResult, LedgerError> {
     };
     match row.state {
         JobState::Done | JobState::Failed => {
-            let outcome = if row.state == JobState::Done {
-                Outcome::Processed
-            } else {
-                Outcome::Failed
-            };
-            Ok(done(&row, outcome, row.error.clone()))
+            Ok(done(&row, finished_outcome(&row), row.error.clone()))
         }
         JobState::Claiming => {
             if row.staged_path.exists() {
@@ -221,7 +216,7 @@ fn orphan(ctx: &WorkerCtx, row: &JobRow) -> Result<WorkResult, LedgerError> {
     ctx.ledger.finish(
         row.id,
         JobState::Failed,
-        "failed",
+        Outcome::Failed,
         back.as_deref(),
         Some(msg),
     )?;
@@ -260,7 +255,7 @@ fn render_and_write(
             ctx.ledger.finish(
                 id,
                 JobState::Failed,
-                "failed",
+                Outcome::Failed,
                 None,
                 Some("the claimed file disappeared from staging"),
             )?;
@@ -455,14 +450,14 @@ fn write_report_then_original(
         .map(|_| report::reason_text(&report, &file_name(&row.rel_path)));
     ctx.ledger.reported(
         row.id,
-        report.outcome.as_str(),
+        report.outcome,
         planned.as_deref(),
         reason.as_deref(),
     )?;
     log_outcome(row, &report, &report_path);
     let row = JobRow {
         state: JobState::Reported,
-        outcome: Some(report.outcome.as_str().to_string()),
+        outcome: Some(report.outcome),
         final_path: planned,
         error: reason,
         report_path: Some(report_path),
@@ -495,12 +490,7 @@ fn place_original(
     hf: &HotfolderConfig,
     row: &JobRow,
 ) -> Result<WorkResult, LedgerError> {
-    let outcome = match row.outcome.as_deref() {
-        Some("duplicate") => Outcome::Duplicate,
-        Some("skipped") => Outcome::Skipped,
-        Some("failed") => Outcome::Failed,
-        _ => Outcome::Processed,
-    };
+    let outcome = finished_outcome(row);
     let mut final_path = row.final_path.clone();
     if row.staged_path.exists() {
         match &row.final_path {
@@ -539,12 +529,23 @@ fn place_original(
     ctx.ledger.finish(
         row.id,
         state,
-        outcome.as_str(),
+        outcome,
         final_path.as_deref(),
         row.error.as_deref(),
     )?;
     remove_job_staging(ctx, hf, row.id);
     Ok(done(row, outcome, row.error.clone()))
+}
+
+/// How a reported or finished job ended: the outcome the ledger recorded with the report
+/// (a finished duplicate stays a duplicate), or, for a row written before outcomes were
+/// recorded, what its state says.
+fn finished_outcome(row: &JobRow) -> Outcome {
+    row.outcome.unwrap_or(if row.state == JobState::Failed {
+        Outcome::Failed
+    } else {
+        Outcome::Processed
+    })
 }
 
 fn done(row: &JobRow, outcome: Outcome, error: Option<String>) -> WorkResult {
@@ -671,4 +672,48 @@ pub fn mtime_ns(m: &fs::Metadata) -> i64 {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Ledger;
+
+    #[test]
+    fn a_finished_job_keeps_the_outcome_its_report_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("ledger.sqlite")).unwrap();
+        let (id, _) = ledger
+            .begin_claim(
+                "default",
+                Path::new("a.png"),
+                Path::new("/in/a.png"),
+                Path::new("/in/.realskin/processing/x"),
+            )
+            .unwrap();
+        let row = ledger.get(id).unwrap().unwrap();
+        let with = |state: JobState, outcome: Option<Outcome>| JobRow {
+            state,
+            outcome,
+            ..row.clone()
+        };
+        // A duplicate or a skipped job counts as what it was, however often it is looked at.
+        for o in [Outcome::Duplicate, Outcome::Skipped, Outcome::Processed] {
+            assert_eq!(finished_outcome(&with(JobState::Done, Some(o))), o);
+            assert_eq!(finished_outcome(&with(JobState::Reported, Some(o))), o);
+        }
+        assert_eq!(
+            finished_outcome(&with(JobState::Failed, Some(Outcome::Failed))),
+            Outcome::Failed
+        );
+        // Rows without a recorded outcome: their state decides.
+        assert_eq!(
+            finished_outcome(&with(JobState::Failed, None)),
+            Outcome::Failed
+        );
+        assert_eq!(
+            finished_outcome(&with(JobState::Done, None)),
+            Outcome::Processed
+        );
+    }
 }

@@ -59,31 +59,8 @@ pub struct Report {
     pub finished_at: String,
 }
 
-/// How a job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Output written.
-    Processed,
-    /// Same content already processed; not done again.
-    Duplicate,
-    /// Nothing written on purpose (the output name was taken and `on_collision = "skip"`).
-    Skipped,
-    /// Could not be processed; the original is in failed/.
-    Failed,
-}
-
-impl Outcome {
-    /// The word used in the ledger, logs and metrics.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Processed => "processed",
-            Self::Duplicate => "duplicate",
-            Self::Skipped => "skipped",
-            Self::Failed => "failed",
-        }
-    }
-}
+/// How a job ended (kept in the ledger, written in the report).
+pub use crate::ledger::Outcome;
 
 /// The input file.
 #[derive(Debug, Clone, Serialize)]
