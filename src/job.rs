@@ -141,9 +141,7 @@ pub fn render(
     plan.skin_context.space = space;
     plan.skin_context.space_note = space_note;
     plan.skin_context.declared_not_ai = prof.verdict.ai == Some(false);
-    plan.skin_context.preset_hint =
-        serde_json::from_value::<Preset>(serde_json::Value::String(prof.preset.preset.clone()))
-            .ok();
+    plan.skin_context.preset_hint = prof.preset.preset.parse::<Preset>().ok();
     report.plan = Some(plan.clone());
     let format = encode::output_format(decoded.format, &settings.output);
 

@@ -738,16 +738,10 @@ fn models(config: Option<PathBuf>, action: ModelsAction) -> ExitCode {
             device,
             runs,
         } => {
-            let device = match device
-                .map(|d| {
-                    serde_json::from_value::<config::Device>(serde_json::Value::String(d.clone()))
-                        .map_err(|_| d)
-                })
-                .transpose()
-            {
+            let device = match device.map(|d| d.parse::<config::Device>()).transpose() {
                 Ok(d) => d,
-                Err(d) => {
-                    eprintln!("--device {d}: use auto, cpu, cuda, tensorrt, coreml or directml");
+                Err(e) => {
+                    eprintln!("--device: {e}");
                     return ExitCode::from(2);
                 }
             };

@@ -233,6 +233,34 @@ pub enum Device {
     Directml,
 }
 
+impl Device {
+    /// Every device, by its config word.
+    pub const ALL: [(Device, &'static str); 6] = [
+        (Device::Auto, "auto"),
+        (Device::Cpu, "cpu"),
+        (Device::Cuda, "cuda"),
+        (Device::Tensorrt, "tensorrt"),
+        (Device::Coreml, "coreml"),
+        (Device::Directml, "directml"),
+    ];
+}
+
+impl std::str::FromStr for Device {
+    type Err = String;
+
+    /// A device by its config word (`cuda`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(_, w)| *w == s)
+            .map(|(d, _)| *d)
+            .ok_or_else(|| {
+                let words: Vec<&str> = Self::ALL.iter().map(|(_, w)| *w).collect();
+                format!("unknown device {s:?}; use {}", words.join(", "))
+            })
+    }
+}
+
 /// `[output]`: the file written for each image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -18,6 +18,21 @@ pub enum Preset {
     Generic,
 }
 
+impl std::str::FromStr for Preset {
+    type Err = String;
+
+    /// A preset by its name in the config and the report (`stable-diffusion`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown skin preset {s:?}; use one of {}", names.join(", "))
+            })
+    }
+}
+
 /// `preset = "auto"` or one of the named presets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -47,6 +62,16 @@ pub struct Recipe {
 }
 
 impl Preset {
+    /// Every preset, in the order the docs list them.
+    pub const ALL: [Preset; 6] = [
+        Preset::Flux,
+        Preset::Midjourney,
+        Preset::Openai,
+        Preset::Gemini,
+        Preset::StableDiffusion,
+        Preset::Generic,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Preset::Flux => "flux",
@@ -165,6 +190,24 @@ mod tests {
             PresetChoice::Openai.resolve(Some(Preset::Flux)).0,
             Preset::Openai
         );
+    }
+
+    #[test]
+    fn every_preset_the_profiler_picks_parses_and_names_read_back() {
+        // The profiler's preset map names presets as words; each must be one of these.
+        for name in crate::profile::preset::PRESETS {
+            let p: Preset = name.parse().unwrap();
+            assert_eq!(p.name(), *name);
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
+        }
+        assert_eq!(crate::profile::preset::PRESETS.len(), Preset::ALL.len());
+        let err = "sdxl".parse::<Preset>().unwrap_err();
+        assert!(err.contains("stable-diffusion"), "{err}");
+        for (d, w) in crate::config::Device::ALL {
+            assert_eq!(w.parse::<crate::config::Device>(), Ok(d));
+            assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{w}\""));
+        }
+        assert!("gpu".parse::<crate::config::Device>().is_err());
     }
 
     #[test]
