@@ -62,31 +62,18 @@ pub fn collect_inputs(
         let root = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
         let excluded: Vec<PathBuf> = out.iter().cloned().collect();
         let rules = crate::watch::ignore::IgnoreRules::new(&root, &[], &excluded);
-        let mut stack = vec![root.clone()];
-        let mut found = Vec::new();
-        while let Some(dir) = stack.pop() {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) => {
-                    problems.push(format!(
-                        "cannot read the folder {} ({e}); check its permissions",
-                        dir.display()
-                    ));
-                    continue;
-                }
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                if is_dir {
-                    if recursive && !rules.skip_dir(&path) {
-                        stack.push(path);
-                    }
-                } else if rules.skip(&path).is_none() && !is_realskin_output(&path) {
-                    found.push(path);
-                }
-            }
-        }
+        let mut unreadable = |dir: &Path, e: &std::io::Error| {
+            problems.push(format!(
+                "cannot read the folder {} ({e}); check its permissions",
+                dir.display()
+            ));
+        };
+        let mut found = crate::watch::list_files(&root, &rules, recursive, &mut unreadable)
+            .unwrap_or_else(|e| {
+                unreadable(&root, &e);
+                Vec::new()
+            });
+        found.retain(|f| !is_realskin_output(f));
         found.sort();
         for path in found {
             let sub_dir = path

@@ -263,23 +263,20 @@ fn a1111(source: EvidenceSource, key: &str, v: &str, out: &mut Vec<Evidence>) {
         let h: Value = serde_json::from_str(get("Hashes")?).ok()?;
         h.get("model").and_then(Value::as_str).map(str::to_string)
     });
-    if let Some(h) = &hash {
-        match super::names::checkpoint_by_hash(h) {
-            Some(c) => {
-                let file = c.file_stem().unwrap_or_default();
-                says.push_str(&format!(", Model hash {h} = {file} ({})", c.base));
-                base = Some(c.base);
-                if vendor.is_none() && family.is_none() {
-                    (vendor, family) = (Some(c.vendor), Some(c.family));
-                }
+    let hashed = hash.as_deref().and_then(super::names::checkpoint_by_hash);
+    match (&hash, hashed) {
+        (Some(h), Some(c)) => {
+            let file = c.file_stem().unwrap_or_default();
+            says.push_str(&format!(", Model hash {h} = {file} ({})", c.base));
+            base = Some(c.base);
+            if vendor.is_none() && family.is_none() {
+                (vendor, family) = (Some(c.vendor), Some(c.family));
             }
-            None => says.push_str(&format!(", Model hash {h}")),
         }
+        (Some(h), None) => says.push_str(&format!(", Model hash {h}")),
+        (None, _) => {}
     }
-    let model = model.or_else(|| {
-        let h = hash.as_deref()?;
-        super::names::checkpoint_by_hash(h)?.file_stem()
-    });
+    let model = model.or_else(|| hashed?.file_stem());
     if let Some(c) = &civitai {
         says.push_str(", Civitai resources");
         if let Some(cp) = &c.checkpoint {

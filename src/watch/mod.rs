@@ -134,17 +134,42 @@ impl Source {
 
 /// Lists every candidate file under the input (recursively if configured).
 pub fn scan(source: &Source) -> std::io::Result<Vec<PathBuf>> {
+    list_files(
+        &source.input,
+        &source.rules,
+        source.recursive,
+        &mut |dir, e| {
+            debug!(folder = %dir.display(), error = %e, "Subfolder could not be listed");
+        },
+    )
+}
+
+/// Every file under `dir` that `rules` take, its sub-folders too when `recursive`. Only the
+/// top folder's error is returned; a sub-folder that cannot be listed goes to `unreadable`.
+pub fn list_files(
+    dir: &Path,
+    rules: &IgnoreRules,
+    recursive: bool,
+    unreadable: &mut dyn FnMut(&Path, &std::io::Error),
+) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    scan_dir(source, &source.input, &mut out, true)?;
+    list_dir(dir, rules, recursive, &mut out, unreadable, true)?;
     Ok(out)
 }
 
-fn scan_dir(source: &Source, dir: &Path, out: &mut Vec<PathBuf>, top: bool) -> std::io::Result<()> {
+fn list_dir(
+    dir: &Path,
+    rules: &IgnoreRules,
+    recursive: bool,
+    out: &mut Vec<PathBuf>,
+    unreadable: &mut dyn FnMut(&Path, &std::io::Error),
+    top: bool,
+) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if top => return Err(e),
         Err(e) => {
-            debug!(folder = %dir.display(), error = %e, "Subfolder could not be listed");
+            unreadable(dir, &e);
             return Ok(());
         }
     };
@@ -152,10 +177,10 @@ fn scan_dir(source: &Source, dir: &Path, out: &mut Vec<PathBuf>, top: bool) -> s
         let path = entry.path();
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
-            if source.recursive && !source.rules.skip_dir(&path) {
-                scan_dir(source, &path, out, false)?;
+            if recursive && !rules.skip_dir(&path) {
+                list_dir(&path, rules, recursive, out, unreadable, false)?;
             }
-        } else if ft.is_file() && source.rules.skip(&path).is_none() {
+        } else if ft.is_file() && rules.skip(&path).is_none() {
             out.push(path);
         }
     }
