@@ -130,7 +130,6 @@ pub struct SkinDetail {
 
 /// One pixel's triangle: the three vertices (integer pixel positions) with their weights.
 struct Triangle {
-    ids: [(i32, i32); 3],
     pos: [(i64, i64); 3],
     w: [f32; 3],
     norm: f32,
@@ -188,32 +187,26 @@ impl SkinDetail {
         density_amplitude(density) * (0..3).map(|i| w[i] * self.sets[i].pits).sum::<f32>()
     }
 
-    fn triangle(&self, x: usize, y: usize) -> Triangle {
+    fn triangle(&self, x: usize, y: usize, cur: &mut Cursor) -> Triangle {
         let e = self.edge;
         let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
         let sy = py / (0.866_025_4 * e);
         let sx = px / e - 0.5 * sy;
-        let (bx, by) = (sx.floor(), sy.floor());
+        let (bx, by) = (floor(sx), floor(sy));
         let (fx, fy) = (sx - bx, sy - by);
         let fz = 1.0 - fx - fy;
-        let (bx, by) = (bx as i32, by as i32);
-        let (ids, w) = if fz > 0.0 {
-            ([(bx, by), (bx, by + 1), (bx + 1, by)], [fz, fy, fx])
+        let upper = fz > 0.0;
+        let key = (bx as i32, by as i32, upper);
+        if cur.key != Some(key) {
+            self.resolve(cur, key);
+        }
+        let w = if upper {
+            [fz, fy, fx]
         } else {
-            (
-                [(bx + 1, by + 1), (bx + 1, by), (bx, by + 1)],
-                [-fz, 1.0 - fy, 1.0 - fx],
-            )
+            [-fz, 1.0 - fy, 1.0 - fx]
         };
-        let pos = ids.map(|(i, j)| {
-            (
-                (e * (i as f32 + 0.5 * j as f32)).round() as i64,
-                (e * 0.866_025_4 * j as f32).round() as i64,
-            )
-        });
         Triangle {
-            ids,
-            pos,
+            pos: cur.pos,
             w,
             norm: 1.0 / (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt(),
         }
@@ -221,16 +214,63 @@ impl SkinDetail {
 
     /// The detail at pixel (x, y) on skin of relative pore density `density`.
     pub fn at(&self, x: usize, y: usize, density: f32) -> f32 {
+        self.at_with(&mut Cursor::default(), x, y, density)
+    }
+
+    /// [`SkinDetail::at`], keeping what the pixel's triangle resolves to (its vertices and
+    /// the tile copy each one places) in `cur`: neighbouring pixels share a triangle (its
+    /// edge is 3 mm, about 24 px at 8 px/mm), so a pass along a row hashes once per
+    /// triangle instead of per pixel. The value is the same, bit for bit.
+    pub fn at_with(&self, cur: &mut Cursor, x: usize, y: usize, density: f32) -> f32 {
         let rw = region_weights(density);
-        let t = self.triangle(x, y);
+        let t = self.triangle(x, y, cur);
         let mut v = 0.0;
         for (k, set) in self.sets.iter().enumerate() {
             if rw[k] > 0.0 {
-                v += rw[k] * set.blend(&t, x as i64, y as i64, self.margin, self.seed ^ k as u32);
+                v += rw[k] * set.blend(&t, &cur.copies[k], x as i64, y as i64);
             }
         }
         v * density_amplitude(density)
     }
+
+    /// Where each vertex of the triangle (bx, by, upper) places its copy, for every set.
+    fn resolve(&self, cur: &mut Cursor, key: (i32, i32, bool)) {
+        let (bx, by, upper) = key;
+        let e = self.edge;
+        let ids = if upper {
+            [(bx, by), (bx, by + 1), (bx + 1, by)]
+        } else {
+            [(bx + 1, by + 1), (bx + 1, by), (bx, by + 1)]
+        };
+        cur.pos = ids.map(|(i, j)| {
+            (
+                (e * (i as f32 + 0.5 * j as f32)).round() as i64,
+                (e * 0.866_025_4 * j as f32).round() as i64,
+            )
+        });
+        for (k, set) in self.sets.iter().enumerate() {
+            cur.copies[k] = ids.map(|id| set.place(id, self.margin, self.seed ^ k as u32));
+        }
+        cur.key = Some(key);
+    }
+}
+
+/// A tile copy placed at one lattice vertex: which tile, its centre in the tile, mirrored.
+#[derive(Clone, Copy, Debug, Default)]
+struct Placed {
+    patch: u32,
+    cx: i64,
+    cy: i64,
+    mirrored: bool,
+}
+
+/// The triangle last resolved by [`SkinDetail::at_with`]: (lattice cell, upper half) and, per
+/// set, the copy each of its vertices places.
+#[derive(Clone, Debug, Default)]
+pub struct Cursor {
+    key: Option<(i32, i32, bool)>,
+    pos: [(i64, i64); 3],
+    copies: [[Placed; 3]; 3],
 }
 
 impl Set {
@@ -286,20 +326,29 @@ impl Set {
 
     /// The histogram-preserving blend of three copies at one pixel.
     #[inline]
-    fn blend(&self, t: &Triangle, x: i64, y: i64, margin: usize, seed: u32) -> f32 {
-        let mut g = 0.0;
-        for k in 0..3 {
-            let (i, j) = t.ids[k];
-            let h = hash(i as u32, j as u32, seed);
-            let p = &self.patches[h as usize % self.patches.len()];
-            let h2 = hash(h, 0x51ed, seed);
-            let cx = margin as i64 + (unit(h2) * (p.w - 2 * margin) as f32) as i64;
-            let cy =
-                margin as i64 + (unit(hash(h2, 0x2f3b, seed)) * (p.h - 2 * margin) as f32) as i64;
-            let (dx, dy) = (x - t.pos[k].0, y - t.pos[k].1);
+    /// The copy the lattice vertex `id` places: a tile and a centre at least `margin` inside it.
+    fn place(&self, id: (i32, i32), margin: usize, seed: u32) -> Placed {
+        let (i, j) = id;
+        let h = hash(i as u32, j as u32, seed);
+        let patch = h as usize % self.patches.len();
+        let p = &self.patches[patch];
+        let h2 = hash(h, 0x51ed, seed);
+        Placed {
+            patch: patch as u32,
+            cx: margin as i64 + (unit(h2) * (p.w - 2 * margin) as f32) as i64,
+            cy: margin as i64 + (unit(hash(h2, 0x2f3b, seed)) * (p.h - 2 * margin) as f32) as i64,
             // Half the copies are mirrored left to right: more variety, the same kind of skin.
-            let sx = if h & 1 == 0 { cx + dx } else { cx - dx };
-            let sy = cy + dy;
+            mirrored: h & 1 != 0,
+        }
+    }
+
+    fn blend(&self, t: &Triangle, placed: &[Placed; 3], x: i64, y: i64) -> f32 {
+        let mut g = 0.0;
+        for (k, c) in placed.iter().enumerate() {
+            let p = &self.patches[c.patch as usize];
+            let (dx, dy) = (x - t.pos[k].0, y - t.pos[k].1);
+            let sx = if c.mirrored { c.cx - dx } else { c.cx + dx };
+            let sy = c.cy + dy;
             let sx = sx.clamp(0, p.w as i64 - 1) as usize;
             let sy = sy.clamp(0, p.h as i64 - 1) as usize;
             g += t.w[k] * p.data[sy * p.w + sx];
@@ -310,6 +359,14 @@ impl Set {
         let f = u - i as f32;
         self.inverse[i] + (self.inverse[i + 1] - self.inverse[i]) * f
     }
+}
+
+/// `v.floor()` for the lattice coordinates (non-negative and far inside i32), without the
+/// libm call the baseline x86-64 target makes for it.
+#[inline(always)]
+fn floor(v: f32) -> f32 {
+    let t = v as i32 as f32;
+    if t > v { t - 1.0 } else { t }
 }
 
 /// Makes the tile's pores read as pits. Round dark blobs at the pore scale (both curvatures of

@@ -6,6 +6,7 @@
 //! micro-highlights on the specular sheen; then monochrome grain over the whole image. Pixels the
 //! engine does not touch are copied bit for bit; alpha is always copied.
 
+use super::exemplar::Cursor;
 use super::filters::Plane;
 use super::grain;
 use super::measure::Rect;
@@ -243,6 +244,7 @@ pub fn components<T: Sample>(
         vec![0f32; p.mask.w],
         vec![0f32; p.mask.w],
     ];
+    let mut cur = Cursor::default();
     for j in 0..h {
         let y = rect.y0 + j;
         grid_row(p.mask, y, p.k, &mut rows[0]);
@@ -261,7 +263,9 @@ pub fn components<T: Sample>(
             c.weight.data[o] = m * shade(yl);
             c.mask.data[o] = m;
             let raw = if m > 0.0 {
-                p.tex.detail_at(x, y, d).unwrap_or(c.pores.data[o])
+                p.tex
+                    .detail_at(&mut cur, x, y, d)
+                    .unwrap_or(c.pores.data[o])
             } else {
                 c.pores.data[o]
             };
@@ -279,6 +283,47 @@ pub fn components<T: Sample>(
         }
     }
     c
+}
+
+/// Reads a pixel into linear sRGB (the cast corrected) and writes linear sRGB back in the
+/// picture's own encoding: the per-pixel ends of the render pass, inlined into its loops.
+struct PixelIo<'a, T> {
+    lt: &'a [f32],
+    et: &'a [T],
+    space: &'a Space,
+    /// Another space than sRGB: its linear values go through a matrix to linear sRGB and back.
+    matrix: bool,
+    cast: [f32; 3],
+}
+
+impl<T: Sample> PixelIo<'_, T> {
+    #[inline(always)]
+    fn read(&self, sp: &[T]) -> [f32; 3] {
+        let lt = self.lt;
+        let c = [lt[sp[0].index()], lt[sp[1].index()], lt[sp[2].index()]];
+        let c = if self.matrix {
+            self.space.to_srgb(c)
+        } else {
+            c
+        };
+        [
+            c[0] * self.cast[0],
+            c[1] * self.cast[1],
+            c[2] * self.cast[2],
+        ]
+    }
+
+    #[inline(always)]
+    fn write(&self, op: &mut [T], o: [f32; 3]) {
+        let o = if self.matrix {
+            self.space.from_srgb(o)
+        } else {
+            o
+        };
+        op[0] = self.et[enc_index(o[0])];
+        op[1] = self.et[enc_index(o[1])];
+        op[2] = self.et[enc_index(o[2])];
+    }
 }
 
 /// Renders `rect` of the source into `out` (rect-sized, interleaved with the source's channel count).
@@ -347,19 +392,13 @@ pub fn render_rect<T: Sample>(
     let procedural = tex.micro.a.w == na;
     let xa: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect();
     let xb: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect();
-    let enc = |v: f32| et[enc_index(v)];
-    // Linear sRGB back to the picture's own encoding.
-    let write = |op: &mut [T], o: [f32; 3]| {
-        let o = if matrix { space.from_srgb(o) } else { o };
-        op[0] = enc(o[0]);
-        op[1] = enc(o[1]);
-        op[2] = enc(o[2]);
-    };
-    // A pixel in linear sRGB, the cast corrected.
-    let read = |sp: &[T]| {
-        let c = [lt[sp[0].index()], lt[sp[1].index()], lt[sp[2].index()]];
-        let c = if matrix { space.to_srgb(c) } else { c };
-        [c[0] * cast[0], c[1] * cast[1], c[2] * cast[2]]
+    let mut cur = Cursor::default();
+    let io = PixelIo {
+        lt,
+        et,
+        space,
+        matrix,
+        cast,
     };
     for j in 0..h {
         let y = rect.y0 + j;
@@ -387,7 +426,7 @@ pub fn render_rect<T: Sample>(
                 .zip(out_row.chunks_exact_mut(ch))
                 .enumerate()
             {
-                let c = read(sp);
+                let c = io.read(sp);
                 let g = if grain_on {
                     let yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
                     let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
@@ -395,7 +434,7 @@ pub fn render_rect<T: Sample>(
                 } else {
                     1.0
                 };
-                write(op, [c[0] * g, c[1] * g, c[2] * g]);
+                io.write(op, [c[0] * g, c[1] * g, c[2] * g]);
                 if ch == 4 {
                     op[3] = sp[3];
                 }
@@ -409,6 +448,7 @@ pub fn render_rect<T: Sample>(
         let (rd_a, rd_b) = (tex.redness.a.row(y), tex.redness.b.row(y));
         let (pg_a, pg_b) = (tex.pigment.a.row(y), tex.pigment.b.row(y));
         let mottle = p.a_redness != 0.0 || p.a_pigment != 0.0 || p.a_pore_chroma != 0.0;
+        let (grain_a, grain_b) = gf.rows(y);
         for i in 0..w {
             let sp = &src_row[i * ch..(i + 1) * ch];
             let op = &mut out_row[i * ch..(i + 1) * ch];
@@ -417,7 +457,7 @@ pub fn render_rect<T: Sample>(
                 op.copy_from_slice(sp);
                 continue;
             }
-            let mut c = read(sp);
+            let mut c = io.read(sp);
             let mut yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
             let mut gain = 1.0f32;
             // The pits' share of the darkening (≤ 0), tinted per channel below.
@@ -435,7 +475,7 @@ pub fn render_rect<T: Sample>(
                 };
                 let dens = lerp(&drow);
                 let raw = if detail_on {
-                    tex.detail_at(rect.x0 + i, y, dens).unwrap_or(0.0)
+                    tex.detail_at(&mut cur, rect.x0 + i, y, dens).unwrap_or(0.0)
                 } else if pores.is_empty() {
                     0.0
                 } else {
@@ -485,8 +525,7 @@ pub fn render_rect<T: Sample>(
                 }
             }
             if grain_on {
-                let (ga, gb) = gf.rows(y);
-                let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
+                let n = grain_a[gca[i] as usize] + grain_b[gcb[i] as usize];
                 gain *= 1.0 + gs * grain_t[lut_i(yl * gain)] * n;
             }
             let o: [f32; 3] = if pit < 0.0 && tint {
@@ -494,7 +533,7 @@ pub fn render_rect<T: Sample>(
             } else {
                 [c[0] * gain, c[1] * gain, c[2] * gain]
             };
-            write(op, o);
+            io.write(op, o);
             if ch == 4 {
                 op[3] = sp[3];
             }

@@ -8,7 +8,7 @@
 //! Noise tiles come in pairs of different sizes (n and ~7n/9) that are summed: each is periodic, the sum
 //! repeats only after their least common multiple, far beyond any face.
 
-use super::exemplar::SkinDetail;
+use super::exemplar::{Cursor, SkinDetail};
 use super::filters::{Plane, gaussian_xy};
 
 /// Integer hash (lowbias32 variant) of a position and a seed.
@@ -212,8 +212,9 @@ impl Textures {
     /// The pore component's raw value at (x, y) on skin of relative density `dens` when it comes
     /// from the real-skin detail; None when the procedural pores are splatted instead.
     #[inline]
-    pub fn detail_at(&self, x: usize, y: usize, dens: f32) -> Option<f32> {
-        self.detail.as_ref().map(|d| d.at(x, y, dens))
+    /// `cur` keeps the last pixel's triangle (see [`SkinDetail::at_with`]): one per pass.
+    pub fn detail_at(&self, cur: &mut Cursor, x: usize, y: usize, dens: f32) -> Option<f32> {
+        self.detail.as_ref().map(|d| d.at_with(cur, x, y, dens))
     }
     /// Mean of the pore component at a density (subtracted so the pores keep the low-pass tone)
     /// and the mean depth of its pits (subtracted from the pits' chroma).
