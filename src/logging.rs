@@ -45,16 +45,15 @@ pub fn init_stderr() -> LogGuard {
     LogGuard(None)
 }
 
-/// Logs to stderr and to daily files in `<state_dir>/logs`.
-pub fn init_daemon(state_dir: &Path, keep: usize) -> anyhow::Result<LogGuard> {
-    let dir = state_dir.join("logs");
-    std::fs::create_dir_all(&dir)?;
+/// Logs to stderr and to daily files in `dir` (the state folder's `logs`), keeping `keep`.
+pub fn init_daemon(dir: &Path, keep: usize) -> anyhow::Result<LogGuard> {
+    std::fs::create_dir_all(dir)?;
     let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix("realskin")
         .filename_suffix("log")
         .max_log_files(keep.max(1))
-        .build(&dir)?;
+        .build(dir)?;
     let (file, guard) = NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("realskin-log")

@@ -279,7 +279,7 @@ fn tray(config: Option<PathBuf>) -> ExitCode {
     };
     #[cfg(target_os = "linux")]
     {
-        match realskin::tray::run(&loaded.config.daemon.state_dir) {
+        match realskin::tray::run(&loaded.config.daemon.state()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!(
@@ -301,7 +301,7 @@ fn tray(config: Option<PathBuf>) -> ExitCode {
 
 fn client(config: Option<PathBuf>) -> Result<realskin::api::client::Client, ExitCode> {
     let loaded = load(config)?;
-    realskin::api::client::Client::discover(&loaded.config.daemon.state_dir).map_err(|e| {
+    realskin::api::client::Client::discover(&loaded.config.daemon.state()).map_err(|e| {
         eprintln!("{e}");
         ExitCode::from(3)
     })
@@ -396,7 +396,7 @@ fn unit_params(config: Option<PathBuf>) -> Result<realskin::service::UnitParams,
         exec,
         config: config.or_else(|| loaded.path.clone()),
         stop_timeout_s: loaded.config.daemon.shutdown_grace.get().as_secs() + 15,
-        log_dir: loaded.config.daemon.state_dir.join("logs"),
+        log_dir: loaded.config.daemon.state().logs(),
     })
 }
 
@@ -479,7 +479,7 @@ fn run(config: Option<PathBuf>) -> ExitCode {
         eprintln!("realskin did not start: {e:#}");
         return ExitCode::from(2);
     }
-    let _guard = match logging::init_daemon(&cfg.daemon.state_dir, cfg.daemon.log_files) {
+    let _guard = match logging::init_daemon(&cfg.daemon.state().logs(), cfg.daemon.log_files) {
         Ok(g) => g,
         Err(e) => {
             eprintln!(

@@ -35,7 +35,7 @@ fn started(hf: &Hotfolder) -> (Daemon, Client, String) {
         .state
         .join("api.json")
         .exists()));
-    let client = Client::discover(&hf.state).unwrap();
+    let client = Client::discover(&realskin::state_dir::StateDir::new(&hf.state)).unwrap();
     let addr = client
         .url
         .trim_start_matches("http://")

@@ -67,7 +67,7 @@ fn the_dashboard_shows_a_processed_job_and_pauses_the_daemon() {
         .state
         .join("api.json")
         .exists()));
-    let client = Client::discover(&hf.state).unwrap();
+    let client = Client::discover(&realskin::state_dir::StateDir::new(&hf.state)).unwrap();
     let (name, bytes) = fixture();
     hf.drop_file(&name, &bytes);
     assert!(

@@ -249,9 +249,10 @@ fn sigterm_lets_the_running_job_finish_and_logs_every_outcome_to_a_file() {
         "the running job finished"
     );
     assert!(hf.done.join("long-job_valid.png").exists());
-    let logs = Hotfolder::files(&hf.state.join("logs"));
+    let log_dir = realskin::state_dir::StateDir::new(&hf.state).logs();
+    let logs = Hotfolder::files(&log_dir);
     assert_eq!(logs.len(), 1, "{logs:?}");
-    let text = std::fs::read_to_string(hf.state.join("logs").join(&logs[0])).unwrap();
+    let text = std::fs::read_to_string(log_dir.join(&logs[0])).unwrap();
     assert!(text.contains("outcome=\"processed\""), "{text}");
     assert!(text.contains("realskin stopped"), "{text}");
 }
@@ -259,7 +260,7 @@ fn sigterm_lets_the_running_job_finish_and_logs_every_outcome_to_a_file() {
 /// Whether the ledger shows a job rendering right now.
 fn rendering(state: &Path) -> bool {
     let Ok(c) = rusqlite::Connection::open_with_flags(
-        state.join(realskin::daemon::LEDGER_FILE),
+        realskin::state_dir::StateDir::new(state).ledger(),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     ) else {
         return false;

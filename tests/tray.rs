@@ -189,7 +189,7 @@ fn the_tray_registers_on_the_session_bus_and_follows_the_daemon() {
         .state
         .join("api.json")
         .exists()));
-    let client = Client::discover(&hf.state).unwrap();
+    let client = Client::discover(&realskin::state_dir::StateDir::new(&hf.state)).unwrap();
     client.post_json("/api/pause").unwrap();
     assert!(shows(&bus, "paused"), "{}", title(&bus));
     client.post_json("/api/resume").unwrap();

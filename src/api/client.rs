@@ -5,10 +5,10 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::Path;
 use std::time::Duration;
 
-use super::{ADDRESS_FILE, Address, TOKEN_FILE};
+use super::Address;
+use crate::state_dir::StateDir;
 
 /// Why the daemon could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -41,14 +41,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// Finds the daemon that uses `state_dir`.
-    pub fn discover(state_dir: &Path) -> Result<Self, ClientError> {
-        let addr_path = state_dir.join(ADDRESS_FILE);
+    /// Finds the daemon that uses this state folder.
+    pub fn discover(state: &StateDir) -> Result<Self, ClientError> {
+        let addr_path = state.api_address();
         let addr: Address = std::fs::read(&addr_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| ClientError::NotRunning(addr_path.display().to_string()))?;
-        let token_path = state_dir.join(TOKEN_FILE);
+        let token_path = state.api_token();
         let token = std::fs::read_to_string(&token_path)
             .map_err(|e| ClientError::Token(token_path.display().to_string(), e))?
             .trim()

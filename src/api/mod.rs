@@ -22,7 +22,7 @@ pub mod client;
 mod metrics;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,11 +39,8 @@ use tracing::info;
 
 use crate::daemon::{Control, DaemonHandle, Snapshot};
 use crate::ledger::JobRow;
+use crate::state_dir::StateDir;
 
-/// The token file in the state dir.
-pub const TOKEN_FILE: &str = "api-token";
-/// Where the running daemon writes its API address.
-pub const ADDRESS_FILE: &str = "api.json";
 /// The dashboard cookie.
 const COOKIE: &str = "realskin_token";
 /// The dashboard page.
@@ -82,8 +79,8 @@ struct AppState {
 }
 
 /// Reads the token, creating a random one (0600) the first time.
-pub fn load_or_create_token(state_dir: &Path) -> anyhow::Result<String> {
-    let path = state_dir.join(TOKEN_FILE);
+pub fn load_or_create_token(state: &StateDir) -> anyhow::Result<String> {
+    let path = state.api_token();
     if let Ok(t) = std::fs::read_to_string(&path) {
         let t = t.trim().to_string();
         if t.len() >= 32 {
@@ -114,15 +111,11 @@ pub fn load_or_create_token(state_dir: &Path) -> anyhow::Result<String> {
     Ok(token)
 }
 
-/// Where a job's previews live.
-pub fn previews_dir(state_dir: &Path) -> PathBuf {
-    state_dir.join("previews")
-}
-
 /// Binds the configured address and serves until stopped.
 pub async fn start(daemon: DaemonHandle) -> anyhow::Result<ApiServer> {
     let cfg = daemon.config.clone();
-    let token = load_or_create_token(&cfg.daemon.state_dir)?;
+    let folder = cfg.daemon.state();
+    let token = load_or_create_token(&folder)?;
     let listener = tokio::net::TcpListener::bind(&cfg.api.listen)
         .await
         .with_context(|| {
@@ -135,7 +128,7 @@ pub async fn start(daemon: DaemonHandle) -> anyhow::Result<ApiServer> {
     let state = AppState {
         daemon,
         token: token.into(),
-        previews: previews_dir(&cfg.daemon.state_dir),
+        previews: folder.previews(),
     };
     let app = router(state);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -146,7 +139,7 @@ pub async fn start(daemon: DaemonHandle) -> anyhow::Result<ApiServer> {
             })
             .await;
     });
-    let address_file = cfg.daemon.state_dir.join(ADDRESS_FILE);
+    let address_file = folder.api_address();
     let url = format!("http://{addr}/");
     let record = Address {
         url: url.clone(),
@@ -553,14 +546,15 @@ mod tests {
     #[test]
     fn the_token_file_is_private_and_stable() {
         let dir = tempfile::tempdir().unwrap();
-        let a = load_or_create_token(dir.path()).unwrap();
-        let b = load_or_create_token(dir.path()).unwrap();
+        let state = StateDir::new(dir.path());
+        let a = load_or_create_token(&state).unwrap();
+        let b = load_or_create_token(&state).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 64);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(TOKEN_FILE))
+            let mode = std::fs::metadata(state.api_token())
                 .unwrap()
                 .permissions()
                 .mode();

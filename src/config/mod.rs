@@ -104,6 +104,13 @@ pub struct DaemonConfig {
     pub yield_below_free_memory_mb: u64,
 }
 
+impl DaemonConfig {
+    /// The state folder and the paths under it.
+    pub fn state(&self) -> crate::state_dir::StateDir {
+        crate::state_dir::StateDir::new(&self.state_dir)
+    }
+}
+
 impl Default for DaemonConfig {
     fn default() -> Self {
         Self {

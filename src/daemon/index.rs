@@ -124,7 +124,7 @@ fn write_day_index(config: &Config, ledger: &Ledger, hf: &HotfolderConfig) -> st
     if totals.all == 0 {
         return Ok(());
     }
-    let previews = crate::api::previews_dir(&config.daemon.state_dir);
+    let previews = config.daemon.state().previews();
     let entries: Vec<report::html::IndexEntry> = rows
         .iter()
         .map(|r| {

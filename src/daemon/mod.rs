@@ -35,9 +35,6 @@ use memory::MemoryBudget;
 pub use status::{Counts, ErrorEntry, HotfolderStatus, RunState, Snapshot};
 use worker::{Work, WorkResult, WorkerCtx};
 
-/// The ledger's file name inside the state dir.
-pub const LEDGER_FILE: &str = "ledger.sqlite";
-
 /// A worker's report back to the scheduler.
 #[derive(Debug)]
 struct Done {
@@ -52,27 +49,10 @@ struct Done {
 /// The state folder is private to its user (0700 on Unix): the ledger and the logs name
 /// every file the studio processed, and the API token lives there.
 pub fn prepare_folders(cfg: &Config) -> anyhow::Result<()> {
-    let state = &cfg.daemon.state_dir;
-    std::fs::create_dir_all(state).with_context(|| {
-        format!(
-            "cannot create the state folder {}; set [daemon] state_dir to a writable folder",
-            state.display()
-        )
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(state)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            std::fs::set_permissions(state, std::fs::Permissions::from_mode(0o700))
-                .with_context(|| {
-                    format!(
-                        "cannot make the state folder {} private (chmod 700); it holds the ledger, the logs and the API token. Set [daemon] state_dir to a folder you own",
-                        state.display()
-                    )
-                })?;
-        }
-    }
+    cfg.daemon
+        .state()
+        .create_private()
+        .map_err(anyhow::Error::msg)?;
     if cfg.daemon.create_folders {
         for hf in &cfg.hotfolder {
             for (key, dir) in hf.folders() {
@@ -114,7 +94,7 @@ pub struct DaemonHandle {
 pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let cfg = Arc::new(loaded.config);
     prepare_folders(&cfg)?;
-    let ledger_path = cfg.daemon.state_dir.join(LEDGER_FILE);
+    let ledger_path = cfg.daemon.state().ledger();
     let ledger = Arc::new(Ledger::open(&ledger_path).with_context(|| {
         format!(
             "cannot open the job ledger {}; check that the state folder is writable and not used by a different realskin version",
@@ -584,26 +564,6 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[cfg(unix)]
-    #[test]
-    fn the_state_folder_is_private_to_its_user() {
-        use std::os::unix::fs::PermissionsExt;
-        let root = tempfile::tempdir().unwrap();
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        let mut cfg = Config::default();
-        cfg.hotfolder.clear();
-        // Created new, and an existing world-readable one tightened.
-        cfg.daemon.state_dir = root.path().join("new/state");
-        prepare_folders(&cfg).unwrap();
-        assert_eq!(mode(&cfg.daemon.state_dir), 0o700);
-        let open = root.path().join("open");
-        std::fs::create_dir(&open).unwrap();
-        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
-        cfg.daemon.state_dir = open.clone();
-        prepare_folders(&cfg).unwrap();
-        assert_eq!(mode(&open), 0o700);
-    }
 
     #[test]
     fn the_scheduler_never_runs_the_same_file_twice_at_once() {

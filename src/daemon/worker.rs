@@ -430,8 +430,7 @@ fn write_report_then_original(
     // The pictures and the HTML report are for people: a failure to write them is
     // logged, never a reason to hold the job back.
     let previews = previews.unwrap_or_default();
-    let preview_dir =
-        crate::api::previews_dir(&ctx.config.daemon.state_dir).join(row.id.to_string());
+    let preview_dir = ctx.config.daemon.state().job_previews(row.id);
     for (name, bytes) in &previews.images {
         if let Err(e) = output::write_atomic(&preview_dir.join(format!("{name}.jpg")), bytes) {
             debug!(job = row.id, error = %e, "Could not store a preview picture");

@@ -16,6 +16,7 @@ use tray_icon::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::api::client::{Client, open_in_browser};
+use crate::state_dir::StateDir;
 
 /// What the icon shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +131,7 @@ struct Items {
 }
 
 /// Runs the tray until "Quit tray" (or the process is stopped).
-pub fn run(state_dir: &Path) -> anyhow::Result<()> {
+pub fn run(state: &StateDir) -> anyhow::Result<()> {
     let menu = Menu::new();
     let items = Items {
         toggle: MenuItem::new("Pause", false, None),
@@ -173,7 +174,7 @@ pub fn run(state_dir: &Path) -> anyhow::Result<()> {
     loop {
         if Instant::now() >= next_poll {
             next_poll = Instant::now() + Duration::from_secs(2);
-            let client = Client::discover(state_dir).ok();
+            let client = Client::discover(state).ok();
             let status = client.as_ref().and_then(|c| c.get_json("/api/status").ok());
             let (state, text) = match &status {
                 Some(s) => state_of(s),
@@ -204,7 +205,7 @@ pub fn run(state_dir: &Path) -> anyhow::Result<()> {
         }
         while let Ok(ev) = events.try_recv() {
             let id = ev.id();
-            let client = Client::discover(state_dir).ok();
+            let client = Client::discover(state).ok();
             if id == items.quit.id() {
                 return Ok(());
             } else if id == items.toggle.id() {
@@ -235,7 +236,7 @@ pub fn run(state_dir: &Path) -> anyhow::Result<()> {
                     let _ = open_in_browser(&path.display().to_string());
                 }
             } else if id == items.logs.id() {
-                let _ = open_in_browser(&state_dir.join("logs").display().to_string());
+                let _ = open_in_browser(&state.logs().display().to_string());
             } else if id == items.start.id() {
                 if let Err(e) = crate::service::control("start") {
                     tracing::warn!("Could not start the service: {e:#}");

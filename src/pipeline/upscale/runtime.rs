@@ -252,7 +252,7 @@ pub fn find(configured: &Path, state_dir: Option<&Path>) -> Result<Library, Runt
         tried.push(dir.display().to_string());
     }
     if let Some(state) = state_dir {
-        for dir in [state.to_path_buf(), state.join("onnxruntime")] {
+        for dir in crate::state_dir::StateDir::new(state).onnxruntime_dirs() {
             candidates.extend(library_in(&dir).map(|p| (p, Source::StateDir)));
             tried.push(dir.display().to_string());
         }
