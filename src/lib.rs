@@ -18,6 +18,7 @@
 //! | [`output`]   | encoding, output names, atomic writes, moving originals               | pixels' meaning      |
 //! | [`report`]   | the JSON report and the operator's reason file                        | pixels               |
 //! | [`state_dir`] | every path under the state folder (ledger, logs, API files, previews) | everything else      |
+//! | [`status`]   | the daemon's snapshot (`/api/status`), shared by the API, tray and CLI | everything else      |
 //! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
 //! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
 //! | [`models`]   | the super-resolution model manifest, `realskin models ...` commands   | the pipeline's pixels |
@@ -46,6 +47,7 @@ pub mod profile;
 pub mod report;
 pub mod service;
 pub mod state_dir;
+pub mod status;
 #[cfg(target_os = "linux")]
 pub mod tray;
 pub mod watch;

@@ -312,58 +312,70 @@ fn status(config: Option<PathBuf>, json: bool) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let s = match client.get_json("/api/status") {
-        Ok(s) => s,
+    // `--json` passes the daemon's answer through as it is.
+    if json {
+        return match client.get_json("/api/status") {
+            Ok(s) => {
+                println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(3)
+            }
+        };
+    }
+    match client.status() {
+        Ok(s) => {
+            print!("{}", status_text(&s));
+            println!("  dashboard: {}", client.url);
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(3);
+            ExitCode::from(3)
         }
-    };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
-        return ExitCode::SUCCESS;
     }
-    let state = match s["state"].as_str().unwrap_or("?") {
-        "running" if s["running"].as_u64().unwrap_or(0) > 0 => "working",
-        "running" => "idle",
-        other => other,
+}
+
+/// `realskin status` for people: the state, the counts, each hotfolder, the latest failures.
+fn status_text(s: &realskin::status::Snapshot) -> String {
+    use realskin::status::RunState;
+    use std::fmt::Write;
+    let state = match &s.state {
+        RunState::Starting => "starting".to_string(),
+        RunState::Running if s.running > 0 => "working".to_string(),
+        RunState::Running => "idle".to_string(),
+        RunState::Paused => "paused".to_string(),
+        RunState::Yielding(why) => format!("yielding ({why})"),
+        RunState::Stopping => "stopping".to_string(),
     };
-    let reason = s["reason"]
-        .as_str()
-        .map(|r| format!(" ({r})"))
-        .unwrap_or_default();
-    println!(
-        "realskin {}: {state}{reason}",
-        s["version"].as_str().unwrap_or("")
-    );
-    println!(
+    let mut out = format!("realskin {}: {state}\n", s.version);
+    let _ = writeln!(
+        out,
         "  queue {}, working on {} of {} workers; finished {} ({} failed, {} duplicates) since {}",
-        s["queue"],
-        s["running"],
-        s["workers"],
-        s["counts"]["processed"],
-        s["counts"]["failed"],
-        s["counts"]["duplicate"],
-        s["started_at"].as_str().unwrap_or("?")
+        s.queue,
+        s.running,
+        s.workers,
+        s.counts.processed,
+        s.counts.failed,
+        s.counts.duplicate,
+        s.started_at
     );
-    for h in s["hotfolders"].as_array().into_iter().flatten() {
-        println!(
+    for h in &s.hotfolders {
+        let _ = writeln!(
+            out,
             "  hotfolder {}: {} -> {} [{}]",
-            h["name"].as_str().unwrap_or(""),
-            h["input"].as_str().unwrap_or(""),
-            h["output"].as_str().unwrap_or(""),
-            h["watch"].as_str().unwrap_or("")
+            h.name,
+            h.input,
+            h.output,
+            h.watch.word()
         );
     }
-    for e in s["last_errors"].as_array().into_iter().flatten().take(5) {
-        println!(
-            "  failed: {}: {}",
-            e["file"].as_str().unwrap_or(""),
-            e["message"].as_str().unwrap_or("")
-        );
+    for e in s.last_errors.iter().take(5) {
+        let _ = writeln!(out, "  failed: {}: {}", e.file, e.message);
     }
-    println!("  dashboard: {}", client.url);
-    ExitCode::SUCCESS
+    out
 }
 
 fn dashboard(config: Option<PathBuf>, print: bool) -> ExitCode {

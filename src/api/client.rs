@@ -7,8 +7,11 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+
 use super::Address;
 use crate::state_dir::StateDir;
+use crate::status::Snapshot;
 
 /// Why the daemon could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +132,33 @@ impl Client {
         let body = self.request("POST", path)?;
         serde_json::from_slice(&body)
             .map_err(|e| ClientError::Status(200, format!("not JSON: {e}")))
+    }
+
+    /// What the daemon is doing (`GET /api/status`).
+    pub fn status(&self) -> Result<Snapshot, ClientError> {
+        self.typed("GET", "/api/status")
+    }
+
+    /// Stops taking new images; the snapshot after (`POST /api/pause`).
+    pub fn pause(&self) -> Result<Snapshot, ClientError> {
+        self.typed("POST", "/api/pause")
+    }
+
+    /// Takes new images again; the snapshot after (`POST /api/resume`).
+    pub fn resume(&self) -> Result<Snapshot, ClientError> {
+        self.typed("POST", "/api/resume")
+    }
+
+    fn typed<T: DeserializeOwned>(&self, method: &str, path: &str) -> Result<T, ClientError> {
+        let body = self.request(method, path)?;
+        serde_json::from_slice(&body).map_err(|e| {
+            ClientError::Status(
+                200,
+                format!(
+                    "an answer this realskin cannot read ({e}); is the running daemon another version? Restart it with `realskin service stop` and `realskin service start`"
+                ),
+            )
+        })
     }
 }
 

@@ -89,12 +89,12 @@ pub fn render(snap: &Snapshot, all_time: &[(String, u64)]) -> String {
         "# HELP {health} 1 when the hotfolder's input is present and watched, by watch mode.\n# TYPE {health} gauge"
     );
     for h in &snap.hotfolders {
-        let up = matches!(h.watch, "events" | "polling") as u8;
+        let up = h.watch.is_up() as u8;
         let _ = writeln!(
             out,
             "{health}{{hotfolder=\"{}\",watch=\"{}\"}} {up}",
             escape(&h.name),
-            h.watch
+            h.watch.word()
         );
     }
     out
@@ -117,13 +117,13 @@ mod tests {
         let mut stage_seconds = BTreeMap::new();
         stage_seconds.insert(
             "upscale".to_string(),
-            crate::daemon::status::StageTotals {
+            crate::status::StageTotals {
                 count: 2,
                 seconds: 0.5,
             },
         );
         let snap = Snapshot {
-            version: "0",
+            version: "0".into(),
             started_at: String::new(),
             state: RunState::Running,
             queue: 3,
@@ -139,7 +139,7 @@ mod tests {
                 name: "studio \"A\"".into(),
                 input: String::new(),
                 output: String::new(),
-                watch: "events",
+                watch: crate::status::Watch::Events,
                 listed: true,
             }],
             last_errors: VecDeque::new(),

@@ -11,7 +11,6 @@
 pub mod guest;
 pub mod index;
 pub mod memory;
-pub mod status;
 pub mod worker;
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -29,10 +28,10 @@ use crate::ledger::{Ledger, now_ms};
 use crate::output;
 use crate::report::Outcome;
 use crate::service::notify::Notifier;
+pub use crate::status::{Counts, ErrorEntry, HotfolderStatus, RunState, Snapshot, Watch};
 use crate::watch::{Source, WatchHealth, WatchMsg, run_source};
 use guest::{Guest, Thresholds};
 use memory::MemoryBudget;
-pub use status::{Counts, ErrorEntry, HotfolderStatus, RunState, Snapshot};
 use worker::{Work, WorkResult, WorkerCtx};
 
 /// A worker's report back to the scheduler.
@@ -198,7 +197,7 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
     }
 
     let mut snap = Snapshot {
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: crate::report::now_rfc3339(),
         state: RunState::Starting,
         queue: 0,
@@ -213,7 +212,7 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
                 name: hf.name.clone(),
                 input: hf.input.display().to_string(),
                 output: hf.output.display().to_string(),
-                watch: "starting",
+                watch: Watch::Starting,
                 listed: false,
             })
             .collect(),
@@ -335,9 +334,9 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
                 WatchMsg::Health { hotfolder, health } => {
                     if let Some(h) = snap.hotfolders.get_mut(hotfolder) {
                         h.watch = match health {
-                            WatchHealth::Events => "events",
-                            WatchHealth::Polling => "polling",
-                            WatchHealth::InputMissing => "input-missing",
+                            WatchHealth::Events => Watch::Events,
+                            WatchHealth::Polling => Watch::Polling,
+                            WatchHealth::InputMissing => Watch::InputMissing,
                         };
                     }
                 }

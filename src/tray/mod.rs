@@ -17,6 +17,7 @@ use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::api::client::{Client, open_in_browser};
 use crate::state_dir::StateDir;
+use crate::status::{RunState, Snapshot, Watch};
 
 /// What the icon shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,26 +58,25 @@ impl TrayState {
     }
 }
 
-/// The tray's reading of a status answer from `/api/status`.
-pub fn state_of(status: &serde_json::Value) -> (TrayState, String) {
-    let counts = &status["counts"];
+/// The tray's reading of the daemon's status.
+pub fn state_of(status: &Snapshot) -> (TrayState, String) {
     let summary = format!(
         "{} processed, {} failed, {} waiting",
-        counts["processed"], counts["failed"], status["queue"]
+        status.counts.processed, status.counts.failed, status.queue
     );
-    let missing_input = status["hotfolders"]
-        .as_array()
-        .is_some_and(|h| h.iter().any(|h| h["watch"] == "input-missing"));
-    let state = match status["state"].as_str() {
-        Some("paused") => TrayState::Paused,
-        Some("yielding") => TrayState::Paused,
+    let missing_input = status
+        .hotfolders
+        .iter()
+        .any(|h| h.watch == Watch::InputMissing);
+    let state = match &status.state {
+        RunState::Paused | RunState::Yielding(_) => TrayState::Paused,
         _ if missing_input => TrayState::Error,
-        _ if status["running"].as_u64().unwrap_or(0) > 0 => TrayState::Working,
+        _ if status.running > 0 => TrayState::Working,
         _ if recent_failure(status) => TrayState::Error,
         _ => TrayState::Idle,
     };
-    let why = match (status["state"].as_str(), status["reason"].as_str()) {
-        (Some("yielding"), Some(r)) => format!("; waiting: {r}"),
+    let why = match &status.state {
+        RunState::Yielding(r) => format!("; waiting: {r}"),
         _ if missing_input => "; an input folder is missing".to_string(),
         _ => String::new(),
     };
@@ -84,8 +84,8 @@ pub fn state_of(status: &serde_json::Value) -> (TrayState, String) {
 }
 
 /// A failure in the last ten minutes.
-fn recent_failure(status: &serde_json::Value) -> bool {
-    let Some(at) = status["last_errors"][0]["at"].as_str() else {
+fn recent_failure(status: &Snapshot) -> bool {
+    let Some(at) = status.last_errors.front().map(|e| e.at.as_str()) else {
         return false;
     };
     humantime::parse_rfc3339(at)
@@ -131,7 +131,7 @@ struct Items {
 }
 
 /// Runs the tray until "Quit tray" (or the process is stopped).
-pub fn run(state: &StateDir) -> anyhow::Result<()> {
+pub fn run(folder: &StateDir) -> anyhow::Result<()> {
     let menu = Menu::new();
     let items = Items {
         toggle: MenuItem::new("Pause", false, None),
@@ -169,13 +169,13 @@ pub fn run(state: &StateDir) -> anyhow::Result<()> {
 
     let events = MenuEvent::receiver();
     let mut shown: Option<(TrayState, String)> = None;
-    let mut last_status = serde_json::Value::Null;
+    let mut last_status: Option<Snapshot> = None;
     let mut next_poll = Instant::now();
     loop {
         if Instant::now() >= next_poll {
             next_poll = Instant::now() + Duration::from_secs(2);
-            let client = Client::discover(state).ok();
-            let status = client.as_ref().and_then(|c| c.get_json("/api/status").ok());
+            let client = Client::discover(folder).ok();
+            let status = client.as_ref().and_then(|c| c.status().ok());
             let (state, text) = match &status {
                 Some(s) => state_of(s),
                 None => (
@@ -183,14 +183,15 @@ pub fn run(state: &StateDir) -> anyhow::Result<()> {
                     "realskin is not running; choose \"Start the realskin service\"".to_string(),
                 ),
             };
-            last_status = status.unwrap_or(serde_json::Value::Null);
+            last_status = status;
+            let paused = last_status
+                .as_ref()
+                .is_some_and(|s| s.state == RunState::Paused);
             let running = state != TrayState::NotRunning;
             items.toggle.set_enabled(running);
-            items.toggle.set_text(if last_status["state"] == "paused" {
-                "Resume"
-            } else {
-                "Pause"
-            });
+            items
+                .toggle
+                .set_text(if paused { "Resume" } else { "Pause" });
             for item in [&items.dashboard, &items.input, &items.output, &items.report] {
                 item.set_enabled(running);
             }
@@ -205,17 +206,15 @@ pub fn run(state: &StateDir) -> anyhow::Result<()> {
         }
         while let Ok(ev) = events.try_recv() {
             let id = ev.id();
-            let client = Client::discover(state).ok();
+            let client = Client::discover(folder).ok();
             if id == items.quit.id() {
                 return Ok(());
             } else if id == items.toggle.id() {
                 if let Some(c) = &client {
-                    let path = if last_status["state"] == "paused" {
-                        "/api/resume"
-                    } else {
-                        "/api/pause"
-                    };
-                    let _ = c.post_json(path);
+                    let paused = last_status
+                        .as_ref()
+                        .is_some_and(|s| s.state == RunState::Paused);
+                    let _ = if paused { c.resume() } else { c.pause() };
                     next_poll = Instant::now();
                 }
             } else if id == items.dashboard.id() {
@@ -223,12 +222,15 @@ pub fn run(state: &StateDir) -> anyhow::Result<()> {
                     let _ = open_in_browser(&c.dashboard_url());
                 }
             } else if id == items.input.id() || id == items.output.id() {
-                let key = if id == items.input.id() {
-                    "input"
-                } else {
-                    "output"
-                };
-                if let Some(dir) = last_status["hotfolders"][0][key].as_str() {
+                let first = last_status.as_ref().and_then(|s| s.hotfolders.first());
+                let dir = first.map(|h| {
+                    if id == items.input.id() {
+                        &h.input
+                    } else {
+                        &h.output
+                    }
+                });
+                if let Some(dir) = dir {
                     let _ = open_in_browser(dir);
                 }
             } else if id == items.report.id() {
@@ -236,7 +238,7 @@ pub fn run(state: &StateDir) -> anyhow::Result<()> {
                     let _ = open_in_browser(&path.display().to_string());
                 }
             } else if id == items.logs.id() {
-                let _ = open_in_browser(&state.logs().display().to_string());
+                let _ = open_in_browser(&folder.logs().display().to_string());
             } else if id == items.start.id() {
                 if let Err(e) = crate::service::control("start") {
                     tracing::warn!("Could not start the service: {e:#}");
@@ -264,20 +266,40 @@ fn latest_report(client: &Client) -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    /// A snapshot as `/api/status` sends it, read back through the shared types.
+    fn snapshot(extra: serde_json::Value) -> Snapshot {
+        let mut s = serde_json::json!({"version": "0", "started_at": "2026-12-04T00:00:00Z",
+            "state": "running", "queue": 0, "running": 0, "workers": 2,
+            "counts": {"processed": 5, "failed": 0, "duplicate": 0, "skipped": 0, "retries": 0},
+            "per_minute": 0.0, "hotfolders": [], "last_errors": [], "stage_seconds": {}});
+        for (k, v) in extra.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        serde_json::from_value(s).unwrap()
+    }
+
     #[test]
     fn the_state_follows_the_status() {
-        let s = serde_json::json!({"state": "running", "running": 1, "queue": 3,
-            "counts": {"processed": 5, "failed": 0}, "hotfolders": [], "last_errors": []});
-        let (state, text) = state_of(&s);
+        let (state, text) = state_of(&snapshot(serde_json::json!({"running": 1, "queue": 3})));
         assert_eq!(state, TrayState::Working);
         assert_eq!(text, "5 processed, 0 failed, 3 waiting");
-        let s = serde_json::json!({"state": "paused", "running": 0, "queue": 0,
-            "counts": {"processed": 5, "failed": 0}, "hotfolders": [], "last_errors": []});
-        assert_eq!(state_of(&s).0, TrayState::Paused);
-        let s = serde_json::json!({"state": "running", "running": 0, "queue": 0,
-            "counts": {"processed": 5, "failed": 1}, "hotfolders": [],
-            "last_errors": [{"at": crate::report::now_rfc3339()}]});
-        assert_eq!(state_of(&s).0, TrayState::Error);
+        assert_eq!(
+            state_of(&snapshot(serde_json::json!({"state": "paused"}))).0,
+            TrayState::Paused
+        );
+        let (state, text) = state_of(&snapshot(
+            serde_json::json!({"state": "yielding", "reason": "the CPU is busy"}),
+        ));
+        assert_eq!(state, TrayState::Paused);
+        assert!(text.ends_with("; waiting: the CPU is busy"), "{text}");
+        let failed = serde_json::json!({"last_errors": [{"at": crate::report::now_rfc3339(),
+            "job": 1, "file": "a.png", "message": "bad"}]});
+        assert_eq!(state_of(&snapshot(failed)).0, TrayState::Error);
+        let missing = serde_json::json!({"hotfolders": [{"name": "in", "input": "/in",
+            "output": "/out", "watch": "input-missing", "listed": false}]});
+        let (state, text) = state_of(&snapshot(missing));
+        assert_eq!(state, TrayState::Error);
+        assert!(text.ends_with("an input folder is missing"), "{text}");
     }
 
     #[test]
