@@ -17,14 +17,21 @@
 //! | [`job`]      | one image: decode → profile → survey → plan → stages → encode         | the filesystem       |
 //! | [`output`]   | encoding, output names, atomic writes, moving originals               | pixels' meaning      |
 //! | [`report`]   | the JSON report and the operator's reason file                        | pixels               |
-//! | [`state_dir`] | every path under the state folder (ledger, logs, API files, previews) | everything else      |
-//! | [`status`]   | the daemon's snapshot (`/api/status`), shared by the API, tray and CLI | everything else      |
 //! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
 //! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
 //! | [`models`]   | the super-resolution model manifest, `realskin models ...` commands   | the pipeline's pixels |
 //! | [`api`]      | the local control API, dashboard and metrics (loopback, token)        | pixels               |
 //! | [`service`]  | per-user service install (systemd, launchd, Windows), systemd notify  | pixels               |
 //! | `tray`       | the tray icon process (Linux: KSNI), talking only to the API          | files, the ledger    |
+//!
+//! Shared types live in modules that depend on nothing else in the crate, so any room can
+//! use them without tying itself to another:
+//!
+//! | module          | owns                                                                   |
+//! |-----------------|------------------------------------------------------------------------|
+//! | [`diagnostics`] | a problem found: severity, file, line, setting, what to change          |
+//! | [`state_dir`]   | every path under the state folder (ledger, logs, API files, previews)  |
+//! | [`status`]      | the daemon's snapshot (`/api/status`), shared by the API, tray and CLI |
 //!
 //! Errors come in two kinds ([`error`]): a per-image failure is reported and the daemon
 //! goes on; only start-up, configuration and watcher failures stop it.
@@ -33,6 +40,7 @@ pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod diagnostics;
 pub mod error;
 pub mod face;
 pub mod job;

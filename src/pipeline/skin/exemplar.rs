@@ -7,7 +7,7 @@
 //! 8 px/mm: a US government work in the public domain, see `models/skin/SOURCES.md`; the tiles
 //! are made by `models/tools/derive_skin_exemplars.py`. Only these derived tiles ship, never the
 //! photograph. Once per process, their round pores are deepened and their light side softened
-//! ([`shape_pits`]), so the pores read as pits.
+//! (`shape_pits`), so the pores read as pits.
 //!
 //! Per picture, every tile is resampled to the face's px/mm and drawn through the picture's own
 //! blur. Per pixel, three copies placed at random are blended on a triangle grid with the

@@ -27,7 +27,7 @@ use serde::Serialize;
 use super::model::{self, SrModel};
 use super::tiles;
 use crate::config::{Config, UpscaleConfig, UpscaleEngine};
-use crate::config::{Problem, Severity};
+use crate::diagnostics::{Problem, Severity};
 use crate::error::JobError;
 use crate::pipeline::millis;
 
