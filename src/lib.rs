@@ -21,6 +21,7 @@
 //! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
 //! | [`models`]   | the super-resolution model manifest, `realskin models ...` commands   | the pipeline's pixels |
 //! | [`api`]      | the local control API, dashboard and metrics (loopback, token)        | pixels               |
+//! | [`app`]      | wires the daemon and its API together (neither imports the other)     | pixels, files        |
 //! | [`service`]  | per-user service install (systemd, launchd, Windows), systemd notify  | pixels               |
 //! | `tray`       | the tray icon process (Linux: KSNI), talking only to the API          | files, the ledger    |
 //!
@@ -37,6 +38,7 @@
 //! goes on; only start-up, configuration and watcher failures stop it.
 
 pub mod api;
+pub mod app;
 pub mod config;
 pub mod daemon;
 pub mod decode;

@@ -522,7 +522,7 @@ fn run(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(daemon::run(loaded, daemon::shutdown_signal())) {
+    match runtime.block_on(realskin::app::run(loaded, daemon::shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("realskin stopped: {e:#}");

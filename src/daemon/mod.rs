@@ -89,8 +89,19 @@ pub struct DaemonHandle {
     pub config: Arc<Config>,
 }
 
-/// Runs the daemon until `shutdown` resolves.
-pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// Runs the daemon until `shutdown` resolves. Once its state can be read, `front` is given
+/// the handle (the local API serves it; [`crate::app`] wires the two) and may return how to
+/// stop what it started, which is called at shutdown.
+pub async fn run<F, Fut, S>(
+    loaded: LoadedConfig,
+    shutdown: impl Future<Output = ()>,
+    front: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(DaemonHandle) -> Fut,
+    Fut: Future<Output = Option<S>>,
+    S: FnOnce(),
+{
     let cfg = Arc::new(loaded.config);
     prepare_folders(&cfg)?;
     let ledger_path = cfg.daemon.state().ledger();
@@ -227,17 +238,7 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
         ledger: ledger.clone(),
         config: cfg.clone(),
     };
-    let api = if cfg.api.enabled {
-        match crate::api::start(handle.clone()).await {
-            Ok(api) => Some(api),
-            Err(e) => {
-                warn!("The local API and dashboard are off: {e:#}");
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let stop_front = front(handle.clone()).await;
 
     let notifier = Notifier::from_env();
     let mut watchdog = tokio::time::interval(
@@ -419,8 +420,8 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
             _ = watchdog.tick(), if notifier.watchdog_interval().is_some() => notifier.watchdog(),
         }
     }
-    if let Some(api) = api {
-        api.stop();
+    if let Some(stop) = stop_front {
+        stop();
     }
     drop(senders);
     for t in threads {
