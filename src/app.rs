@@ -1,6 +1,7 @@
 //! The daemon and its local API, wired together: the daemon runs the hotfolders and hands
-//! its handle (status, controls, ledger, config) to whatever serves it; the API serves that
-//! handle. Neither module imports the other; this one knows both.
+//! its handle (status, controls, ledger, config) to whatever serves it; the API serves what
+//! it is given. Neither module imports the other (both speak [`crate::status`]); this one
+//! knows both.
 
 use std::future::Future;
 
@@ -17,7 +18,13 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
         if !handle.config.api.enabled {
             return None;
         }
-        match api::start(handle).await {
+        let backend = api::Backend {
+            status: handle.status,
+            control: handle.control,
+            ledger: handle.ledger,
+            config: handle.config,
+        };
+        match api::start(backend).await {
             Ok(server) => Some(move || server.stop()),
             Err(e) => {
                 warn!("The local API and dashboard are off: {e:#}");

@@ -6,8 +6,11 @@
 //! `watch` channel whenever something changes; readers never block it. The types serialise
 //! to `/api/status` and read back from it, so every reader shares them. This module depends
 //! on nothing else in the crate.
+//!
+//! [`Control`] is the other direction: what the API asks of the scheduler.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -163,6 +166,18 @@ impl Snapshot {
         self.last_errors.push_front(e);
         self.last_errors.truncate(LAST_ERRORS);
     }
+}
+
+/// What the API can ask of the scheduler; each answer is the snapshot after it (sent back
+/// on the channel the command carries).
+#[derive(Debug)]
+pub enum Control {
+    /// Stop taking new images (running ones finish).
+    Pause(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
+    /// Take new images again.
+    Resume(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
+    /// List every hotfolder now.
+    Rescan(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::daemon::{RunState, Snapshot};
+use crate::status::{RunState, Snapshot};
 
 /// Renders the metrics for a snapshot and the ledger's all-time outcome counts.
 pub fn render(snap: &Snapshot, all_time: &[(String, u64)]) -> String {
@@ -109,7 +109,7 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::{Counts, HotfolderStatus};
+    use crate::status::{Counts, HotfolderStatus};
     use std::collections::{BTreeMap, VecDeque};
 
     #[test]

@@ -37,9 +37,11 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use crate::daemon::{Control, DaemonHandle, Snapshot};
+use crate::config::Config;
 use crate::ledger::JobRow;
+use crate::ledger::Ledger;
 use crate::state_dir::StateDir;
+use crate::status::{Control, Snapshot};
 
 /// The dashboard cookie.
 const COOKIE: &str = "realskin_token";
@@ -71,9 +73,22 @@ impl ApiServer {
     }
 }
 
+/// What the API serves, handed over by the running daemon ([`crate::app`] wires the two).
+#[derive(Clone)]
+pub struct Backend {
+    /// The latest snapshot.
+    pub status: tokio::sync::watch::Receiver<Arc<Snapshot>>,
+    /// Commands to the scheduler.
+    pub control: tokio::sync::mpsc::Sender<Control>,
+    /// The job database.
+    pub ledger: Arc<Ledger>,
+    /// The configuration.
+    pub config: Arc<Config>,
+}
+
 #[derive(Clone)]
 struct AppState {
-    daemon: DaemonHandle,
+    daemon: Backend,
     token: Arc<str>,
     previews: PathBuf,
 }
@@ -112,7 +127,7 @@ pub fn load_or_create_token(state: &StateDir) -> anyhow::Result<String> {
 }
 
 /// Binds the configured address and serves until stopped.
-pub async fn start(daemon: DaemonHandle) -> anyhow::Result<ApiServer> {
+pub async fn start(daemon: Backend) -> anyhow::Result<ApiServer> {
     let cfg = daemon.config.clone();
     let folder = cfg.daemon.state();
     let token = load_or_create_token(&folder)?;

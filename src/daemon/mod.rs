@@ -28,7 +28,7 @@ use crate::ledger::{Ledger, now_ms};
 use crate::output;
 use crate::report::Outcome;
 use crate::service::notify::Notifier;
-pub use crate::status::{Counts, ErrorEntry, HotfolderStatus, RunState, Snapshot, Watch};
+pub use crate::status::{Control, Counts, ErrorEntry, HotfolderStatus, RunState, Snapshot, Watch};
 use crate::watch::{Source, WatchHealth, WatchMsg, run_source};
 use guest::{Guest, Thresholds};
 use memory::MemoryBudget;
@@ -63,17 +63,6 @@ pub fn prepare_folders(cfg: &Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// What the API can ask of the scheduler; each answer is the snapshot after it.
-#[derive(Debug)]
-pub enum Control {
-    /// Stop taking new images (running ones finish).
-    Pause(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
-    /// Take new images again.
-    Resume(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
-    /// List every hotfolder now.
-    Rescan(tokio::sync::oneshot::Sender<Arc<Snapshot>>),
 }
 
 /// Handles the API holds on a running daemon.
