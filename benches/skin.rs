@@ -5,8 +5,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use image::DynamicImage;
 use realskin::face::FaceBox;
+use realskin::pipeline::skin::classify::{Classification, PictureKind};
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, apply};
-use realskin::profile::classify::{Classification, PictureKind};
 use std::hint::black_box;
 
 fn portrait(size: u32) -> (DynamicImage, Option<Vec<FaceBox>>) {

@@ -254,7 +254,7 @@ fn profile(
             realskin::profile::profile_bytes_with(&file.to_string_lossy(), &bytes, None, &opts);
         if !metadata_only {
             match realskin::decode::decode(&bytes, loaded.config.daemon.max_megapixels) {
-                Ok(d) => p.pixels = Some(realskin::profile::pixel_facts(&d.image, 1024)),
+                Ok(d) => p.pixels = Some(realskin::pipeline::pixel_facts(&d.image, 1024)),
                 Err(e) => p.warnings.push(format!("pixels not read: {e}")),
             }
         }

@@ -2,8 +2,8 @@
 //! faces are found on every portrait, the classifier is right on every portrait, and the anime picture is
 //! not treated.
 
+use realskin::pipeline::skin::classify::{PictureKind, classify};
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, apply};
-use realskin::profile::classify::{PictureKind, classify};
 mod skin_common;
 
 use skin_common::samples_with;

@@ -232,7 +232,7 @@ pub fn run(
             // The upscaled image is rendered in place; the input is copied only when treated.
             Stage::Skin => match skin::apply_cow(&mut image, &settings.skin, &plan.skin_context) {
                 skin::Treatment::Applied(report) => {
-                    artifacts.pixels = Some(pixel_facts(&report));
+                    artifacts.pixels = Some(facts_seen_by_skin(&report));
                     artifacts.face = report
                         .faces_used
                         .iter()
@@ -245,7 +245,7 @@ pub fn run(
                     (None, StageStatus::Applied, summary, details)
                 }
                 skin::Treatment::Skipped { reason, report } => {
-                    artifacts.pixels = Some(pixel_facts(&report));
+                    artifacts.pixels = Some(facts_seen_by_skin(&report));
                     let details = serde_json::to_value(&report).unwrap_or_default();
                     (None, StageStatus::Skipped, reason, details)
                 }
@@ -265,8 +265,44 @@ pub fn run(
     Ok((image.into_owned(), artifacts))
 }
 
+/// Pixel facts for `realskin profile`: the skin engine's classifier, face detector and
+/// mask run on a copy reduced to at most `max_edge` pixels (cheap, and enough for
+/// faces down to about 40 px in the original), scaled back to the original's pixels.
+pub fn pixel_facts(img: &image::DynamicImage, max_edge: u32) -> PixelFacts {
+    let long = img.width().max(img.height()).max(1);
+    let (small, scale) = if long > max_edge {
+        let s = f64::from(max_edge) / f64::from(long);
+        let to = [
+            ((f64::from(img.width()) * s).round() as u32).max(1),
+            ((f64::from(img.height()) * s).round() as u32).max(1),
+        ];
+        (upscale::lanczos(img, to), s)
+    } else {
+        (img.clone(), 1.0)
+    };
+    let cfg = skin::SkinConfig {
+        grain: 0.0,
+        artifacts: false,
+        ..Default::default()
+    };
+    let ctx = skin::SkinContext::default();
+    let outcome = skin::apply(&small, &cfg, &ctx);
+    let mut facts = facts_seen_by_skin(outcome.report());
+    let back = |v: u32| (f64::from(v) / scale).round() as u32;
+    for f in &mut facts.faces {
+        f.x = back(f.x);
+        f.y = back(f.y);
+        f.width = back(f.width);
+        f.height = back(f.height);
+    }
+    facts.largest_face_px_per_mm = facts
+        .largest_face_px_per_mm
+        .map(|p| (f64::from(p) / scale) as f32);
+    facts
+}
+
 /// The profile's pixel facts from what the skin engine saw.
-pub fn pixel_facts(r: &skin::SkinReport) -> PixelFacts {
+fn facts_seen_by_skin(r: &skin::SkinReport) -> PixelFacts {
     PixelFacts {
         kind: r.classification.as_ref().map(|c| {
             serde_json::to_value(c.kind)

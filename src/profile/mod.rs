@@ -1,13 +1,13 @@
 //! The profiler: what an image is and which generator made it, with the evidence and
 //! the skin preset it picks. Pure: reads, writes nothing.
 //!
-//! Metadata facts need no pixels (read straight from the container, see [`crate::meta`]);
-//! pixel facts (photograph or illustration, faces, skin share, face scale) come from the
-//! face analysis ([`crate::face`]), the picture classifier ([`classify`]) and the
-//! skin engine, into [`GeneratorProfile::pixels`].
+//! It reads metadata and facts only: metadata needs no pixels (read straight from the
+//! container, see [`crate::meta`]). The pixel facts in [`GeneratorProfile::pixels`]
+//! (photograph or illustration, faces, skin share, face scale) are filled in by the
+//! pipeline from what its face survey and skin engine saw (`crate::pipeline::pixel_facts`
+//! for `realskin profile`); this module never runs them.
 
 pub mod c2pa;
-pub mod classify;
 pub mod evidence;
 pub mod hints;
 pub mod icc;
@@ -188,42 +188,6 @@ impl GeneratorProfile {
         }
         out
     }
-}
-
-/// Pixel facts for `realskin profile`: the skin engine's classifier, face detector and
-/// mask run on a copy reduced to at most `max_edge` pixels (cheap, and enough for
-/// faces down to about 40 px in the original), scaled back to the original's pixels.
-pub fn pixel_facts(img: &image::DynamicImage, max_edge: u32) -> PixelFacts {
-    let long = img.width().max(img.height()).max(1);
-    let (small, scale) = if long > max_edge {
-        let s = f64::from(max_edge) / f64::from(long);
-        let to = [
-            ((f64::from(img.width()) * s).round() as u32).max(1),
-            ((f64::from(img.height()) * s).round() as u32).max(1),
-        ];
-        (crate::pipeline::upscale::lanczos(img, to), s)
-    } else {
-        (img.clone(), 1.0)
-    };
-    let cfg = crate::pipeline::skin::SkinConfig {
-        grain: 0.0,
-        artifacts: false,
-        ..Default::default()
-    };
-    let ctx = crate::pipeline::skin::SkinContext::default();
-    let outcome = crate::pipeline::skin::apply(&small, &cfg, &ctx);
-    let mut facts = crate::pipeline::pixel_facts(outcome.report());
-    let back = |v: u32| (f64::from(v) / scale).round() as u32;
-    for f in &mut facts.faces {
-        f.x = back(f.x);
-        f.y = back(f.y);
-        f.width = back(f.width);
-        f.height = back(f.height);
-    }
-    facts.largest_face_px_per_mm = facts
-        .largest_face_px_per_mm
-        .map(|p| (f64::from(p) / scale) as f32);
-    facts
 }
 
 /// How to profile.

@@ -4,8 +4,8 @@
 
 use image::{DynamicImage, Rgb, RgbImage};
 use realskin::face::FaceBox;
+use realskin::pipeline::skin::classify::{Classification, PictureKind};
 use realskin::pipeline::skin::{SkinConfig, SkinContext};
-use realskin::profile::classify::{Classification, PictureKind};
 
 /// Deterministic pseudo-noise in [-1, 1].
 pub fn noise(x: u32, y: u32, s: u32) -> f32 {

@@ -3,7 +3,7 @@
 //!
 //! [`apply`] is a pure function from an image to an image plus a report. The steps, in order:
 //! 1. faces ([`crate::face`]: every face with its 468 landmarks, or the caller's boxes via [`SkinContext`]);
-//!    the whole-picture classification ([`crate::profile::classify`]) runs beside it, as information only;
+//!    the whole-picture classification ([`classify`]) runs beside it, as information only;
 //! 2. gate (`gate.rs`), per face: photographed skin only; drawn faces and pictures without a face pass untouched;
 //! 3. scale (`scale.rs`): px per mm from the face width;
 //! 4. mask (`mask.rs`): soft skin mask with eyes, lips, brows, hair and beard locked;
@@ -18,6 +18,7 @@
 //! sRGB, and written back, through the picture's own colour space (`space.rs`: its ICC profile's tone
 //! curve and primaries).
 
+pub mod classify;
 pub mod exemplar;
 pub mod filters;
 pub mod gate;
@@ -33,7 +34,7 @@ pub mod texture;
 pub mod tone;
 
 use crate::face::{self, FaceBox};
-use crate::profile::classify::{self, Classification, PictureKind};
+use classify::{Classification, PictureKind};
 use image::{DynamicImage, RgbImage};
 use measure::{Bands, Rect};
 use pixels::{Layout, Pixels, Reduced, Sample};

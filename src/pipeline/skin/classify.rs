@@ -9,7 +9,7 @@
 //! - palette concentration: the share of pixels in the 8 most common colours (4 bits per channel);
 //! - edge presence: a picture with no edges at all is a synthetic gradient or fill.
 
-use crate::pipeline::skin::filters::{Plane, gradient_magnitude};
+use super::filters::{Plane, gradient_magnitude};
 use image::{DynamicImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
@@ -43,24 +43,24 @@ pub struct Cues {
 
 /// Classifies a picture from its pixels.
 pub fn classify(img: &DynamicImage) -> Classification {
-    let small = match crate::pipeline::skin::pixels::Pixels::of(img) {
-        Some(px) => crate::pipeline::skin::pixels::Reduced::build(
+    let small = match super::pixels::Pixels::of(img) {
+        Some(px) => super::pixels::Reduced::build(
             &px,
             img.width() as usize,
             img.height() as usize,
             1,
-            crate::pipeline::skin::space::Space::srgb(),
+            super::space::Space::srgb(),
         )
         .to_rgb8(),
         None => {
             let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
-            let px = crate::pipeline::skin::pixels::Pixels::of(&rgb).expect("rgb8 is supported");
-            crate::pipeline::skin::pixels::Reduced::build(
+            let px = super::pixels::Pixels::of(&rgb).expect("rgb8 is supported");
+            super::pixels::Reduced::build(
                 &px,
                 rgb.width() as usize,
                 rgb.height() as usize,
                 1,
-                crate::pipeline::skin::space::Space::srgb(),
+                super::space::Space::srgb(),
             )
             .to_rgb8()
         }
