@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::output::settings::{OnCollision, OutputConfig, OutputFormat, PngCompression};
 pub use crate::pipeline::skin::SkinConfig;
+pub use crate::pipeline::upscale::{Device, UpscaleConfig, UpscaleEngine, model_is_path};
 pub use crate::profile::PresetMap;
 pub use load::{ConfigError, LoadedConfig, Problem, Severity};
 pub use units::Duration;
@@ -129,63 +131,8 @@ impl Default for DaemonConfig {
     }
 }
 
-/// `[upscale]`: when and how images below the resolution threshold are enlarged.
-///
-/// The keys after `engine` only matter for `engine = "onnx"`; with the default
-/// `"lanczos"` nothing of ONNX Runtime is looked for or loaded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct UpscaleConfig {
-    /// Images whose long edge is below this are upscaled (pores need pixels).
-    pub min_long_edge: u32,
-    /// The long edge an upscaled image gets.
-    pub target_long_edge: u32,
-    /// With a photographed face, the image is enlarged until the largest face reaches
-    /// this many pixels per millimetre (8: a 0.25 mm pore is 2 px). 0 = by size only.
-    pub face_px_per_mm: f32,
-    /// The face rule never makes an output larger than this many megapixels.
-    pub max_output_megapixels: f64,
-    /// The face rule never enlarges more than this many times along the long edge.
-    pub max_factor: f64,
-    /// Which upscaler runs.
-    pub engine: UpscaleEngine,
-    /// The super-resolution model: a name from `realskin models list` (installed into
-    /// `models_dir`) or a path to an `.onnx` file. Empty: none chosen.
-    pub model: String,
-    /// Where the model runs: `auto` picks a GPU provider the library offers, else CPU.
-    pub device: Device,
-    /// Tile edge in input pixels for tiled inference; 0 picks it from free memory.
-    pub tile: u32,
-    /// The ONNX Runtime library file; empty searches the usual places.
-    pub onnxruntime: PathBuf,
-    /// Where `realskin models install` puts models; empty means `<state_dir>/models`.
-    pub models_dir: PathBuf,
-}
-
-impl Default for UpscaleConfig {
-    fn default() -> Self {
-        Self {
-            min_long_edge: 2048,
-            target_long_edge: 2048,
-            face_px_per_mm: 8.0,
-            max_output_megapixels: 36.0,
-            max_factor: 4.0,
-            engine: UpscaleEngine::Lanczos,
-            model: String::new(),
-            device: Device::Auto,
-            tile: 0,
-            onnxruntime: PathBuf::new(),
-            models_dir: PathBuf::new(),
-        }
-    }
-}
-
+/// Paths in `[upscale]` are relative to the config file's folder.
 impl UpscaleConfig {
-    /// Whether `model` names a file rather than a manifest entry.
-    pub fn model_is_path(&self) -> bool {
-        model_is_path(&self.model)
-    }
-
     /// Expands `~` and makes `onnxruntime`, `models_dir` and a `model` path absolute;
     /// an empty `models_dir` becomes `<state_dir>/models`.
     pub fn resolve_paths(&mut self, base: &Path, state_dir: &Path) {
@@ -203,141 +150,6 @@ impl UpscaleConfig {
                 .into_owned();
         }
     }
-}
-
-/// Whether a `model` value is a file path (it has a folder separator or ends in
-/// `.onnx`) rather than a name from the models manifest.
-pub fn model_is_path(model: &str) -> bool {
-    model.contains(['/', '\\']) || model.to_ascii_lowercase().ends_with(".onnx")
-}
-
-/// The upscaler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UpscaleEngine {
-    /// Lanczos3, built in: fast, sharp, adds no detail.
-    Lanczos,
-    /// A super-resolution model run by ONNX Runtime (loaded at run time), then
-    /// Lanczos3 to the exact size: invents plausible detail, costs far more time.
-    Onnx,
-}
-
-/// Where an ONNX model runs (an ONNX Runtime execution provider).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Device {
-    /// The first GPU provider the loaded library offers (CUDA, CoreML, DirectML), else CPU.
-    Auto,
-    /// The CPU.
-    Cpu,
-    /// NVIDIA GPUs through CUDA (needs `onnxruntime-gpu` and the CUDA libraries).
-    Cuda,
-    /// NVIDIA TensorRT (builds an engine per input size: slow first run), CUDA behind it.
-    Tensorrt,
-    /// Apple's Core ML (macOS).
-    Coreml,
-    /// DirectML (Windows GPUs).
-    Directml,
-}
-
-impl Device {
-    /// Every device, by its config word.
-    pub const ALL: [(Device, &'static str); 6] = [
-        (Device::Auto, "auto"),
-        (Device::Cpu, "cpu"),
-        (Device::Cuda, "cuda"),
-        (Device::Tensorrt, "tensorrt"),
-        (Device::Coreml, "coreml"),
-        (Device::Directml, "directml"),
-    ];
-}
-
-impl std::str::FromStr for Device {
-    type Err = String;
-
-    /// A device by its config word (`cuda`).
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .iter()
-            .find(|(_, w)| *w == s)
-            .map(|(d, _)| *d)
-            .ok_or_else(|| {
-                let words: Vec<&str> = Self::ALL.iter().map(|(_, w)| *w).collect();
-                format!("unknown device {s:?}; use {}", words.join(", "))
-            })
-    }
-}
-
-/// `[output]`: the file written for each image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OutputConfig {
-    /// Output format; `same` keeps the input's.
-    pub format: OutputFormat,
-    /// JPEG quality (1-100). WebP output is lossless.
-    pub quality: u8,
-    /// PNG compression: `fast` is 30x quicker than `default` for files 5-10 % larger.
-    pub png_compression: PngCompression,
-    /// Output file name; `{stem}`, `{ext}`, `{hotfolder}` and `{date}` are replaced.
-    pub naming: String,
-    /// What happens when the output name is taken.
-    pub on_collision: OnCollision,
-    /// Keep an original's C2PA manifest beside the output as `<output>.c2pa` (it cannot
-    /// stay inside: its signature covers the original pixels).
-    pub keep_c2pa_sidecar: bool,
-}
-
-impl Default for OutputConfig {
-    fn default() -> Self {
-        Self {
-            format: OutputFormat::Same,
-            quality: 92,
-            png_compression: PngCompression::Fast,
-            naming: "{stem}.realskin.{ext}".to_string(),
-            on_collision: OnCollision::Version,
-            keep_c2pa_sidecar: true,
-        }
-    }
-}
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OutputFormat {
-    /// The input's format.
-    Same,
-    /// PNG (8 or 16 bit, alpha kept).
-    Png,
-    /// JPEG (8 bit, no alpha).
-    Jpeg,
-    /// WebP, lossless (8 bit, alpha kept).
-    Webp,
-    /// TIFF (8 or 16 bit, alpha kept).
-    Tiff,
-}
-
-/// PNG compression effort.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PngCompression {
-    /// Fast deflate with adaptive filtering.
-    Fast,
-    /// zlib level 6, what most tools write.
-    Default,
-    /// Slowest, smallest.
-    Best,
-}
-
-/// What to do when an output's name is already taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnCollision {
-    /// Write `name-2.ext`, `name-3.ext`, ...
-    Version,
-    /// Replace the existing file (atomically).
-    Overwrite,
-    /// Leave the existing file; the job ends without output.
-    Skip,
 }
 
 /// One `[[hotfolder]]`: an input folder and where its results go.

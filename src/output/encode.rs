@@ -12,7 +12,7 @@ use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ImageEncoder};
 use serde::Serialize;
 
-use crate::config::{OutputConfig, OutputFormat, PngCompression};
+use super::{OutputConfig, OutputFormat, PngCompression};
 use crate::decode::Format;
 
 /// An encoded output, ready to write.

@@ -13,13 +13,14 @@
 //! removed.
 
 pub mod encode;
+pub mod settings;
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::OnCollision;
+pub use settings::{OnCollision, OutputConfig, OutputFormat, PngCompression};
 
 /// Prefix of realskin's temporary files; the watcher ignores them and start-up removes
 /// any a crash left behind.

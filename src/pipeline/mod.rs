@@ -24,11 +24,11 @@ use std::time::Instant;
 use image::{DynamicImage, RgbImage};
 use serde::Serialize;
 
-use crate::config::UpscaleConfig;
 use crate::error::JobError;
 use crate::face::FaceBox;
 use crate::profile::{FaceFacts, PixelFacts};
 use skin::{SkinConfig, SkinContext};
+use upscale::UpscaleConfig;
 
 /// The stages, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -14,14 +14,15 @@
 pub mod model;
 pub mod onnx;
 pub mod runtime;
+pub mod settings;
 pub mod tiles;
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 use serde::Serialize;
 
-use crate::config::{UpscaleConfig, UpscaleEngine};
 use crate::error::JobError;
+pub use settings::{Device, UpscaleConfig, UpscaleEngine, model_is_path};
 
 /// What the stage did, for the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -18,8 +18,8 @@ use ort::ep::{self, ExecutionProvider, ExecutionProviderDispatch};
 use ort::session::Session;
 use ort::value::{Tensor, TensorElementType, ValueType};
 
+use super::Device;
 use super::runtime::{self, Runtime};
-use crate::config::Device;
 
 /// Probe input sizes (height, width) for dynamic models, with the alignment a success
 /// means: any size (odd sizes work, so nothing is padded), multiples of 16, then of 64

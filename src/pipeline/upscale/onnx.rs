@@ -26,7 +26,8 @@ use serde::Serialize;
 
 use super::model::{self, SrModel};
 use super::tiles;
-use crate::config::{Config, UpscaleConfig, UpscaleEngine};
+use super::{UpscaleConfig, UpscaleEngine};
+use crate::config::Config;
 use crate::diagnostics::{Problem, Severity};
 use crate::error::JobError;
 use crate::pipeline::millis;
