@@ -8,7 +8,48 @@ use std::future::Future;
 use tracing::warn;
 
 use crate::config::LoadedConfig;
+use crate::diagnostics::{Problem, Severity};
+use crate::pipeline::upscale::onnx;
 use crate::{api, daemon};
+
+/// What `realskin run` checks before it starts: the configuration (folders, values) and the
+/// ONNX model it names, sorted by what each means for the start.
+#[derive(Debug, Default)]
+pub struct Preflight {
+    /// Errors in the file or the model: the daemon does not start.
+    pub fatal: Vec<Problem>,
+    /// Errors about the machine right now (a folder missing or not writable): the daemon
+    /// starts anyway and retries jobs until they are fixed.
+    pub transient: Vec<Problem>,
+    /// Warnings about the model, for the log.
+    pub warnings: Vec<Problem>,
+}
+
+impl Preflight {
+    /// Whether the daemon may start.
+    pub fn may_start(&self) -> bool {
+        self.fatal.is_empty()
+    }
+}
+
+/// Checks a loaded configuration the way `realskin run` does before it starts.
+pub fn preflight(loaded: &LoadedConfig) -> Preflight {
+    let mut problems = crate::config::check::check(loaded);
+    let (warnings, model_errors): (Vec<_>, Vec<_>) =
+        onnx::check(loaded, loaded.config.worker_count())
+            .into_iter()
+            .partition(|p| p.severity == Severity::Warning);
+    problems.extend(model_errors);
+    let (transient, fatal) = problems
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .partition(|p| p.transient);
+    Preflight {
+        fatal,
+        transient,
+        warnings,
+    }
+}
 
 /// Runs the daemon, with the local API and dashboard when `[api] enabled`, until
 /// `shutdown` resolves. An API that cannot start (its port taken) is logged and left off:
@@ -33,4 +74,49 @@ pub async fn run(loaded: LoadedConfig, shutdown: impl Future<Output = ()>) -> an
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaded(dir: &std::path::Path, toml: &str) -> LoadedConfig {
+        let path = dir.join("realskin.toml");
+        std::fs::write(&path, toml).unwrap();
+        LoadedConfig::from_file(&path).unwrap()
+    }
+
+    #[test]
+    fn a_missing_input_folder_lets_the_daemon_start_and_a_missing_model_does_not() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().display();
+        let missing_input = loaded(
+            root.path(),
+            &format!(
+                "[daemon]\nstate_dir = \"{r}/state\"\ncreate_folders = false\n\n[[hotfolder]]\nname = \"studio\"\ninput = \"{r}/nowhere/in\"\noutput = \"{r}/out\"\n"
+            ),
+        );
+        let p = preflight(&missing_input);
+        assert!(p.may_start(), "{:?}", p.fatal);
+        assert!(
+            p.transient.iter().any(|x| x.message.contains("nowhere")),
+            "{:?}",
+            p.transient
+        );
+        // Without ONNX Runtime the runtime is what is missing; with it, the model: either
+        // way the `[upscale]` section stops the start.
+        let missing_model = loaded(
+            root.path(),
+            &format!(
+                "[daemon]\nstate_dir = \"{r}/state\"\n\n[upscale]\nengine = \"onnx\"\nmodel = \"{r}/no-such-model.onnx\"\n"
+            ),
+        );
+        let p = preflight(&missing_model);
+        assert!(!p.may_start());
+        assert!(
+            p.fatal.iter().all(|x| x.key.contains("upscale.")),
+            "{:?}",
+            p.fatal
+        );
+    }
 }

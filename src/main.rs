@@ -464,21 +464,12 @@ fn run(config: Option<PathBuf>) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let mut problems = config::check::check(&loaded);
-    let (model_warnings, model_errors): (Vec<_>, Vec<_>) =
-        upscale_onnx::check(&loaded, loaded.config.worker_count())
-            .into_iter()
-            .partition(|p| p.severity == Severity::Warning);
-    problems.extend(model_errors);
-    let (errors, later): (Vec<_>, Vec<_>) = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .partition(|p| !p.transient);
-    for p in later {
+    let checked = realskin::app::preflight(&loaded);
+    for p in &checked.transient {
         eprintln!("{p} (realskin starts anyway and retries)");
     }
-    if !errors.is_empty() {
-        for p in &errors {
+    if !checked.may_start() {
+        for p in &checked.fatal {
             eprintln!("{p}");
         }
         eprintln!(
@@ -501,7 +492,7 @@ fn run(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    for p in &model_warnings {
+    for p in &checked.warnings {
         tracing::warn!("{p}");
     }
     match &loaded.path {
