@@ -394,17 +394,22 @@ async fn job(State(s): State<AppState>, UrlPath(id): UrlPath<i64>) -> Response {
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()),
         None => None,
     };
-    let previews: Vec<String> = std::fs::read_dir(s.previews.join(id.to_string()))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| {
-                    e.file_name()
-                        .to_str()
-                        .map(|n| n.trim_end_matches(".jpg").to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let dir = s.previews.join(id.to_string());
+    let previews: Vec<String> = tokio::task::spawn_blocking(move || {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| {
+                        e.file_name()
+                            .to_str()
+                            .map(|n| n.trim_end_matches(".jpg").to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default();
     axum::Json(serde_json::json!({ "job": row, "report": report, "previews": previews }))
         .into_response()
 }

@@ -312,8 +312,15 @@ where
             }
             Some(msg) = watch_rx.recv() => match msg {
                 WatchMsg::Ready { hotfolder, path } => {
-                    if deadline.is_none() && !is_kept_original(&ledger, &path) {
-                        sched.push_new(hotfolder, path);
+                    // A stat and a ledger query: off the async threads.
+                    if deadline.is_none() {
+                        let (l, p) = (ledger.clone(), path.clone());
+                        let kept = tokio::task::spawn_blocking(move || is_kept_original(&l, &p))
+                            .await
+                            .unwrap_or(false);
+                        if !kept {
+                            sched.push_new(hotfolder, path);
+                        }
                     }
                 }
                 WatchMsg::Listed { hotfolder } => {
@@ -388,8 +395,10 @@ where
             }
             _ = retry_tick.tick() => {
                 if deadline.is_none() {
-                    match ledger.due_retries(now_ms()) {
-                        Ok(rows) => rows.into_iter().for_each(|r| sched.push_resume(r.id)),
+                    let l = ledger.clone();
+                    match tokio::task::spawn_blocking(move || l.due_retries(now_ms())).await {
+                        Ok(Ok(rows)) => rows.into_iter().for_each(|r| sched.push_resume(r.id)),
+                        Ok(Err(e)) => error!(error = %e, "Could not read due retries from the ledger"),
                         Err(e) => error!(error = %e, "Could not read due retries from the ledger"),
                     }
                 }
