@@ -343,12 +343,8 @@ fn status_text(s: &realskin::status::Snapshot) -> String {
     use realskin::status::RunState;
     use std::fmt::Write;
     let state = match &s.state {
-        RunState::Starting => "starting".to_string(),
-        RunState::Running if s.running > 0 => "working".to_string(),
-        RunState::Running => "idle".to_string(),
-        RunState::Paused => "paused".to_string(),
         RunState::Yielding(why) => format!("yielding ({why})"),
-        RunState::Stopping => "stopping".to_string(),
+        _ => s.activity().to_string(),
     };
     let mut out = format!("realskin {}: {state}\n", s.version);
     let _ = writeln!(

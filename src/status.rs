@@ -145,15 +145,24 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The state in a word: `working` or `idle` while running, else the state's own word
+    /// (`yielding` without its reason).
+    pub fn activity(&self) -> &'static str {
+        match &self.state {
+            RunState::Starting => "starting",
+            RunState::Running if self.running > 0 => "working",
+            RunState::Running => "idle",
+            RunState::Paused => "paused",
+            RunState::Yielding(_) => "yielding",
+            RunState::Stopping => "stopping",
+        }
+    }
+
     /// A one-line summary (systemd `STATUS=`, the tray's tooltip).
     pub fn one_line(&self) -> String {
         let state = match &self.state {
-            RunState::Starting => "starting".to_string(),
-            RunState::Running if self.running > 0 => "working".to_string(),
-            RunState::Running => "idle".to_string(),
-            RunState::Paused => "paused".to_string(),
             RunState::Yielding(why) => format!("waiting: {why}"),
-            RunState::Stopping => "stopping".to_string(),
+            _ => self.activity().to_string(),
         };
         format!(
             "{state}; {} queued, {} running; {} processed, {} failed",

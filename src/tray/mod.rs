@@ -83,6 +83,11 @@ pub fn state_of(status: &Snapshot) -> (TrayState, String) {
     (state, format!("{summary}{why}"))
 }
 
+/// Whether the last status read says paused (the toggle then resumes).
+fn is_paused(status: &Option<Snapshot>) -> bool {
+    status.as_ref().is_some_and(|s| s.state == RunState::Paused)
+}
+
 /// A failure in the last ten minutes.
 fn recent_failure(status: &Snapshot) -> bool {
     let Some(at) = status.last_errors.front().map(|e| e.at.as_str()) else {
@@ -184,14 +189,13 @@ pub fn run(folder: &StateDir) -> anyhow::Result<()> {
                 ),
             };
             last_status = status;
-            let paused = last_status
-                .as_ref()
-                .is_some_and(|s| s.state == RunState::Paused);
             let running = state != TrayState::NotRunning;
             items.toggle.set_enabled(running);
-            items
-                .toggle
-                .set_text(if paused { "Resume" } else { "Pause" });
+            items.toggle.set_text(if is_paused(&last_status) {
+                "Resume"
+            } else {
+                "Pause"
+            });
             for item in [&items.dashboard, &items.input, &items.output, &items.report] {
                 item.set_enabled(running);
             }
@@ -211,10 +215,11 @@ pub fn run(folder: &StateDir) -> anyhow::Result<()> {
                 return Ok(());
             } else if id == items.toggle.id() {
                 if let Some(c) = &client {
-                    let paused = last_status
-                        .as_ref()
-                        .is_some_and(|s| s.state == RunState::Paused);
-                    let _ = if paused { c.resume() } else { c.pause() };
+                    let _ = if is_paused(&last_status) {
+                        c.resume()
+                    } else {
+                        c.pause()
+                    };
                     next_poll = Instant::now();
                 }
             } else if id == items.dashboard.id() {
