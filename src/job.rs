@@ -144,6 +144,7 @@ pub fn render(
     plan.skin_context.preset_hint = prof.preset.preset.parse::<Preset>().ok();
     report.plan = Some(plan.clone());
     let format = encode::output_format(decoded.format, &settings.output);
+    let coding = encode::SourceCoding::of(decoded.format, raw.header.as_ref());
 
     let mut records = Vec::with_capacity(plan.steps.len());
     let ran = pipeline::run(&input, &plan, &settings.stages, &mut records);
@@ -163,7 +164,7 @@ pub fn render(
     let (previews, encoded) = std::thread::scope(|s| {
         let previews =
             s.spawn(|| previews::make(&input, &image, face, artifacts.mask_overlay.as_ref()));
-        let encoded = encode::encode(&image, format, &settings.output);
+        let encoded = encode::encode(&image, format, &settings.output, coding);
         (previews.join().unwrap_or_default(), encoded)
     });
     drop((input, image));

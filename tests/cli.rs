@@ -296,3 +296,78 @@ fn palette_and_grey_pngs_keep_their_transparency() {
         );
     }
 }
+
+/// A lossy WebP comes back lossy (not megabytes of losslessly stored artefacts), a
+/// lossless one lossless, and an LZW TIFF as LZW; the report says how each was stored.
+#[test]
+fn outputs_are_stored_the_way_their_input_was() {
+    let hf = Hotfolder::new("", "");
+    let outdir = hf.root.path().join("results");
+    let rgb = image::load_from_memory(&photo_png(300, 200, 1))
+        .unwrap()
+        .to_rgb8();
+    let lossy = webp::Encoder::from_rgb(rgb.as_raw(), 300, 200).encode(80.0);
+    let lossless = webp::Encoder::from_rgb(rgb.as_raw(), 300, 200).encode_lossless();
+    let mut lzw = Vec::new();
+    tiff::encoder::TiffEncoder::new(std::io::Cursor::new(&mut lzw))
+        .unwrap()
+        .with_compression(tiff::encoder::Compression::Lzw)
+        .write_image::<tiff::encoder::colortype::RGB8>(300, 200, rgb.as_raw())
+        .unwrap();
+    let files: [(&str, &[u8]); 3] = [
+        ("lossy.webp", &lossy),
+        ("lossless.webp", &lossless),
+        ("lzw.tif", &lzw),
+    ];
+    let mut args = vec![
+        "process".to_string(),
+        "--config".into(),
+        hf.config.to_str().unwrap().into(),
+        "--out".into(),
+        outdir.to_str().unwrap().into(),
+    ];
+    for (name, bytes) in files {
+        let p = hf.root.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        args.push(p.to_str().unwrap().into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = realskin(&args, hf.root.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = |stem: &str| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(outdir.join(format!("{stem}.realskin.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        report("lossy")["output"]["compression"],
+        "lossy, quality 90"
+    );
+    assert_eq!(report("lossless")["output"]["compression"], "lossless");
+    assert_eq!(report("lzw")["output"]["compression"], "lzw");
+    // The image data chunk, wherever the metadata chunks put it.
+    let has_chunk = |bytes: &[u8], tag: &[u8]| bytes.windows(4).any(|w| w == tag);
+    let lossy_out = std::fs::read(outdir.join("lossy.realskin.webp")).unwrap();
+    let lossless_out = std::fs::read(outdir.join("lossless.realskin.webp")).unwrap();
+    assert!(has_chunk(&lossy_out, b"VP8 ") && !has_chunk(&lossy_out, b"VP8L"));
+    assert!(has_chunk(&lossless_out, b"VP8L"));
+    assert!(
+        lossy_out.len() * 3 < lossless_out.len(),
+        "lossy {} bytes, lossless {} bytes",
+        lossy_out.len(),
+        lossless_out.len()
+    );
+    let tif = std::fs::read(outdir.join("lzw.realskin.tif")).unwrap();
+    let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(&tif)).unwrap();
+    assert_eq!(
+        dec.get_tag_u32(tiff::tags::Tag::Compression).unwrap(),
+        5,
+        "LZW"
+    );
+    assert_eq!(image::load_from_memory(&tif).unwrap().width(), 600);
+}

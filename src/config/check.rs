@@ -119,6 +119,16 @@ pub fn check(loaded: &LoadedConfig) -> Vec<Problem> {
                 ),
             );
         }
+        if !(1..=100).contains(&out_cfg.webp_quality) {
+            add(
+                Severity::Error,
+                key("output_options.webp_quality"),
+                format!(
+                    "is {}; WebP quality goes from 1 to 100 (90 is a good default)",
+                    out_cfg.webp_quality
+                ),
+            );
+        }
         for msg in hf.skin.validate() {
             // The engine's messages start with `skin.<key> is ...`.
             let k = msg

@@ -123,6 +123,10 @@ pub struct HeaderFacts {
     /// WebP: lossless (VP8L) or lossy (VP8); animated for WebP/PNG APNG.
     pub lossless: Option<bool>,
     pub animated: bool,
+    /// TIFF: how the strips are compressed (`none`, `lzw`, `deflate`, `jpeg`, `packbits`
+    /// or `other`); the output keeps LZW or Deflate as the input had it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiff_compression: Option<String>,
 }
 
 /// Everything metadata-like found in one file. Missing parts are `None`; damaged parts

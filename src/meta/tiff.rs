@@ -397,7 +397,7 @@ fn entry_size(e: &Entry) -> u64 {
 }
 
 fn interesting(tag: u16) -> bool {
-    matches!(tag, TAG_ICC | TAG_XMP | TAG_IPTC | 258) || EXIF_IFD0_TAGS.contains(&tag)
+    matches!(tag, TAG_ICC | TAG_XMP | TAG_IPTC | 258 | 259) || EXIF_IFD0_TAGS.contains(&tag)
 }
 
 /// Reads a TIFF file's IFD0.
@@ -451,6 +451,17 @@ pub(crate) fn read(src: &mut dyn Source, meta: &mut RawMetadata) {
             _ => "unknown",
         }
         .to_string(),
+        tiff_compression: uint(259).map(|c| {
+            match c {
+                1 => "none",
+                5 => "lzw",
+                8 | 32946 => "deflate",
+                6 | 7 => "jpeg",
+                32773 => "packbits",
+                _ => "other",
+            }
+            .to_string()
+        }),
         ..HeaderFacts::default()
     });
     if let Some(e) = ifd0.get(TAG_ICC).filter(|e| !e.value.is_empty()) {

@@ -1,19 +1,50 @@
 //! Encoding the finished image's pixels in the output format. Metadata (ICC, EXIF, XMP,
 //! IPTC, provenance) is spliced into the encoded file afterwards by [`crate::meta`].
 //!
-//! Each format holds only some layouts: JPEG has no alpha and no 16-bit, WebP (lossless
-//! here) no 16-bit, TIFF no grey+alpha. A conversion a format forces is written down in
-//! `notes` so the report says what changed and why.
+//! Each format holds only some layouts: JPEG has no alpha and no 16-bit, WebP no 16-bit,
+//! TIFF no grey+alpha. A conversion a format forces is written down in `notes` so the
+//! report says what changed and why.
+//!
+//! Outputs are stored the way their input was ([`SourceCoding`]): a lossy input (JPEG,
+//! lossy WebP) written as WebP stays lossy WebP at `webp_quality`, since a lossless copy
+//! of a 60 KB picture is megabytes of stored compression artefacts; a lossless input stays
+//! lossless. TIFF is always compressed: LZW when the input was, Deflate otherwise. JPEG
+//! goes through jpeg-encoder with optimised Huffman tables, and keeps full-resolution
+//! chroma (4:4:4) at quality 90 and above, where skin tone edges would otherwise blur.
 
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::codecs::tiff::TiffEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ImageEncoder};
 use serde::Serialize;
 
 use super::{OutputConfig, OutputFormat, PngCompression};
 use crate::decode::Format;
+use crate::meta::HeaderFacts;
+
+/// How the input stored its pixels, so that the output is stored the same way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceCoding {
+    /// The input was lossy: JPEG, lossy (VP8) WebP, or JPEG-compressed TIFF.
+    pub lossy: bool,
+    /// The input was an LZW-compressed TIFF.
+    pub lzw: bool,
+}
+
+impl SourceCoding {
+    /// From the input's container and its header facts (when the header was readable).
+    pub fn of(format: Format, header: Option<&HeaderFacts>) -> Self {
+        let tiff = header.and_then(|h| h.tiff_compression.as_deref());
+        Self {
+            lossy: match format {
+                Format::Jpeg => true,
+                Format::Webp => header.and_then(|h| h.lossless) == Some(false),
+                Format::Tiff => tiff == Some("jpeg"),
+                Format::Png => false,
+            },
+            lzw: format == Format::Tiff && tiff == Some("lzw"),
+        }
+    }
+}
 
 /// An encoded output, ready to write.
 #[derive(Debug, Clone)]
@@ -43,6 +74,8 @@ pub struct OutputFacts {
     pub bytes: u64,
     /// Metadata carried from the original (`icc`, `exif`, `xmp`, `iptc`).
     pub metadata_kept: Vec<&'static str>,
+    /// How the pixels are stored: `lossy, quality 92`, `lossless`, `deflate`, `lzw`.
+    pub compression: String,
     /// Conversions the format forced, in sentences.
     pub notes: Vec<String>,
 }
@@ -58,8 +91,14 @@ pub fn output_format(input: Format, cfg: &OutputConfig) -> Format {
     }
 }
 
-/// Encodes `image` as `format`. Fails only on an encoder bug or an impossible layout.
-pub fn encode(image: &DynamicImage, format: Format, cfg: &OutputConfig) -> Result<Encoded, String> {
+/// Encodes `image` as `format`, stored like `source` was where the format allows. Fails
+/// only on an encoder bug or an impossible layout.
+pub fn encode(
+    image: &DynamicImage,
+    format: Format,
+    cfg: &OutputConfig,
+    source: SourceCoding,
+) -> Result<Encoded, String> {
     let mut notes = Vec::new();
     // Borrowed unless the format needs another layout.
     let mut image = std::borrow::Cow::Borrowed(image);
@@ -94,13 +133,19 @@ pub fn encode(image: &DynamicImage, format: Format, cfg: &OutputConfig) -> Resul
                         .into(),
                 );
             }
-            if color.bytes_per_pixel() / color.channel_count() > 1 {
-                image = std::borrow::Cow::Owned(match (color.has_color(), color.has_alpha()) {
-                    (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
-                    (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
-                    (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
-                    (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
-                });
+            // libwebp's lossy encoder takes RGB or RGBA only.
+            let grey_ok = !source.lossy;
+            if color.bytes_per_pixel() / color.channel_count() > 1
+                || (!color.has_color() && !grey_ok)
+            {
+                image = std::borrow::Cow::Owned(
+                    match (color.has_color() || !grey_ok, color.has_alpha()) {
+                        (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
+                        (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
+                        (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
+                        (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
+                    },
+                );
             }
         }
         Format::Tiff => {
@@ -120,30 +165,39 @@ pub fn encode(image: &DynamicImage, format: Format, cfg: &OutputConfig) -> Resul
     // Capacity never written is never resident.
     let raw = w as usize * h as usize * color.bytes_per_pixel() as usize;
     let mut bytes = Vec::with_capacity(raw + raw / 64 + h as usize + 65_536);
-    let result = match format {
+    let compression = match format {
         Format::Png => {
-            let compression = match cfg.png_compression {
-                PngCompression::Fast => CompressionType::Fast,
-                PngCompression::Default => CompressionType::Default,
-                PngCompression::Best => CompressionType::Best,
+            let (level, word) = match cfg.png_compression {
+                PngCompression::Fast => (CompressionType::Fast, "deflate, fast"),
+                PngCompression::Default => (CompressionType::Default, "deflate"),
+                PngCompression::Best => (CompressionType::Best, "deflate, best"),
             };
-            let enc = PngEncoder::new_with_quality(&mut bytes, compression, FilterType::Adaptive);
-            enc.write_image(image.as_bytes(), w, h, color.into())
+            PngEncoder::new_with_quality(&mut bytes, level, FilterType::Adaptive)
+                .write_image(image.as_bytes(), w, h, color.into())
+                .map_err(|e| format!("encoding PNG failed: {e}"))?;
+            word.to_string()
         }
         Format::Jpeg => {
-            let enc = JpegEncoder::new_with_quality(&mut bytes, cfg.quality.clamp(1, 100));
-            enc.write_image(image.as_bytes(), w, h, color.into())
+            let quality = cfg.quality.clamp(1, 100);
+            jpeg(&image, quality, cfg.jpeg_progressive, &mut bytes)?;
+            format!("lossy, quality {quality}")
+        }
+        Format::Webp if source.lossy => {
+            let quality = cfg.webp_quality.clamp(1, 100);
+            bytes = webp_lossy(&image, quality)?;
+            format!("lossy, quality {quality}")
         }
         Format::Webp => {
-            let enc = WebPEncoder::new_lossless(&mut bytes);
-            enc.write_image(image.as_bytes(), w, h, color.into())
+            WebPEncoder::new_lossless(&mut bytes)
+                .write_image(image.as_bytes(), w, h, color.into())
+                .map_err(|e| format!("encoding WebP failed: {e}"))?;
+            "lossless".to_string()
         }
         Format::Tiff => {
-            let enc = TiffEncoder::new(std::io::Cursor::new(&mut bytes));
-            enc.write_image(image.as_bytes(), w, h, color.into())
+            tiff(&image, source.lzw, &mut bytes)?;
+            if source.lzw { "lzw" } else { "deflate" }.to_string()
         }
     };
-    result.map_err(|e| format!("encoding {format:?} failed: {e}"))?;
 
     Ok(Encoded {
         facts: OutputFacts {
@@ -154,11 +208,99 @@ pub fn encode(image: &DynamicImage, format: Format, cfg: &OutputConfig) -> Resul
             alpha: color.has_alpha(),
             bytes: bytes.len() as u64,
             metadata_kept: Vec::new(),
+            compression,
             notes,
         },
         bytes,
         format,
     })
+}
+
+/// Baseline (or progressive) JPEG with optimised Huffman tables; 4:4:4 chroma at quality
+/// 90 and above, 4:2:0 below (what libjpeg-based tools do).
+fn jpeg(
+    image: &DynamicImage,
+    quality: u8,
+    progressive: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let (Ok(w), Ok(h)) = (u16::try_from(image.width()), u16::try_from(image.height())) else {
+        return Err(format!(
+            "JPEG holds at most 65,535 pixels a side, and the result is {}×{}",
+            image.width(),
+            image.height()
+        ));
+    };
+    let colour = match image.color() {
+        image::ColorType::L8 => jpeg_encoder::ColorType::Luma,
+        image::ColorType::Rgb8 => jpeg_encoder::ColorType::Rgb,
+        other => return Err(format!("JPEG cannot hold {other:?} pixels")),
+    };
+    let mut enc = jpeg_encoder::Encoder::new(out, quality);
+    enc.set_optimized_huffman_tables(true);
+    enc.set_progressive(progressive);
+    enc.set_sampling_factor(if quality >= 90 {
+        jpeg_encoder::SamplingFactor::R_4_4_4
+    } else {
+        jpeg_encoder::SamplingFactor::R_4_2_0
+    });
+    enc.encode(image.as_bytes(), w, h, colour)
+        .map_err(|e| format!("encoding JPEG failed: {e}"))
+}
+
+/// Lossy WebP through libwebp (RGB or RGBA, 8-bit), using both cores' worth of its
+/// threads; alpha is stored losslessly beside the lossy colour.
+fn webp_lossy(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, String> {
+    let (w, h) = (image.width(), image.height());
+    let encoder = match image {
+        DynamicImage::ImageRgb8(b) => webp::Encoder::from_rgb(b.as_raw(), w, h),
+        DynamicImage::ImageRgba8(b) => webp::Encoder::from_rgba(b.as_raw(), w, h),
+        other => return Err(format!("lossy WebP cannot hold {:?} pixels", other.color())),
+    };
+    if w > 16_383 || h > 16_383 {
+        return Err(format!(
+            "WebP holds at most 16,383 pixels a side, and the result is {w}×{h}"
+        ));
+    }
+    let mut config = webp::WebPConfig::new().map_err(|()| "libwebp refused its own defaults")?;
+    config.quality = f32::from(quality);
+    config.method = 4;
+    config.thread_level = 1;
+    config.alpha_compression = 1;
+    encoder
+        .encode_advanced(&config)
+        .map(|m| m.to_vec())
+        .map_err(|e| format!("encoding WebP failed: {e:?}"))
+}
+
+/// TIFF with horizontal prediction and LZW (when the input had it) or Deflate.
+fn tiff(image: &DynamicImage, lzw: bool, out: &mut Vec<u8>) -> Result<(), String> {
+    use tiff::encoder::{Compression, DeflateLevel, Predictor, TiffEncoder, colortype};
+    let (w, h) = (image.width(), image.height());
+    let compression = if lzw {
+        Compression::Lzw
+    } else {
+        Compression::Deflate(DeflateLevel::Fast)
+    };
+    let mut enc = TiffEncoder::new(std::io::Cursor::new(out))
+        .map_err(|e| e.to_string())?
+        .with_compression(compression)
+        .with_predictor(Predictor::Horizontal);
+    let written = match image {
+        DynamicImage::ImageLuma8(b) => enc.write_image::<colortype::Gray8>(w, h, b),
+        DynamicImage::ImageRgb8(b) => enc.write_image::<colortype::RGB8>(w, h, b),
+        DynamicImage::ImageRgba8(b) => enc.write_image::<colortype::RGBA8>(w, h, b),
+        DynamicImage::ImageLuma16(b) => enc.write_image::<colortype::Gray16>(w, h, b),
+        DynamicImage::ImageRgb16(b) => enc.write_image::<colortype::RGB16>(w, h, b),
+        DynamicImage::ImageRgba16(b) => enc.write_image::<colortype::RGBA16>(w, h, b),
+        other => {
+            return Err(format!(
+                "TIFF output cannot hold {:?} pixels",
+                other.color()
+            ));
+        }
+    };
+    written.map_err(|e| format!("encoding TIFF failed: {e}"))
 }
 
 /// Composites over white, for formats without alpha.
@@ -186,7 +328,13 @@ mod tests {
 
     #[test]
     fn png_keeps_16_bit_and_alpha() {
-        let enc = encode(&rgba16(), Format::Png, &OutputConfig::default()).unwrap();
+        let enc = encode(
+            &rgba16(),
+            Format::Png,
+            &OutputConfig::default(),
+            SourceCoding::default(),
+        )
+        .unwrap();
         assert_eq!(enc.facts.bit_depth, 16);
         assert!(enc.facts.alpha);
         let back = decode(&enc.bytes, 100.0).unwrap();
@@ -195,7 +343,13 @@ mod tests {
 
     #[test]
     fn jpeg_flattens_alpha_and_says_so() {
-        let enc = encode(&rgba16(), Format::Jpeg, &OutputConfig::default()).unwrap();
+        let enc = encode(
+            &rgba16(),
+            Format::Jpeg,
+            &OutputConfig::default(),
+            SourceCoding::default(),
+        )
+        .unwrap();
         assert!(!enc.facts.alpha);
         assert_eq!(enc.facts.bit_depth, 8);
         assert_eq!(enc.facts.notes.len(), 2, "{:?}", enc.facts.notes);
@@ -204,5 +358,159 @@ mod tests {
             back.get_pixel(0, 0).0.iter().all(|&c| c > 240),
             "transparent became white"
         );
+    }
+
+    /// A photo-like 8-bit RGB picture: smooth gradients and a little texture.
+    fn photo(w: u32, h: u32) -> DynamicImage {
+        DynamicImage::ImageRgb8(image::ImageBuffer::from_fn(w, h, |x, y| {
+            let t = ((x * 7 + y * 13) % 11) as u8;
+            image::Rgb([
+                (x * 255 / w) as u8 / 2 + t,
+                (y * 255 / h) as u8 / 2 + t,
+                120 + t,
+            ])
+        }))
+    }
+
+    fn riff_kind(bytes: &[u8]) -> &[u8] {
+        // RIFF, size, WEBP, then the first chunk's tag.
+        &bytes[12..16]
+    }
+
+    #[test]
+    fn lossy_input_gives_lossy_webp_and_lossless_stays_lossless() {
+        let img = photo(256, 192);
+        let lossy = SourceCoding {
+            lossy: true,
+            lzw: false,
+        };
+        let small = encode(&img, Format::Webp, &OutputConfig::default(), lossy).unwrap();
+        assert_eq!(riff_kind(&small.bytes), b"VP8 ");
+        assert_eq!(small.facts.compression, "lossy, quality 90");
+        let exact = encode(
+            &img,
+            Format::Webp,
+            &OutputConfig::default(),
+            SourceCoding::default(),
+        )
+        .unwrap();
+        assert_eq!(riff_kind(&exact.bytes), b"VP8L");
+        assert_eq!(exact.facts.compression, "lossless");
+        assert!(
+            small.bytes.len() * 2 < exact.bytes.len(),
+            "lossy {} vs lossless {} bytes",
+            small.bytes.len(),
+            exact.bytes.len()
+        );
+        assert_eq!(decode(&exact.bytes, 100.0).unwrap().image, img);
+        let back = decode(&small.bytes, 100.0).unwrap().image.to_rgb8();
+        let diff = back
+            .as_raw()
+            .iter()
+            .zip(img.to_rgb8().as_raw())
+            .map(|(a, b)| u32::from(a.abs_diff(*b)))
+            .sum::<u32>() as f64
+            / back.as_raw().len() as f64;
+        assert!(diff < 4.0, "mean error {diff}");
+    }
+
+    #[test]
+    fn lossy_webp_takes_grey_and_alpha() {
+        let grey = DynamicImage::ImageLuma8(photo(64, 64).to_luma8());
+        let lossy = SourceCoding {
+            lossy: true,
+            lzw: false,
+        };
+        let enc = encode(&grey, Format::Webp, &OutputConfig::default(), lossy).unwrap();
+        assert_eq!(decode(&enc.bytes, 100.0).unwrap().image.width(), 64);
+        let enc = encode(&rgba16(), Format::Webp, &OutputConfig::default(), lossy).unwrap();
+        assert!(enc.facts.alpha);
+        let back = decode(&enc.bytes, 100.0).unwrap().image.to_rgba8();
+        assert_eq!(
+            back.get_pixel(0, 0).0[3],
+            0,
+            "transparent stays transparent"
+        );
+        assert_eq!(back.get_pixel(7, 0).0[3], 255);
+    }
+
+    #[test]
+    fn tiff_is_compressed_like_its_input_and_lossless() {
+        let img = photo(200, 150);
+        let raw_size = 200 * 150 * 3;
+        for (coding, tag) in [
+            (SourceCoding::default(), 8u16),
+            (
+                SourceCoding {
+                    lossy: false,
+                    lzw: true,
+                },
+                5,
+            ),
+        ] {
+            let enc = encode(&img, Format::Tiff, &OutputConfig::default(), coding).unwrap();
+            assert!(enc.bytes.len() < raw_size / 2, "{} bytes", enc.bytes.len());
+            assert_eq!(decode(&enc.bytes, 100.0).unwrap().image, img);
+            let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(&enc.bytes)).unwrap();
+            let got = dec.get_tag_u32(tiff::tags::Tag::Compression).unwrap();
+            assert_eq!(got, u32::from(tag));
+        }
+        let deep = encode(
+            &rgba16(),
+            Format::Tiff,
+            &OutputConfig::default(),
+            SourceCoding::default(),
+        )
+        .unwrap();
+        assert_eq!(decode(&deep.bytes, 100.0).unwrap().image, rgba16());
+    }
+
+    /// The sampling factors of each component, from the SOF segment.
+    fn jpeg_sampling(bytes: &[u8]) -> Vec<u8> {
+        let at = bytes
+            .windows(2)
+            .position(|w| w[0] == 0xFF && matches!(w[1], 0xC0..=0xC2))
+            .unwrap();
+        let n = bytes[at + 9] as usize;
+        (0..n).map(|i| bytes[at + 11 + 3 * i]).collect()
+    }
+
+    #[test]
+    fn jpeg_keeps_full_chroma_at_high_quality() {
+        let img = photo(64, 48);
+        let cfg = OutputConfig::default();
+        let enc = encode(&img, Format::Jpeg, &cfg, SourceCoding::default()).unwrap();
+        assert_eq!(jpeg_sampling(&enc.bytes), vec![0x11, 0x11, 0x11]);
+        assert_eq!(enc.facts.compression, "lossy, quality 92");
+        let low = OutputConfig {
+            quality: 80,
+            jpeg_progressive: true,
+            ..OutputConfig::default()
+        };
+        let enc = encode(&img, Format::Jpeg, &low, SourceCoding::default()).unwrap();
+        assert_eq!(jpeg_sampling(&enc.bytes)[0], 0x22);
+        assert!(
+            enc.bytes.windows(2).any(|w| w == [0xFF, 0xC2]),
+            "progressive"
+        );
+        assert_eq!(decode(&enc.bytes, 100.0).unwrap().image.width(), 64);
+    }
+
+    #[test]
+    fn source_coding_reads_the_header() {
+        let webp = |lossless| HeaderFacts {
+            lossless: Some(lossless),
+            ..HeaderFacts::default()
+        };
+        assert!(SourceCoding::of(Format::Webp, Some(&webp(false))).lossy);
+        assert!(!SourceCoding::of(Format::Webp, Some(&webp(true))).lossy);
+        assert!(SourceCoding::of(Format::Jpeg, None).lossy);
+        assert!(!SourceCoding::of(Format::Png, None).lossy);
+        let tiff = HeaderFacts {
+            tiff_compression: Some("lzw".into()),
+            ..HeaderFacts::default()
+        };
+        assert!(SourceCoding::of(Format::Tiff, Some(&tiff)).lzw);
+        assert!(!SourceCoding::of(Format::Png, Some(&tiff)).lzw);
     }
 }

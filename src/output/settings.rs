@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 pub struct OutputConfig {
     /// Output format; `same` keeps the input's.
     pub format: OutputFormat,
-    /// JPEG quality (1-100). WebP output is lossless.
+    /// JPEG quality (1-100); 4:4:4 chroma from 90 up.
     pub quality: u8,
+    /// Write progressive JPEGs (they draw coarse-to-fine while loading on the web).
+    pub jpeg_progressive: bool,
+    /// Lossy WebP quality (1-100), used when the input was lossy (JPEG or lossy WebP);
+    /// a lossless input gives a lossless WebP.
+    pub webp_quality: u8,
     /// PNG compression: `fast` is 30x quicker than `default` for files 5-10 % larger.
     pub png_compression: PngCompression,
     /// Output file name; `{stem}`, `{ext}`, `{hotfolder}` and `{date}` are replaced.
@@ -28,6 +33,8 @@ impl Default for OutputConfig {
         Self {
             format: OutputFormat::Same,
             quality: 92,
+            jpeg_progressive: false,
+            webp_quality: 90,
             png_compression: PngCompression::Fast,
             naming: "{stem}.realskin.{ext}".to_string(),
             on_collision: OnCollision::Version,
@@ -46,9 +53,9 @@ pub enum OutputFormat {
     Png,
     /// JPEG (8 bit, no alpha).
     Jpeg,
-    /// WebP, lossless (8 bit, alpha kept).
+    /// WebP (8 bit, alpha kept): lossy when the input was lossy, else lossless.
     Webp,
-    /// TIFF (8 or 16 bit, alpha kept).
+    /// TIFF (8 or 16 bit, alpha kept), LZW when the input was, else Deflate.
     Tiff,
 }
 
