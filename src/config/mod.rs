@@ -81,7 +81,8 @@ impl Default for ApiConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DaemonConfig {
-    /// Where the job ledger, logs and the instance id live.
+    /// Where the job ledger, logs and the instance id live; empty = the platform's state
+    /// folder ([`platform_state_dir`]).
     pub state_dir: PathBuf,
     /// Images processed at once; 0 means one per physical core.
     pub workers: usize,
@@ -116,7 +117,7 @@ impl DaemonConfig {
 impl Default for DaemonConfig {
     fn default() -> Self {
         Self {
-            state_dir: PathBuf::from(default_state_dir_str()),
+            state_dir: PathBuf::new(),
             workers: 0,
             max_megapixels: 100.0,
             log_files: 14,
@@ -266,43 +267,31 @@ pub enum OnDuplicate {
     Reprocess,
 }
 
-/// The platform folder for state (ledger, logs), before `~` expansion.
-fn default_state_dir_str() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "~/Library/Application Support/realskin"
-    } else if cfg!(windows) {
-        "~/AppData/Local/realskin"
-    } else {
-        "~/.local/state/realskin"
-    }
+/// The platform's folder for realskin's state (ledger, logs), from the `directories`
+/// crate: `$XDG_STATE_HOME/realskin` (`~/.local/state/realskin`) on Linux,
+/// `~/Library/Application Support/realskin` on macOS, `%LOCALAPPDATA%\realskin` on Windows
+/// (redirected profiles included). `None` without a home folder.
+pub fn platform_state_dir() -> Option<PathBuf> {
+    let dirs = directories::BaseDirs::new()?;
+    let base = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+    Some(base.join("realskin"))
 }
 
-/// The user's home folder, from `HOME` (or `USERPROFILE` on Windows).
+/// The user's home folder (`$HOME` on Unix, the profile folder on Windows).
 pub fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
 }
 
 /// Where `realskin run` looks for a config file when none is given:
-/// `$REALSKIN_CONFIG`, else `$XDG_CONFIG_HOME/realskin/realskin.toml`
-/// (`~/.config/realskin/realskin.toml`; the platform folder on macOS and Windows).
+/// `$REALSKIN_CONFIG`, else `realskin/realskin.toml` in the platform's config folder
+/// (`$XDG_CONFIG_HOME`, `~/.config` on Linux; `~/Library/Application Support` on macOS;
+/// `%APPDATA%` on Windows).
 pub fn default_config_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("REALSKIN_CONFIG").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    if cfg!(target_os = "macos") {
-        return home_dir().map(|h| h.join("Library/Application Support/realskin/realskin.toml"));
-    }
-    if cfg!(windows) {
-        return home_dir().map(|h| h.join("AppData/Roaming/realskin/realskin.toml"));
-    }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| home_dir().map(|h| h.join(".config")))?;
-    Some(base.join("realskin").join("realskin.toml"))
+    let dirs = directories::BaseDirs::new()?;
+    Some(dirs.config_dir().join("realskin").join("realskin.toml"))
 }
 
 /// Expands a leading `~` and makes a relative path relative to `base`
@@ -325,7 +314,11 @@ pub fn resolve_path(path: &Path, base: &Path) -> PathBuf {
 impl Config {
     /// Expands `~` and makes every folder absolute against `base`.
     pub fn resolve_paths(&mut self, base: &Path) {
-        self.daemon.state_dir = resolve_path(&self.daemon.state_dir, base);
+        self.daemon.state_dir = if self.daemon.state_dir.as_os_str().is_empty() {
+            platform_state_dir().unwrap_or_else(|| base.join(".realskin-state"))
+        } else {
+            resolve_path(&self.daemon.state_dir, base)
+        };
         let state_dir = self.daemon.state_dir.clone();
         self.upscale.resolve_paths(base, &state_dir);
         for hf in &mut self.hotfolder {
@@ -411,12 +404,7 @@ mod default_file_tests {
     fn the_default_file_states_the_true_defaults() {
         let loaded =
             LoadedConfig::from_str(&uncommented(), None).expect("the uncommented defaults parse");
-        let mut want = Config::default();
-        if cfg!(any(target_os = "macos", windows)) {
-            // The file shows the Linux state folder; the others are named in its comment.
-            want.daemon.state_dir = loaded.config.daemon.state_dir.clone();
-        }
-        assert_eq!(loaded.config, want);
+        assert_eq!(loaded.config, Config::default());
     }
 
     #[test]

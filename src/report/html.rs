@@ -112,16 +112,17 @@ const INDEX_CSP: &str = "default-src 'none'; img-src data:; style-src 'unsafe-in
 /// `javascript:alert(1).png` stays a file name, and `#`, `?` and `%` in names keep
 /// their links working.
 pub fn relative_href(path: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// Everything but RFC 3986's unreserved characters.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     let mut out = String::from(".");
     for seg in path.split('/').filter(|s| !s.is_empty()) {
         out.push('/');
-        for &b in seg.as_bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                out.push(b as char);
-            } else {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
+        out.extend(utf8_percent_encode(seg, SEGMENT));
     }
     out
 }

@@ -123,17 +123,16 @@ pub fn render_windows_task(p: &UnitParams, user: &str) -> String {
 
 /// Where the unit file goes for this user.
 pub fn unit_path() -> anyhow::Result<PathBuf> {
-    let home = crate::config::home_dir().context("no home folder (HOME is not set)")?;
+    let dirs = directories::BaseDirs::new().context("no home folder (HOME is not set)")?;
     Ok(if cfg!(target_os = "macos") {
-        home.join("Library/LaunchAgents/com.realskin.daemon.plist")
+        dirs.home_dir()
+            .join("Library/LaunchAgents/com.realskin.daemon.plist")
     } else if cfg!(windows) {
-        home.join("AppData/Local/realskin/realskin-logon-task.xml")
+        dirs.data_local_dir()
+            .join("realskin/realskin-logon-task.xml")
     } else {
-        let base = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home.join(".config"));
-        base.join("systemd/user/realskin.service")
+        // $XDG_CONFIG_HOME, else ~/.config.
+        dirs.config_dir().join("systemd/user/realskin.service")
     })
 }
 
