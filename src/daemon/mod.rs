@@ -1,5 +1,9 @@
 //! The long-running service: start-up, the scheduler, the worker pool and shutdown.
 //!
+//! [`run`] is one loop that waits on events and hands each to one handler of the private
+//! `Daemon` (a stable file, a finished job, a control command, a retry or load tick, the
+//! shutdown signal); the threads live in [`pool`], the queue in a plain `Scheduler`.
+//!
 //! The async side (tokio) only waits: for hotfolder sources to report stable files,
 //! for workers to finish, for retries to come due, for a signal. Image work runs on
 //! a fixed pool of worker threads, one per physical core by default, each taking one
@@ -11,6 +15,7 @@
 pub mod guest;
 pub mod index;
 pub mod memory;
+pub mod pool;
 pub mod worker;
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -32,15 +37,8 @@ pub use crate::status::{Control, Counts, ErrorEntry, HotfolderStatus, RunState, 
 use crate::watch::{Source, WatchHealth, WatchMsg, run_source};
 use guest::{Guest, Thresholds};
 use memory::MemoryBudget;
+use pool::{Done, Pool};
 use worker::{Work, WorkResult, WorkerCtx};
-
-/// A worker's report back to the scheduler.
-#[derive(Debug)]
-struct Done {
-    worker: usize,
-    work: Work,
-    result: WorkResult,
-}
 
 /// Creates the state dir and, when configured, the hotfolder folders. Fails only on the
 /// state dir: a missing input is waited for, a missing destination retried per job.
@@ -92,16 +90,455 @@ where
     S: FnOnce(),
 {
     let cfg = Arc::new(loaded.config);
-    prepare_folders(&cfg)?;
-    let ledger_path = cfg.daemon.state().ledger();
-    let ledger = Arc::new(Ledger::open(&ledger_path).with_context(|| {
-        format!(
-            "cannot open the job ledger {}; check that the state folder is writable and not used by a different realskin version",
-            ledger_path.display()
-        )
-    })?);
+    let (mut daemon, mut events) = Daemon::start(cfg).await?;
+    let stop_front = front(daemon.handle(events.control_tx.clone())).await;
+    tokio::pin!(shutdown);
+    loop {
+        if daemon.drained() {
+            break;
+        }
+        daemon.dispatch();
+        daemon.publish();
+        let deadline = daemon.deadline;
+        tokio::select! {
+            () = &mut shutdown, if deadline.is_none() => daemon.on_shutdown(),
+            () = sleep_until_opt(deadline) => {
+                warn!(running = daemon.sched.busy(), "Shutdown grace period over; unfinished jobs resume at the next start");
+                break;
+            }
+            Some(msg) = events.watch.recv() => daemon.on_watch(msg).await,
+            Some(done) = events.done.recv() => daemon.on_done(done),
+            Some(cmd) = events.control.recv() => daemon.on_control(cmd),
+            _ = events.retry_tick.tick() => daemon.on_retry_tick().await,
+            _ = events.guest_tick.tick(), if daemon.guest_enabled => daemon.on_guest_tick().await,
+            _ = events.watchdog.tick(), if daemon.notifier.watchdog_interval().is_some() => {
+                daemon.notifier.watchdog();
+            }
+        }
+    }
+    if let Some(stop) = stop_front {
+        stop();
+    }
+    daemon.finish().await;
+    Ok(())
+}
 
-    // The state folder is this daemon's alone: the previews a killed run was writing.
+/// What the daemon's loop waits on, apart from the shutdown signal.
+struct Events {
+    watch: mpsc::UnboundedReceiver<WatchMsg>,
+    done: mpsc::UnboundedReceiver<Done>,
+    control: mpsc::Receiver<Control>,
+    /// Kept to hand to the front end (the API).
+    control_tx: mpsc::Sender<Control>,
+    /// Due retries are looked up every second.
+    retry_tick: tokio::time::Interval,
+    /// The machine's load is sampled every 3 s when `yield_above_cpu` or
+    /// `yield_below_free_memory_mb` is set.
+    guest_tick: tokio::time::Interval,
+    /// The service manager's watchdog, when it asked for one.
+    watchdog: tokio::time::Interval,
+}
+
+/// The running daemon's state: one handler per event the loop in [`run`] waits on.
+struct Daemon {
+    cfg: Arc<Config>,
+    ledger: Arc<Ledger>,
+    ctx: Arc<WorkerCtx>,
+    pool: Pool,
+    sched: Scheduler,
+    snap: Snapshot,
+    status_tx: watch::Sender<Arc<Snapshot>>,
+    /// Tells the watch sources to stop.
+    cancel_tx: watch::Sender<bool>,
+    /// Asks each hotfolder's source to list its input now.
+    rescans: Vec<Arc<Notify>>,
+    notifier: Notifier,
+    guest: Arc<std::sync::Mutex<Guest>>,
+    guest_enabled: bool,
+    paused: bool,
+    /// Why new images wait for the machine, when they do.
+    yielding: Option<String>,
+    /// When jobs finished in the last ten minutes, for the rate.
+    finished_at: VecDeque<tokio::time::Instant>,
+    /// Set at shutdown: running jobs may finish until then.
+    deadline: Option<tokio::time::Instant>,
+    /// The service manager was told the daemon is ready.
+    ready_announced: bool,
+}
+
+impl Daemon {
+    /// Opens the ledger, clears what a killed run left half-written, starts the workers
+    /// and the watch sources, and queues the jobs an earlier run did not finish.
+    async fn start(cfg: Arc<Config>) -> anyhow::Result<(Self, Events)> {
+        prepare_folders(&cfg)?;
+        let ledger_path = cfg.daemon.state().ledger();
+        let ledger = Arc::new(Ledger::open(&ledger_path).with_context(|| {
+            format!(
+                "cannot open the job ledger {}; check that the state folder is writable and not used by a different realskin version",
+                ledger_path.display()
+            )
+        })?);
+        let startup_cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || clean_up_and_announce(&startup_cfg))
+            .await
+            .context("start-up clean-up stopped")?;
+
+        let workers = cfg.worker_count();
+        let ctx = Arc::new(WorkerCtx {
+            config: cfg.clone(),
+            ledger: ledger.clone(),
+            budget: Arc::new(MemoryBudget::new()),
+            index: index::IndexWriter::start(cfg.clone(), ledger.clone()),
+        });
+        let (pool, done) = Pool::start(workers, &ctx)?;
+
+        let (watch_tx, watch_rx) = mpsc::unbounded_channel::<WatchMsg>();
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let mut rescans = Vec::new();
+        for (i, hf) in cfg.hotfolder.iter().enumerate() {
+            let source = Source::new(i, hf, cfg.daemon.rescan_interval.get());
+            let rescan = Arc::new(Notify::new());
+            rescans.push(rescan.clone());
+            tokio::spawn(run_source(
+                source,
+                watch_tx.clone(),
+                cancel_rx.clone(),
+                rescan,
+            ));
+        }
+
+        let mut sched = Scheduler::new(workers);
+        let l = ledger.clone();
+        let unfinished = tokio::task::spawn_blocking(move || unfinished_jobs(&l))
+            .await
+            .context("reading the ledger stopped")??;
+        for id in unfinished {
+            sched.push_resume(id);
+        }
+
+        let snap = initial_snapshot(&cfg, workers);
+        let (status_tx, _) = watch::channel(Arc::new(snap.clone()));
+        let (control_tx, control_rx) = mpsc::channel::<Control>(16);
+        let notifier = Notifier::from_env();
+        let guest = Guest::new(Thresholds {
+            cpu_percent: cfg.daemon.yield_above_cpu,
+            min_free_memory_mb: cfg.daemon.yield_below_free_memory_mb,
+        });
+        let events = Events {
+            watch: watch_rx,
+            done,
+            control: control_rx,
+            control_tx,
+            retry_tick: delayed_interval(Duration::from_secs(1)),
+            guest_tick: delayed_interval(Duration::from_secs(3)),
+            watchdog: tokio::time::interval(
+                notifier
+                    .watchdog_interval()
+                    .unwrap_or(Duration::from_secs(3600)),
+            ),
+        };
+        info!(workers, ledger = %ledger_path.display(), version = env!("CARGO_PKG_VERSION"), "realskin is running");
+        let daemon = Self {
+            cfg,
+            ledger,
+            ctx,
+            pool,
+            sched,
+            snap,
+            status_tx,
+            cancel_tx,
+            rescans,
+            notifier,
+            guest_enabled: guest.enabled(),
+            guest: Arc::new(std::sync::Mutex::new(guest)),
+            paused: false,
+            yielding: None,
+            finished_at: VecDeque::new(),
+            deadline: None,
+            ready_announced: false,
+        };
+        Ok((daemon, events))
+    }
+
+    /// What the API serves.
+    fn handle(&self, control: mpsc::Sender<Control>) -> DaemonHandle {
+        DaemonHandle {
+            status: self.status_tx.subscribe(),
+            control,
+            ledger: self.ledger.clone(),
+            config: self.cfg.clone(),
+        }
+    }
+
+    /// Stopping, and no job is running any more.
+    fn drained(&self) -> bool {
+        self.deadline.is_some() && self.sched.busy() == 0
+    }
+
+    /// Hands queued work to idle workers, unless paused, yielding or stopping.
+    fn dispatch(&mut self) {
+        if self.deadline.is_some() || self.paused || self.yielding.is_some() {
+            return;
+        }
+        while let Some((worker, work)) = self.sched.next_dispatch() {
+            if !self.pool.send(worker, work.clone()) {
+                error!("A worker thread stopped unexpectedly");
+                self.sched.finished(worker, &work);
+            }
+        }
+    }
+
+    /// Every hotfolder was watched and listed once.
+    fn all_listed(&self) -> bool {
+        self.snap.hotfolders.iter().all(|h| h.listed)
+    }
+
+    /// The state the daemon is in.
+    fn run_state(&self) -> RunState {
+        run_state(
+            self.deadline.is_some(),
+            self.paused,
+            self.all_listed(),
+            self.yielding.as_deref(),
+        )
+    }
+
+    /// Brings the snapshot up to date and publishes it when it changed.
+    fn publish(&mut self) {
+        let ten_min = Duration::from_secs(600);
+        while self
+            .finished_at
+            .front()
+            .is_some_and(|t| t.elapsed() > ten_min)
+        {
+            self.finished_at.pop_front();
+        }
+        self.snap.state = self.run_state();
+        self.snap.queue = self.sched.queue.len();
+        self.snap.running = self.sched.busy();
+        self.snap.counts = self.sched.counts;
+        self.snap.per_minute = self.finished_at.len() as f64 / 10.0;
+        if !self.ready_announced && (self.all_listed() || self.deadline.is_some()) {
+            self.ready_announced = true;
+            self.notifier.ready(&self.snap.one_line());
+            if self.deadline.is_none() {
+                info!("All hotfolders are watched and listed");
+            }
+        }
+        if **self.status_tx.borrow() != self.snap {
+            self.notifier.status(&self.snap.one_line());
+            self.status_tx.send_replace(Arc::new(self.snap.clone()));
+        }
+    }
+
+    /// SIGTERM or SIGINT: no new file is taken; running jobs get `shutdown_grace`.
+    fn on_shutdown(&mut self) {
+        let grace = self.cfg.daemon.shutdown_grace.get();
+        info!(
+            running = self.sched.busy(),
+            grace_s = grace.as_secs_f64(),
+            "Stopping: no new images are taken; running jobs may finish"
+        );
+        self.notifier.stopping("stopping: running jobs may finish");
+        let _ = self.cancel_tx.send(true);
+        self.deadline = Some(tokio::time::Instant::now() + grace);
+    }
+
+    /// A hotfolder source reported a stable file, its first full listing, or its health.
+    async fn on_watch(&mut self, msg: WatchMsg) {
+        match msg {
+            WatchMsg::Ready { hotfolder, path } => {
+                if self.deadline.is_some() {
+                    return;
+                }
+                // A stat and a ledger query: off the async threads.
+                let (l, p) = (self.ledger.clone(), path.clone());
+                let kept = tokio::task::spawn_blocking(move || is_kept_original(&l, &p))
+                    .await
+                    .unwrap_or(false);
+                if !kept {
+                    self.sched.push_new(hotfolder, path);
+                }
+            }
+            WatchMsg::Listed { hotfolder } => {
+                if let Some(h) = self.snap.hotfolders.get_mut(hotfolder) {
+                    h.listed = true;
+                }
+            }
+            WatchMsg::Health { hotfolder, health } => {
+                if let Some(h) = self.snap.hotfolders.get_mut(hotfolder) {
+                    h.watch = match health {
+                        WatchHealth::Events => Watch::Events,
+                        WatchHealth::Polling => Watch::Polling,
+                        WatchHealth::InputMissing => Watch::InputMissing,
+                    };
+                }
+            }
+        }
+    }
+
+    /// A worker finished a job: counts, stage times and the error list.
+    fn on_done(&mut self, done: Done) {
+        self.sched.finished(done.worker, &done.work);
+        self.sched.count(&done.result);
+        let WorkResult::Finished(d) = &done.result else {
+            return;
+        };
+        self.finished_at.push_back(tokio::time::Instant::now());
+        for (stage, secs) in &d.seconds {
+            let t = self.snap.stage_seconds.entry(stage.clone()).or_default();
+            t.count += 1;
+            t.seconds += secs;
+        }
+        if d.outcome == Outcome::Failed {
+            self.snap.push_error(ErrorEntry {
+                at: crate::report::now_rfc3339(),
+                job: Some(d.job),
+                file: d.file.clone(),
+                message: d.error.clone().unwrap_or_default(),
+            });
+        }
+    }
+
+    /// Pause, resume or rescan, from the API; answered with the state it led to.
+    fn on_control(&mut self, cmd: Control) {
+        let reply = match cmd {
+            Control::Pause(r) => {
+                if !self.paused {
+                    info!("Paused: no new images are taken until resumed");
+                }
+                self.paused = true;
+                r
+            }
+            Control::Resume(r) => {
+                if self.paused {
+                    info!("Resumed: taking new images again");
+                }
+                self.paused = false;
+                r
+            }
+            Control::Rescan(r) => {
+                info!("Listing every hotfolder now, as asked");
+                self.rescans.iter().for_each(|n| n.notify_one());
+                r
+            }
+        };
+        self.publish();
+        let _ = reply.send(self.status_tx.borrow().clone());
+    }
+
+    /// Queues the jobs whose retry came due (a destination that could not be written).
+    async fn on_retry_tick(&mut self) {
+        if self.deadline.is_some() {
+            return;
+        }
+        let l = self.ledger.clone();
+        match tokio::task::spawn_blocking(move || l.due_retries(now_ms())).await {
+            Ok(Ok(rows)) => rows.into_iter().for_each(|r| self.sched.push_resume(r.id)),
+            Ok(Err(e)) => error!(error = %e, "Could not read due retries from the ledger"),
+            Err(e) => error!(error = %e, "Could not read due retries from the ledger"),
+        }
+    }
+
+    /// Samples the machine's load (on the blocking pool) and yields to other programs
+    /// while it is above the configured thresholds.
+    async fn on_guest_tick(&mut self) {
+        let guest = self.guest.clone();
+        let verdict = tokio::task::spawn_blocking(move || {
+            let mut g = guest.lock().unwrap_or_else(|p| p.into_inner());
+            g.sample().map(|load| g.judge(load))
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(verdict) = verdict
+            && verdict != self.yielding
+        {
+            match &verdict {
+                Some(why) => info!("Waiting before taking new images: {why}"),
+                None => info!("The machine has room again; taking new images"),
+            }
+            self.yielding = verdict;
+        }
+    }
+
+    /// Stops the workers, completes the daily indexes and records the clean stop.
+    async fn finish(self) {
+        self.pool.stop();
+        let (ctx, ledger) = (self.ctx, self.ledger);
+        // The daily indexes, complete (their writer batches a second's worth of jobs), and
+        // the clean stop: renders cut short by it are not crashes.
+        let _ = tokio::task::spawn_blocking(move || {
+            ctx.index.flush();
+            if let Err(e) = ledger.stopped_cleanly() {
+                warn!(error = %e, "Could not record the clean stop in the ledger");
+            }
+        })
+        .await;
+        let c = self.sched.counts;
+        info!(
+            processed = c.processed,
+            failed = c.failed,
+            duplicates = c.duplicate,
+            retries = c.retries,
+            "realskin stopped"
+        );
+    }
+}
+
+/// The state the daemon is in, the one place it is worked out: stopping wins, then a pause
+/// the operator asked for, then the first listing of every hotfolder, then yielding.
+fn run_state(stopping: bool, paused: bool, all_listed: bool, yielding: Option<&str>) -> RunState {
+    if stopping {
+        RunState::Stopping
+    } else if paused {
+        RunState::Paused
+    } else if !all_listed {
+        RunState::Starting
+    } else if let Some(why) = yielding {
+        RunState::Yielding(why.to_string())
+    } else {
+        RunState::Running
+    }
+}
+
+/// The first snapshot: every hotfolder starting, nothing counted yet.
+fn initial_snapshot(cfg: &Config, workers: usize) -> Snapshot {
+    Snapshot {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: crate::report::now_rfc3339(),
+        state: RunState::Starting,
+        queue: 0,
+        running: 0,
+        workers,
+        counts: Counts::default(),
+        per_minute: 0.0,
+        hotfolders: cfg
+            .hotfolder
+            .iter()
+            .map(|hf| HotfolderStatus {
+                name: hf.name.clone(),
+                input: hf.input.display().to_string(),
+                output: hf.output.display().to_string(),
+                watch: Watch::Starting,
+                listed: false,
+            })
+            .collect(),
+        last_errors: VecDeque::new(),
+        stage_seconds: BTreeMap::new(),
+    }
+}
+
+/// A tick that, when late, waits a full period again instead of bursting.
+fn delayed_interval(period: Duration) -> tokio::time::Interval {
+    let mut i = tokio::time::interval(period);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    i
+}
+
+/// Removes the temporary files a killed run left (previews in the state folder, outputs
+/// in the destinations) and logs where each hotfolder takes and puts images.
+fn clean_up_and_announce(cfg: &Config) {
     let n = output::remove_stale_temp_files(&cfg.daemon.state_dir);
     if n > 0 {
         info!(folder = %cfg.daemon.state_dir.display(), files = n, "Removed half-written previews left by an interrupted run");
@@ -125,58 +562,10 @@ where
             hf.output.display()
         );
     }
+}
 
-    let workers = cfg.worker_count();
-    let ctx = Arc::new(WorkerCtx {
-        config: cfg.clone(),
-        ledger: ledger.clone(),
-        budget: Arc::new(MemoryBudget::new()),
-        index: index::IndexWriter::start(cfg.clone(), ledger.clone()),
-    });
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-    let mut senders = Vec::with_capacity(workers);
-    let mut threads = Vec::with_capacity(workers);
-    for i in 0..workers {
-        let (tx, rx) = std::sync::mpsc::channel::<Work>();
-        let ctx = ctx.clone();
-        let done_tx = done_tx.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("realskin-worker-{i}"))
-            .spawn(move || {
-                while let Ok(work) = rx.recv() {
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker::run(&ctx, &work)))
-                        .unwrap_or_else(|_| {
-                            error!(?work, "A job panicked; it will be resumed at the next start. Please report this as a bug");
-                            WorkResult::LedgerFailed
-                        });
-                    if done_tx.send(Done { worker: i, work, result }).is_err() {
-                        break;
-                    }
-                }
-            })
-            .context("cannot start worker threads")?;
-        senders.push(tx);
-        threads.push(handle);
-    }
-    drop(done_tx);
-
-    let (watch_tx, mut watch_rx) = mpsc::unbounded_channel::<WatchMsg>();
-    let (cancel_tx, cancel_rx) = watch::channel(false);
-    let mut rescans = Vec::new();
-    for (i, hf) in cfg.hotfolder.iter().enumerate() {
-        let source = Source::new(i, hf, cfg.daemon.rescan_interval.get());
-        let rescan = Arc::new(Notify::new());
-        rescans.push(rescan.clone());
-        tokio::spawn(run_source(
-            source,
-            watch_tx.clone(),
-            cancel_rx.clone(),
-            rescan,
-        ));
-    }
-    drop(watch_tx);
-
-    let mut sched = Scheduler::new(workers);
+/// The jobs an earlier run left unfinished, to resume; warns when it ended mid-render.
+fn unfinished_jobs(ledger: &Ledger) -> anyhow::Result<Vec<i64>> {
     let crashed = ledger.count_crashes()?;
     if crashed > 0 {
         warn!(
@@ -192,256 +581,7 @@ where
             "Resuming jobs an earlier run did not finish"
         );
     }
-    for row in unfinished {
-        sched.push_resume(row.id);
-    }
-
-    let mut snap = Snapshot {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: crate::report::now_rfc3339(),
-        state: RunState::Starting,
-        queue: 0,
-        running: 0,
-        workers,
-        counts: Counts::default(),
-        per_minute: 0.0,
-        hotfolders: cfg
-            .hotfolder
-            .iter()
-            .map(|hf| HotfolderStatus {
-                name: hf.name.clone(),
-                input: hf.input.display().to_string(),
-                output: hf.output.display().to_string(),
-                watch: Watch::Starting,
-                listed: false,
-            })
-            .collect(),
-        last_errors: VecDeque::new(),
-        stage_seconds: BTreeMap::new(),
-    };
-    let (status_tx, status_rx) = watch::channel(Arc::new(snap.clone()));
-    let (control_tx, mut control_rx) = mpsc::channel::<Control>(16);
-    let handle = DaemonHandle {
-        status: status_rx,
-        control: control_tx,
-        ledger: ledger.clone(),
-        config: cfg.clone(),
-    };
-    let stop_front = front(handle.clone()).await;
-
-    let notifier = Notifier::from_env();
-    let mut watchdog = tokio::time::interval(
-        notifier
-            .watchdog_interval()
-            .unwrap_or(Duration::from_secs(3600)),
-    );
-    let mut guest = Guest::new(Thresholds {
-        cpu_percent: cfg.daemon.yield_above_cpu,
-        min_free_memory_mb: cfg.daemon.yield_below_free_memory_mb,
-    });
-    let mut guest_tick = tokio::time::interval(Duration::from_secs(3));
-    guest_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut paused = false;
-    let mut yielding: Option<String> = None;
-    let mut finished_at: VecDeque<tokio::time::Instant> = VecDeque::new();
-
-    info!(workers, ledger = %ledger_path.display(), version = env!("CARGO_PKG_VERSION"), "realskin is running");
-
-    let grace = cfg.daemon.shutdown_grace.get();
-    let mut retry_tick = tokio::time::interval(Duration::from_secs(1));
-    retry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    let mut deadline: Option<tokio::time::Instant> = None;
-
-    loop {
-        let intake = deadline.is_none() && !paused && yielding.is_none();
-        if intake {
-            while let Some((worker, work)) = sched.next_dispatch() {
-                if senders[worker].send(work.clone()).is_err() {
-                    error!("A worker thread stopped unexpectedly");
-                    sched.finished(worker, &work);
-                }
-            }
-        } else if deadline.is_some() && sched.busy() == 0 {
-            break;
-        }
-
-        // Publish what changed.
-        let ten_min = Duration::from_secs(600);
-        while finished_at.front().is_some_and(|t| t.elapsed() > ten_min) {
-            finished_at.pop_front();
-        }
-        let all_listed = snap.hotfolders.iter().all(|h| h.listed);
-        let state = if deadline.is_some() {
-            RunState::Stopping
-        } else if !all_listed {
-            RunState::Starting
-        } else if paused {
-            RunState::Paused
-        } else if let Some(why) = &yielding {
-            RunState::Yielding(why.clone())
-        } else {
-            RunState::Running
-        };
-        let became_ready = snap.state == RunState::Starting && state != RunState::Starting;
-        snap.state = state;
-        snap.queue = sched.queue.len();
-        snap.running = sched.busy();
-        snap.counts = sched.counts;
-        snap.per_minute = finished_at.len() as f64 / 10.0;
-        if became_ready {
-            notifier.ready(&snap.one_line());
-            info!("All hotfolders are watched and listed");
-        }
-        if **status_tx.borrow() != snap {
-            notifier.status(&snap.one_line());
-            status_tx.send_replace(Arc::new(snap.clone()));
-        }
-
-        tokio::select! {
-            () = &mut shutdown, if deadline.is_none() => {
-                info!(running = sched.busy(), grace_s = grace.as_secs_f64(),
-                    "Stopping: no new images are taken; running jobs may finish");
-                notifier.stopping("stopping: running jobs may finish");
-                let _ = cancel_tx.send(true);
-                deadline = Some(tokio::time::Instant::now() + grace);
-            }
-            () = sleep_until_opt(deadline) => {
-                warn!(running = sched.busy(), "Shutdown grace period over; unfinished jobs resume at the next start");
-                break;
-            }
-            Some(msg) = watch_rx.recv() => match msg {
-                WatchMsg::Ready { hotfolder, path } => {
-                    // A stat and a ledger query: off the async threads.
-                    if deadline.is_none() {
-                        let (l, p) = (ledger.clone(), path.clone());
-                        let kept = tokio::task::spawn_blocking(move || is_kept_original(&l, &p))
-                            .await
-                            .unwrap_or(false);
-                        if !kept {
-                            sched.push_new(hotfolder, path);
-                        }
-                    }
-                }
-                WatchMsg::Listed { hotfolder } => {
-                    if let Some(h) = snap.hotfolders.get_mut(hotfolder) {
-                        h.listed = true;
-                    }
-                }
-                WatchMsg::Health { hotfolder, health } => {
-                    if let Some(h) = snap.hotfolders.get_mut(hotfolder) {
-                        h.watch = match health {
-                            WatchHealth::Events => Watch::Events,
-                            WatchHealth::Polling => Watch::Polling,
-                            WatchHealth::InputMissing => Watch::InputMissing,
-                        };
-                    }
-                }
-            },
-            Some(done) = done_rx.recv() => {
-                sched.finished(done.worker, &done.work);
-                sched.count(&done.result);
-                if let WorkResult::Finished(d) = &done.result {
-                    finished_at.push_back(tokio::time::Instant::now());
-                    for (stage, secs) in &d.seconds {
-                        let t = snap.stage_seconds.entry(stage.clone()).or_default();
-                        t.count += 1;
-                        t.seconds += secs;
-                    }
-                    if d.outcome == Outcome::Failed {
-                        snap.push_error(ErrorEntry {
-                            at: crate::report::now_rfc3339(),
-                            job: Some(d.job),
-                            file: d.file.clone(),
-                            message: d.error.clone().unwrap_or_default(),
-                        });
-                    }
-                }
-            }
-            Some(cmd) = control_rx.recv() => {
-                let reply = match cmd {
-                    Control::Pause(r) => {
-                        if !paused {
-                            info!("Paused: no new images are taken until resumed");
-                        }
-                        paused = true;
-                        r
-                    }
-                    Control::Resume(r) => {
-                        if paused {
-                            info!("Resumed: taking new images again");
-                        }
-                        paused = false;
-                        r
-                    }
-                    Control::Rescan(r) => {
-                        info!("Listing every hotfolder now, as asked");
-                        rescans.iter().for_each(|n| n.notify_one());
-                        r
-                    }
-                };
-                // Answer with the state the command led to.
-                snap.state = if deadline.is_some() {
-                    RunState::Stopping
-                } else if paused {
-                    RunState::Paused
-                } else if let Some(why) = &yielding {
-                    RunState::Yielding(why.clone())
-                } else {
-                    RunState::Running
-                };
-                status_tx.send_replace(Arc::new(snap.clone()));
-                let _ = reply.send(Arc::new(snap.clone()));
-            }
-            _ = retry_tick.tick() => {
-                if deadline.is_none() {
-                    let l = ledger.clone();
-                    match tokio::task::spawn_blocking(move || l.due_retries(now_ms())).await {
-                        Ok(Ok(rows)) => rows.into_iter().for_each(|r| sched.push_resume(r.id)),
-                        Ok(Err(e)) => error!(error = %e, "Could not read due retries from the ledger"),
-                        Err(e) => error!(error = %e, "Could not read due retries from the ledger"),
-                    }
-                }
-            }
-            _ = guest_tick.tick(), if guest.enabled() => {
-                let g = guest.sample().map(|load| guest.judge(load));
-                if let Some(verdict) = g
-                    && verdict != yielding
-                {
-                    match &verdict {
-                        Some(why) => info!("Waiting before taking new images: {why}"),
-                        None => info!("The machine has room again; taking new images"),
-                    }
-                    yielding = verdict;
-                }
-            }
-            _ = watchdog.tick(), if notifier.watchdog_interval().is_some() => notifier.watchdog(),
-        }
-    }
-    if let Some(stop) = stop_front {
-        stop();
-    }
-    drop(senders);
-    for t in threads {
-        if t.is_finished() {
-            let _ = t.join();
-        }
-    }
-    // The daily indexes, complete (their writer batches a second's worth of jobs).
-    let flush_ctx = ctx.clone();
-    let _ = tokio::task::spawn_blocking(move || flush_ctx.index.flush()).await;
-    // Renders cut short by this stop are not crashes.
-    if let Err(e) = ledger.stopped_cleanly() {
-        warn!(error = %e, "Could not record the clean stop in the ledger");
-    }
-    info!(
-        processed = sched.counts.processed,
-        failed = sched.counts.failed,
-        duplicates = sched.counts.duplicate,
-        retries = sched.counts.retries,
-        "realskin stopped"
-    );
-    Ok(())
+    Ok(unfinished.into_iter().map(|row| row.id).collect())
 }
 
 async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
@@ -562,6 +702,27 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_run_state_puts_stopping_then_pause_first() {
+        assert_eq!(
+            run_state(true, true, false, Some("busy")),
+            RunState::Stopping
+        );
+        assert_eq!(
+            run_state(false, true, false, Some("busy")),
+            RunState::Paused
+        );
+        assert_eq!(
+            run_state(false, false, false, Some("busy")),
+            RunState::Starting
+        );
+        assert_eq!(
+            run_state(false, false, true, Some("busy")),
+            RunState::Yielding("busy".into())
+        );
+        assert_eq!(run_state(false, false, true, None), RunState::Running);
+    }
 
     #[test]
     fn the_scheduler_never_runs_the_same_file_twice_at_once() {

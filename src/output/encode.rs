@@ -100,6 +100,73 @@ pub fn encode(
     source: SourceCoding,
 ) -> Result<Encoded, String> {
     let mut notes = Vec::new();
+    let image = fit_layout(image, format, source, &mut notes);
+    let (w, h) = (image.width(), image.height());
+    let color = image.color();
+    // Room for the worst case (stored deflate blocks, one filter byte per row), so the buffer
+    // never grows by copying: on a 36 MP picture a doubling would hold both halves at once.
+    // Capacity never written is never resident.
+    let raw = w as usize * h as usize * color.bytes_per_pixel() as usize;
+    let mut bytes = Vec::with_capacity(raw + raw / 64 + h as usize + 65_536);
+    let compression = match format {
+        Format::Png => {
+            let (level, word) = match cfg.png_compression {
+                PngCompression::Fast => (CompressionType::Fast, "deflate, fast"),
+                PngCompression::Default => (CompressionType::Default, "deflate"),
+                PngCompression::Best => (CompressionType::Best, "deflate, best"),
+            };
+            PngEncoder::new_with_quality(&mut bytes, level, FilterType::Adaptive)
+                .write_image(image.as_bytes(), w, h, color.into())
+                .map_err(|e| format!("encoding PNG failed: {e}"))?;
+            word.to_string()
+        }
+        Format::Jpeg => {
+            let quality = cfg.quality.clamp(1, 100);
+            jpeg(&image, quality, cfg.jpeg_progressive, &mut bytes)?;
+            format!("lossy, quality {quality}")
+        }
+        Format::Webp if source.lossy => {
+            let quality = cfg.webp_quality.clamp(1, 100);
+            bytes = webp_lossy(&image, quality)?;
+            format!("lossy, quality {quality}")
+        }
+        Format::Webp => {
+            WebPEncoder::new_lossless(&mut bytes)
+                .write_image(image.as_bytes(), w, h, color.into())
+                .map_err(|e| format!("encoding WebP failed: {e}"))?;
+            "lossless".to_string()
+        }
+        Format::Tiff => {
+            tiff(&image, source.lzw, &mut bytes)?;
+            if source.lzw { "lzw" } else { "deflate" }.to_string()
+        }
+    };
+
+    Ok(Encoded {
+        facts: OutputFacts {
+            format,
+            width: w,
+            height: h,
+            bit_depth: (color.bytes_per_pixel() / color.channel_count()) * 8,
+            alpha: color.has_alpha(),
+            bytes: bytes.len() as u64,
+            metadata_kept: Vec::new(),
+            compression,
+            notes,
+        },
+        bytes,
+        format,
+    })
+}
+
+/// The image in a layout `format` can hold (borrowed when it already is one), with a
+/// sentence in `notes` for each conversion the format forced.
+fn fit_layout<'a>(
+    image: &'a DynamicImage,
+    format: Format,
+    source: SourceCoding,
+    notes: &mut Vec<String>,
+) -> std::borrow::Cow<'a, DynamicImage> {
     // Borrowed unless the format needs another layout.
     let mut image = std::borrow::Cow::Borrowed(image);
     let color = image.color();
@@ -158,62 +225,7 @@ pub fn encode(
         Format::Png => {}
     }
 
-    let (w, h) = (image.width(), image.height());
-    let color = image.color();
-    // Room for the worst case (stored deflate blocks, one filter byte per row), so the buffer
-    // never grows by copying: on a 36 MP picture a doubling would hold both halves at once.
-    // Capacity never written is never resident.
-    let raw = w as usize * h as usize * color.bytes_per_pixel() as usize;
-    let mut bytes = Vec::with_capacity(raw + raw / 64 + h as usize + 65_536);
-    let compression = match format {
-        Format::Png => {
-            let (level, word) = match cfg.png_compression {
-                PngCompression::Fast => (CompressionType::Fast, "deflate, fast"),
-                PngCompression::Default => (CompressionType::Default, "deflate"),
-                PngCompression::Best => (CompressionType::Best, "deflate, best"),
-            };
-            PngEncoder::new_with_quality(&mut bytes, level, FilterType::Adaptive)
-                .write_image(image.as_bytes(), w, h, color.into())
-                .map_err(|e| format!("encoding PNG failed: {e}"))?;
-            word.to_string()
-        }
-        Format::Jpeg => {
-            let quality = cfg.quality.clamp(1, 100);
-            jpeg(&image, quality, cfg.jpeg_progressive, &mut bytes)?;
-            format!("lossy, quality {quality}")
-        }
-        Format::Webp if source.lossy => {
-            let quality = cfg.webp_quality.clamp(1, 100);
-            bytes = webp_lossy(&image, quality)?;
-            format!("lossy, quality {quality}")
-        }
-        Format::Webp => {
-            WebPEncoder::new_lossless(&mut bytes)
-                .write_image(image.as_bytes(), w, h, color.into())
-                .map_err(|e| format!("encoding WebP failed: {e}"))?;
-            "lossless".to_string()
-        }
-        Format::Tiff => {
-            tiff(&image, source.lzw, &mut bytes)?;
-            if source.lzw { "lzw" } else { "deflate" }.to_string()
-        }
-    };
-
-    Ok(Encoded {
-        facts: OutputFacts {
-            format,
-            width: w,
-            height: h,
-            bit_depth: (color.bytes_per_pixel() / color.channel_count()) * 8,
-            alpha: color.has_alpha(),
-            bytes: bytes.len() as u64,
-            metadata_kept: Vec::new(),
-            compression,
-            notes,
-        },
-        bytes,
-        format,
-    })
+    image
 }
 
 /// Baseline (or progressive) JPEG with optimised Huffman tables; 4:4:4 chroma at quality
