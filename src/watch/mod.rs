@@ -279,6 +279,194 @@ fn start_native(source: &Source, tx: EventTx) -> Result<notify::RecommendedWatch
     Ok(watcher)
 }
 
+/// What happened to a hotfolder's input or its native watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// The input folder was checked: there, or not.
+    InputPresent(bool),
+    /// The kernel's watch limit was reached while watching.
+    WatchLimitHit,
+}
+
+/// The watch's next state after `change`, or `None` when it stays. A move to `Events`
+/// means "start native events"; where they cannot start the task polls instead.
+fn next_state(state: WatchHealth, change: Change, poll_only: bool) -> Option<WatchHealth> {
+    use WatchHealth::{Events, InputMissing, Polling};
+    match (state, change) {
+        (InputMissing, Change::InputPresent(true)) => {
+            Some(if poll_only { Polling } else { Events })
+        }
+        (InputMissing, _) => None,
+        (_, Change::InputPresent(false)) => Some(InputMissing),
+        (Events, Change::WatchLimitHit) => Some(Polling),
+        (Events | Polling, _) => None,
+    }
+}
+
+/// One hotfolder's task: its watch state and the settle gate its files wait in.
+struct Task {
+    source: Arc<Source>,
+    gate: Arc<Mutex<SettleGate>>,
+    /// Cloud placeholders already logged, so each is logged once.
+    placeholders: Arc<Mutex<HashSet<PathBuf>>>,
+    out: mpsc::UnboundedSender<WatchMsg>,
+    /// `watch = "poll"`, or `"auto"` on a network mount.
+    poll_only: bool,
+    ev_tx: EventTx,
+    state: WatchHealth,
+    /// Set while the state is `Events`.
+    watcher: Option<notify::RecommendedWatcher>,
+}
+
+impl Task {
+    /// Moves to `target`: starts native events (polling when they cannot start) or drops
+    /// them, and tells the scheduler.
+    fn enter(&mut self, target: WatchHealth) {
+        self.watcher = None;
+        self.state = target;
+        if target == WatchHealth::Events {
+            match start_native(&self.source, self.ev_tx.clone()) {
+                Ok(w) => self.watcher = Some(w),
+                Err(e) => {
+                    warn!(hotfolder = %self.source.name, folder = %self.source.input.display(), "{}", watch_error_help(&e));
+                    self.state = WatchHealth::Polling;
+                }
+            }
+        }
+        let _ = self.out.send(WatchMsg::Health {
+            hotfolder: self.source.index,
+            health: self.state,
+        });
+    }
+
+    /// Applies `change`; whether the state moved.
+    fn apply(&mut self, change: Change) -> bool {
+        match next_state(self.state, change, self.poll_only) {
+            Some(target) => {
+                self.enter(target);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn present(&self) -> bool {
+        self.state != WatchHealth::InputMissing
+    }
+
+    /// Lists the input (on the blocking pool) and puts every file in the settle gate.
+    async fn list(&self) {
+        let now = Instant::now();
+        let source = self.source.clone();
+        let found = tokio::task::spawn_blocking(move || scan(&source)).await;
+        if let Ok(Ok(paths)) = found {
+            let mut g = self.gate.lock().unwrap_or_else(|p| p.into_inner());
+            for p in paths {
+                g.observe(p, now);
+            }
+        }
+    }
+
+    /// A native event: files go to the settle gate; a new folder or an overflow means a
+    /// listing; the watch limit means polling.
+    async fn on_event(&mut self, event: notify::Result<notify::Event>) {
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                warn!(hotfolder = %self.source.name, folder = %self.source.input.display(), "{}", watch_error_help(&e));
+                if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
+                    self.apply(Change::WatchLimitHit);
+                }
+                return self.list().await;
+            }
+        };
+        match classify(&event) {
+            EventAction::Observe(paths) => {
+                if self.observe(paths) {
+                    // A folder moved or copied in: its files may predate the watch.
+                    self.list().await;
+                }
+            }
+            EventAction::Rescan => {
+                warn!(hotfolder = %self.source.name, "File-system events overflowed; listing the folder in full");
+                self.list().await;
+            }
+            EventAction::Ignore => {}
+        }
+    }
+
+    /// Puts the files among `paths` in the settle gate; whether a folder was among them.
+    fn observe(&self, paths: Vec<PathBuf>) -> bool {
+        let now = Instant::now();
+        let rules = &self.source.rules;
+        let mut folder = false;
+        let mut g = self.gate.lock().unwrap_or_else(|p| p.into_inner());
+        for p in paths {
+            if rules.skip(&p).is_some() {
+                folder |= self.source.recursive && p.is_dir() && !rules.skip_dir(&p);
+            } else if p.is_dir() {
+                folder = true;
+            } else {
+                g.observe(p, now);
+            }
+        }
+        folder
+    }
+
+    /// Passes on the files that stopped changing (stats on the blocking pool).
+    async fn on_gate_tick(&self) {
+        if self
+            .gate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        {
+            return;
+        }
+        let g = self.gate.clone();
+        let seen = self.placeholders.clone();
+        let name = self.source.name.clone();
+        let ready = tokio::task::spawn_blocking(move || {
+            let mut g = g.lock().unwrap_or_else(|p| p.into_inner());
+            g.check(Instant::now(), |p| {
+                let st = stat(p);
+                if st.is_none()
+                    && let Ok(m) = std::fs::metadata(p)
+                    && is_cloud_placeholder(&m)
+                    && seen.lock().unwrap_or_else(|p| p.into_inner()).insert(p.to_path_buf())
+                {
+                    info!(hotfolder = %name, file = %p.display(),
+                        "Skipping a cloud placeholder (its data is not on this machine); make it available offline to process it");
+                }
+                st
+            })
+        })
+        .await
+        .unwrap_or_default();
+        for path in ready {
+            let _ = self.out.send(WatchMsg::Ready {
+                hotfolder: self.source.index,
+                path,
+            });
+        }
+    }
+
+    /// Notices an input folder that went away (an unmounted share) or came back.
+    async fn on_health_tick(&mut self) {
+        let present = self.source.input.is_dir();
+        let (name, folder) = (&self.source.name, self.source.input.display());
+        if present && !self.present() {
+            info!(hotfolder = %name, folder = %folder, "Input folder is back; watching it again");
+        } else if !present && self.present() {
+            warn!(hotfolder = %name, folder = %folder,
+                "Input folder is gone (an unmounted share?); waiting for it to return");
+        }
+        if self.apply(Change::InputPresent(present)) && present {
+            self.list().await;
+        }
+    }
+}
+
 /// Runs one hotfolder until `cancel` turns true. `rescan` asks for a listing now.
 pub async fn run_source(
     source: Source,
@@ -286,43 +474,28 @@ pub async fn run_source(
     mut cancel: watch::Receiver<bool>,
     rescan: Arc<Notify>,
 ) {
-    let source = Arc::new(source);
-    let gate = Arc::new(Mutex::new(SettleGate::new(source.settle)));
     let (mode, fstype) = source.resolved_mode();
-    let mut polling = mode == WatchMode::Poll;
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-    let mut watcher = None;
-    let mut present = source.input.is_dir();
-    let placeholders: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
-
-    let health = |polling: bool, present: bool| {
-        let health = if !present {
-            WatchHealth::InputMissing
-        } else if polling {
-            WatchHealth::Polling
-        } else {
-            WatchHealth::Events
-        };
-        WatchMsg::Health {
-            hotfolder: source.index,
-            health,
-        }
+    let mut task = Task {
+        gate: Arc::new(Mutex::new(SettleGate::new(source.settle))),
+        source: Arc::new(source),
+        placeholders: Arc::default(),
+        out,
+        poll_only: mode == WatchMode::Poll,
+        ev_tx,
+        state: WatchHealth::InputMissing,
+        watcher: None,
     };
-
-    if present && !polling {
-        match start_native(&source, ev_tx.clone()) {
-            Ok(w) => watcher = Some(w),
-            Err(e) => {
-                warn!(hotfolder = %source.name, folder = %source.input.display(), "{}", watch_error_help(&e));
-                polling = true;
-            }
-        }
+    let source = task.source.clone();
+    let present = source.input.is_dir();
+    if !task.apply(Change::InputPresent(present)) {
+        task.enter(WatchHealth::InputMissing);
     }
     if present {
         info!(
             hotfolder = %source.name,
             folder = %source.input.display(),
-            mode = if polling { "poll" } else { "events" },
+            mode = if task.state == WatchHealth::Polling { "poll" } else { "events" },
             fs = fstype.as_deref().unwrap_or("unknown"),
             "Watching hotfolder"
         );
@@ -330,140 +503,42 @@ pub async fn run_source(
         warn!(hotfolder = %source.name, folder = %source.input.display(),
             "Input folder does not exist (an unmounted share?); waiting for it to appear");
     }
-    let _ = out.send(health(polling, present));
 
     let tick = (source.settle / 4).clamp(Duration::from_millis(20), Duration::from_millis(250));
-    let mut gate_tick = tokio::time::interval(tick);
-    gate_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut poll_tick = tokio::time::interval(source.poll_interval);
-    poll_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut rescan_tick = tokio::time::interval(source.rescan_interval);
-    rescan_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut gate_tick = delayed_interval(tick);
+    let mut poll_tick = delayed_interval(source.poll_interval);
+    let mut rescan_tick = delayed_interval(source.rescan_interval);
     let mut health_tick = tokio::time::interval(Duration::from_secs(2).min(source.poll_interval));
     // The first tick of an interval fires at once; the start-up listing is done here
     // instead, so it can be reported.
     poll_tick.tick().await;
     rescan_tick.tick().await;
-
-    let list = |source: Arc<Source>, gate: Arc<Mutex<SettleGate>>| async move {
-        let now = Instant::now();
-        let found = tokio::task::spawn_blocking(move || scan(&source)).await;
-        if let Ok(Ok(paths)) = found {
-            let mut g = gate.lock().unwrap_or_else(|p| p.into_inner());
-            for p in paths {
-                g.observe(p, now);
-            }
-        }
-    };
-
     if present {
-        list(source.clone(), gate.clone()).await;
+        task.list().await;
     }
-    let _ = out.send(WatchMsg::Listed {
+    let _ = task.out.send(WatchMsg::Listed {
         hotfolder: source.index,
     });
 
     loop {
+        let (polling, present) = (task.state == WatchHealth::Polling, task.present());
         tokio::select! {
             _ = cancel.changed() => break,
-            Some(event) = ev_rx.recv() => match event {
-                Ok(event) => match classify(&event) {
-                    EventAction::Observe(paths) => {
-                        let now = Instant::now();
-                        let mut dirs = Vec::new();
-                        {
-                            let mut g = gate.lock().unwrap_or_else(|p| p.into_inner());
-                            for p in paths {
-                                if source.rules.skip(&p).is_some() {
-                                    if p.is_dir() && !source.rules.skip_dir(&p) && source.recursive {
-                                        dirs.push(p);
-                                    }
-                                    continue;
-                                }
-                                if p.is_dir() {
-                                    dirs.push(p);
-                                } else {
-                                    g.observe(p, now);
-                                }
-                            }
-                        }
-                        if !dirs.is_empty() {
-                            // A folder moved or copied in: its files may predate the watch.
-                            list(source.clone(), gate.clone()).await;
-                        }
-                    }
-                    EventAction::Rescan => {
-                        warn!(hotfolder = %source.name, "File-system events overflowed; listing the folder in full");
-                        list(source.clone(), gate.clone()).await;
-                    }
-                    EventAction::Ignore => {}
-                },
-                Err(e) => {
-                    warn!(hotfolder = %source.name, folder = %source.input.display(), "{}", watch_error_help(&e));
-                    if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) && !polling {
-                        watcher = None;
-                        polling = true;
-                        let _ = out.send(health(polling, present));
-                    }
-                    list(source.clone(), gate.clone()).await;
-                }
-            },
-            _ = gate_tick.tick() => {
-                let pending = !gate.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
-                if pending {
-                    let g = gate.clone();
-                    let seen = placeholders.clone();
-                    let name = source.name.clone();
-                    let ready = tokio::task::spawn_blocking(move || {
-                        let mut g = g.lock().unwrap_or_else(|p| p.into_inner());
-                        g.check(Instant::now(), |p| {
-                            let st = stat(p);
-                            if st.is_none()
-                                && let Ok(m) = std::fs::metadata(p)
-                                && is_cloud_placeholder(&m)
-                                && seen.lock().unwrap_or_else(|p| p.into_inner()).insert(p.to_path_buf())
-                            {
-                                info!(hotfolder = %name, file = %p.display(),
-                                    "Skipping a cloud placeholder (its data is not on this machine); make it available offline to process it");
-                            }
-                            st
-                        })
-                    }).await.unwrap_or_default();
-                    for path in ready {
-                        let _ = out.send(WatchMsg::Ready { hotfolder: source.index, path });
-                    }
-                }
-            }
-            _ = poll_tick.tick(), if polling && present => list(source.clone(), gate.clone()).await,
-            _ = rescan_tick.tick(), if present => list(source.clone(), gate.clone()).await,
-            _ = rescan.notified() => list(source.clone(), gate.clone()).await,
-            _ = health_tick.tick() => {
-                let now_present = source.input.is_dir();
-                if now_present != present {
-                    present = now_present;
-                    if present {
-                        info!(hotfolder = %source.name, folder = %source.input.display(), "Input folder is back; watching it again");
-                        if mode != WatchMode::Poll {
-                            match start_native(&source, ev_tx.clone()) {
-                                Ok(w) => { watcher = Some(w); polling = false; }
-                                Err(e) => {
-                                    warn!(hotfolder = %source.name, "{}", watch_error_help(&e));
-                                    polling = true;
-                                }
-                            }
-                        }
-                        list(source.clone(), gate.clone()).await;
-                    } else {
-                        warn!(hotfolder = %source.name, folder = %source.input.display(),
-                            "Input folder is gone (an unmounted share?); waiting for it to return");
-                        watcher = None;
-                    }
-                    let _ = out.send(health(polling, present));
-                }
-            }
+            Some(event) = ev_rx.recv() => task.on_event(event).await,
+            _ = gate_tick.tick() => task.on_gate_tick().await,
+            _ = poll_tick.tick(), if polling => task.list().await,
+            _ = rescan_tick.tick(), if present => task.list().await,
+            _ = rescan.notified() => task.list().await,
+            _ = health_tick.tick() => task.on_health_tick().await,
         }
     }
-    drop(watcher);
+}
+
+/// A tick that, when late, waits a full period again instead of bursting.
+fn delayed_interval(period: Duration) -> tokio::time::Interval {
+    let mut i = tokio::time::interval(period);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    i
 }
 
 #[cfg(test)]
@@ -481,6 +556,30 @@ mod tests {
             classify(&ev),
             EventAction::Observe(vec!["/in/a.png".into()])
         );
+    }
+
+    #[test]
+    fn the_watch_moves_between_events_polling_and_missing() {
+        use WatchHealth::{Events, InputMissing, Polling};
+        let present = Change::InputPresent(true);
+        let gone = Change::InputPresent(false);
+        // An input that appears is watched with events, or polled on a network mount.
+        assert_eq!(next_state(InputMissing, present, false), Some(Events));
+        assert_eq!(next_state(InputMissing, present, true), Some(Polling));
+        assert_eq!(next_state(InputMissing, gone, false), None);
+        assert_eq!(next_state(InputMissing, Change::WatchLimitHit, false), None);
+        // One that goes away is waited for, whatever the watch was.
+        assert_eq!(next_state(Events, gone, false), Some(InputMissing));
+        assert_eq!(next_state(Polling, gone, true), Some(InputMissing));
+        // Still there: nothing changes.
+        assert_eq!(next_state(Events, present, false), None);
+        assert_eq!(next_state(Polling, present, true), None);
+        // The kernel's watch limit turns events into polling, once.
+        assert_eq!(
+            next_state(Events, Change::WatchLimitHit, false),
+            Some(Polling)
+        );
+        assert_eq!(next_state(Polling, Change::WatchLimitHit, false), None);
     }
 
     #[test]
