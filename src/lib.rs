@@ -19,11 +19,14 @@
 //! | [`report`]   | the JSON report and the operator's reason file                        | pixels               |
 //! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
 //! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
-//! | [`models`]   | the super-resolution model manifest, `realskin models ...` commands   | the pipeline's pixels |
+//! | [`models`]   | the super-resolution model registry: manifest, resolve, install       | the pipeline, config  |
 //! | [`api`]      | the local control API, dashboard and metrics (loopback, token)        | pixels               |
-//! | [`app`]      | wires the daemon and its API together (neither imports the other)     | pixels, files        |
+//! | [`app`]      | wires the daemon and its API; preflight, model check, `models doctor` | pixels, files        |
 //! | [`service`]  | per-user service install (systemd, launchd, Windows), systemd notify  | pixels               |
 //! | `tray`       | the tray icon process (Linux: KSNI), talking only to the API          | files, the ledger    |
+//!
+//! No two top-level modules import each other, directly or round a loop
+//! (`python3 bench/module-deps.py` prints the graph and fails on a cycle).
 //!
 //! Shared types live in modules that depend on nothing else in the crate, so any room can
 //! use them without tying itself to another:

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use realskin::config::{self, LoadedConfig, Severity};
-use realskin::pipeline::upscale::onnx as upscale_onnx;
 use realskin::{daemon, logging, models as model_store, process};
 
 /// realskin makes AI-generated people look photographed.
@@ -556,7 +555,7 @@ fn process(
         return ExitCode::FAILURE;
     }
     let jobs = loaded.config.worker_count().min(files.len()).max(1);
-    let problems = upscale_onnx::check(&loaded, jobs);
+    let problems = realskin::app::check_models(&loaded, jobs);
     for p in &problems {
         eprintln!("{p}");
     }
@@ -622,7 +621,10 @@ fn config_check(path: Option<PathBuf>) -> ExitCode {
     };
     if let Some(loaded) = &loaded {
         problems.extend(config::check::check(loaded));
-        problems.extend(upscale_onnx::check(loaded, loaded.config.worker_count()));
+        problems.extend(realskin::app::check_models(
+            loaded,
+            loaded.config.worker_count(),
+        ));
     }
     problems.sort_by_key(|p| (p.severity, p.line));
     for p in &problems {
@@ -722,7 +724,7 @@ fn models(config: Option<PathBuf>, action: ModelsAction) -> ExitCode {
             Err(code) => code,
         },
         ModelsAction::Doctor => {
-            let (report, ok) = model_store::doctor::doctor(cfg);
+            let (report, ok) = realskin::app::doctor::doctor(cfg);
             print!("{report}");
             if ok {
                 ExitCode::SUCCESS
@@ -744,14 +746,14 @@ fn models(config: Option<PathBuf>, action: ModelsAction) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let opts = model_store::doctor::BenchOptions {
+            let opts = realskin::app::doctor::BenchOptions {
                 model,
                 size,
                 tile,
                 device,
                 runs,
             };
-            match model_store::doctor::bench(cfg, &opts) {
+            match realskin::app::doctor::bench(cfg, &opts) {
                 Ok(report) => {
                     print!("{report}");
                     ExitCode::SUCCESS

@@ -6,6 +6,8 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::load::{LoadedConfig, Problem, Severity};
+use super::{UpscaleConfig, UpscaleEngine};
+use crate::pipeline::upscale::onnx;
 
 /// Placeholders `[output] naming` understands.
 pub const NAMING_PLACEHOLDERS: &[&str] = &["{stem}", "{ext}", "{hotfolder}", "{date}"];
@@ -361,6 +363,49 @@ fn suggest_sibling(input: &Path, name: &str) -> PathBuf {
         .parent()
         .map(|p| p.join(name))
         .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// The ONNX upscaler's start-up check ([`onnx::check`]) on every hotfolder's `[upscale]`
+/// that uses it, and the global one where `realskin process` would use it differently
+/// from all of them, with each finding at its line. Nothing is loaded when no section
+/// uses the ONNX engine.
+pub fn onnx(loaded: &LoadedConfig) -> Vec<Problem> {
+    let cfg = &loaded.config;
+    let mut sections: Vec<(String, &UpscaleConfig)> = cfg
+        .hotfolder
+        .iter()
+        .enumerate()
+        .map(|(i, hf)| (format!("hotfolder[{i}].upscale"), &hf.upscale))
+        .filter(|(_, u)| u.engine == UpscaleEngine::Onnx)
+        .collect();
+    if cfg.upscale.engine == UpscaleEngine::Onnx
+        && cfg.hotfolder.iter().all(|hf| hf.upscale != cfg.upscale)
+    {
+        sections.push(("upscale".into(), &cfg.upscale));
+    }
+    let mut problems: Vec<Problem> = Vec::new();
+    for f in onnx::check(&sections, &cfg.daemon.state_dir) {
+        let key = format!("{}.{}", sections[f.section].0, f.key);
+        // A hotfolder's section inherits the global one's lines where it was not set.
+        let line = loaded
+            .lines
+            .get(&key)
+            .copied()
+            .or_else(|| loaded.lines.get(&format!("upscale.{}", f.key)).copied())
+            .or_else(|| loaded.line_of(&key));
+        let p = Problem {
+            severity: f.severity,
+            file: loaded.path.clone(),
+            line,
+            key,
+            message: f.message,
+            transient: false,
+        };
+        if !problems.contains(&p) {
+            problems.push(p);
+        }
+    }
+    problems
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@
 //! SHA-256 and renames into place ([`download`]); nothing here runs on its own, and
 //! the daemon never downloads anything.
 
-pub mod doctor;
 pub mod download;
 
 use std::collections::BTreeMap;
@@ -19,8 +18,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-
-use crate::config::UpscaleConfig;
 
 /// The built-in manifest.
 pub const MANIFEST_TOML: &str = include_str!("../../models/models.toml");
@@ -88,7 +85,7 @@ impl Manifest {
         let mut entries = BTreeMap::new();
         for e in file.model {
             let bad = |why: &str| format!("{}: model `{}`: {why}", origin.display(), e.name);
-            if e.name.is_empty() || crate::config::model_is_path(&e.name) {
+            if e.name.is_empty() || model_is_path(&e.name) {
                 return Err(bad("the name must be a plain word, not a path"));
             }
             if e.file.contains(['/', '\\']) || e.file.is_empty() {
@@ -133,40 +130,47 @@ pub struct ResolveError {
     pub hint: String,
 }
 
-/// Resolves `[upscale] model` (paths already absolute, see `Config::resolve_paths`).
-pub fn resolve(cfg: &UpscaleConfig) -> Result<Resolved, ResolveError> {
-    if cfg.model.trim().is_empty() {
+/// Whether a `model` value is a file path (it has a folder separator or ends in
+/// `.onnx`) rather than a name from the models manifest.
+pub fn model_is_path(model: &str) -> bool {
+    model.contains(['/', '\\']) || model.to_ascii_lowercase().ends_with(".onnx")
+}
+
+/// Resolves `[upscale] model` against the models in `models_dir` (paths already
+/// absolute, see `Config::resolve_paths`).
+pub fn resolve(model: &str, models_dir: &Path) -> Result<Resolved, ResolveError> {
+    if model.trim().is_empty() {
         return Err(ResolveError {
             what: "engine = \"onnx\" needs a model, and `model` is empty.".into(),
             hint: "Set [upscale] model to a name from `realskin models list` (then `realskin models install NAME`) or to the path of an .onnx file.".into(),
         });
     }
-    if cfg.model_is_path() {
-        let path = PathBuf::from(&cfg.model);
+    if model_is_path(model) {
+        let path = PathBuf::from(model);
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| cfg.model.clone());
+            .unwrap_or_else(|| model.to_string());
         return Ok(Resolved {
             name,
             path,
             expected_scale: None,
         });
     }
-    let manifest = Manifest::load(&cfg.models_dir).map_err(|e| ResolveError {
+    let manifest = Manifest::load(models_dir).map_err(|e| ResolveError {
         what: format!("The models manifest cannot be read: {e}."),
         hint: "Fix or remove the user manifest.".into(),
     })?;
-    match manifest.get(&cfg.model) {
+    match manifest.get(model) {
         Some(e) => Ok(Resolved {
             name: e.name.clone(),
-            path: cfg.models_dir.join(&e.file),
+            path: models_dir.join(&e.file),
             expected_scale: Some(e.scale),
         }),
         None => Err(ResolveError {
             what: format!(
                 "`{}` is neither a model name from the manifest nor a path to an .onnx file.",
-                cfg.model
+                model
             ),
             hint: format!(
                 "Use one of: {} (`realskin models list`), or give the file's path.",
@@ -378,22 +382,17 @@ mod tests {
     #[test]
     fn names_and_paths_resolve() {
         let dir = Path::new("/models");
-        let cfg = |model: &str| UpscaleConfig {
-            model: model.into(),
-            models_dir: dir.into(),
-            ..UpscaleConfig::default()
-        };
         let m = Manifest::parse(MANIFEST_TOML, Path::new("m")).unwrap();
         let (name, entry) = m.entries.iter().next().unwrap();
-        let r = resolve(&cfg(name)).unwrap();
+        let r = resolve(name, dir).unwrap();
         assert_eq!(r.path, dir.join(&entry.file));
         assert_eq!(r.expected_scale, Some(entry.scale));
-        let r = resolve(&cfg("/x/my.onnx")).unwrap();
+        let r = resolve("/x/my.onnx", dir).unwrap();
         assert_eq!(r.path, PathBuf::from("/x/my.onnx"));
         assert_eq!(r.expected_scale, None);
-        let err = resolve(&cfg("no-such-model")).unwrap_err();
+        let err = resolve("no-such-model", dir).unwrap_err();
         assert!(err.what.contains("no-such-model"), "{err:?}");
-        assert!(resolve(&cfg("")).unwrap_err().hint.contains("models list"));
+        assert!(resolve("", dir).unwrap_err().hint.contains("models list"));
     }
 
     #[test]

@@ -203,11 +203,11 @@ mod tests {
         assert_eq!(crate::profile::preset::PRESETS.len(), Preset::ALL.len());
         let err = "sdxl".parse::<Preset>().unwrap_err();
         assert!(err.contains("stable-diffusion"), "{err}");
-        for (d, w) in crate::config::Device::ALL {
-            assert_eq!(w.parse::<crate::config::Device>(), Ok(d));
+        for (d, w) in crate::pipeline::upscale::Device::ALL {
+            assert_eq!(w.parse::<crate::pipeline::upscale::Device>(), Ok(d));
             assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{w}\""));
         }
-        assert!("gpu".parse::<crate::config::Device>().is_err());
+        assert!("gpu".parse::<crate::pipeline::upscale::Device>().is_err());
     }
 
     #[test]

@@ -24,11 +24,10 @@ use std::time::Instant;
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgb32FImage, Rgba};
 use serde::Serialize;
 
+use super::UpscaleConfig;
 use super::model::{self, SrModel};
 use super::tiles;
-use super::{UpscaleConfig, UpscaleEngine};
-use crate::config::Config;
-use crate::diagnostics::{Problem, Severity};
+use crate::diagnostics::Severity;
 use crate::error::JobError;
 use crate::pipeline::millis;
 
@@ -135,7 +134,7 @@ pub fn upscale(
     to: [u32; 2],
     cfg: &UpscaleConfig,
 ) -> Result<(DynamicImage, OnnxDetails), JobError> {
-    let resolved = crate::models::resolve(cfg)
+    let resolved = crate::models::resolve(&cfg.model, &cfg.models_dir)
         .map_err(|e| JobError::input("upscale-model", e.what, e.hint))?;
     let model = model::cached(&resolved.path, cfg.device, &cfg.onnxruntime, None)
         .map_err(|e| JobError::input("upscale-model", e.what, e.hint))?;
@@ -444,127 +443,102 @@ pub fn peak_bytes(w: u32, h: u32, to: [u32; 2]) -> u64 {
     biggest * 12 + target * 16 + (256 << 20)
 }
 
-/// Start-up check of every hotfolder's ONNX settings: the library loads, each model
-/// resolves, loads, is a super-resolution model, and matches the manifest's scale.
-/// Nothing is done (or loaded) when no hotfolder uses the ONNX engine. Loaded models
-/// stay in the cache, so the first job does not pay for them.
-pub fn check(loaded: &crate::config::LoadedConfig, parallel_jobs: usize) -> Vec<Problem> {
-    let cfg: &Config = &loaded.config;
-    model::set_parallel_jobs(parallel_jobs);
-    let mut problems = Vec::new();
-    let mut problem = |severity: Severity, key: String, message: String| {
-        let line = loaded
-            .lines
-            .get(&key)
-            .copied()
-            .or_else(|| {
-                key.split_once(".upscale.")
-                    .and_then(|(_, k)| loaded.lines.get(&format!("upscale.{k}")).copied())
-            })
-            .or_else(|| loaded.line_of(&key));
-        let p = Problem {
-            severity,
-            file: loaded.path.clone(),
-            line,
-            key,
-            message,
-            transient: false,
-        };
-        if !problems.contains(&p) {
-            problems.push(p);
-        }
+/// A problem [`check`] found in one `[upscale]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Which of the sections given (their order).
+    pub section: usize,
+    /// The key under it: `onnxruntime` or `model`.
+    pub key: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Start-up check of ONNX `[upscale]` sections (named by `names`, for messages): the
+/// library loads, each model resolves, loads, is a super-resolution model, and matches
+/// the manifest's scale. Loaded models stay in the cache, so the first job does not pay
+/// for them; call [`model::set_parallel_jobs`] first so they are made for that many jobs.
+pub fn check(sections: &[(String, &UpscaleConfig)], state_dir: &Path) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let Some((first, first_cfg)) = sections.first() else {
+        return found;
     };
-    // Every hotfolder's section, and the global one where `realskin process` would use
-    // it differently from all of them; by key prefix.
-    let mut onnx: Vec<(String, &UpscaleConfig)> = cfg
-        .hotfolder
-        .iter()
-        .enumerate()
-        .map(|(i, hf)| (format!("hotfolder[{i}].upscale"), &hf.upscale))
-        .filter(|(_, u)| u.engine == UpscaleEngine::Onnx)
-        .collect();
-    if cfg.upscale.engine == UpscaleEngine::Onnx
-        && cfg.hotfolder.iter().all(|hf| hf.upscale != cfg.upscale)
-    {
-        onnx.push(("upscale".into(), &cfg.upscale));
-    }
-    let Some((first, first_cfg)) = onnx.first().cloned() else {
-        return problems;
-    };
-    for (prefix, u) in &onnx {
+    for (i, (_, u)) in sections.iter().enumerate() {
         if u.onnxruntime != first_cfg.onnxruntime {
-            problem(
-                Severity::Error,
-                format!("{prefix}.onnxruntime"),
-                format!(
+            found.push(Finding {
+                severity: Severity::Error,
+                section: i,
+                key: "onnxruntime",
+                message: format!(
                     "differs from `{first}.onnxruntime` ({}); one process loads one ONNX Runtime: set `onnxruntime` under the global [upscale] only",
                     first_cfg.onnxruntime.display()
+                ),
+            });
+        }
+    }
+    if let Err(e) = super::runtime::runtime(&first_cfg.onnxruntime, Some(state_dir)) {
+        found.push(Finding {
+            severity: Severity::Error,
+            section: 0,
+            key: "onnxruntime",
+            message: sentence(&e.what, &e.hint),
+        });
+        return found;
+    }
+    for (i, (_, u)) in sections.iter().enumerate() {
+        let mut problem = |severity, message| {
+            found.push(Finding {
+                severity,
+                section: i,
+                key: "model",
+                message,
+            })
+        };
+        let resolved = match crate::models::resolve(&u.model, &u.models_dir) {
+            Ok(r) => r,
+            Err(e) => {
+                problem(Severity::Error, sentence(&e.what, &e.hint));
+                continue;
+            }
+        };
+        let m = match model::cached(&resolved.path, u.device, &u.onnxruntime, Some(state_dir)) {
+            Ok(m) => m,
+            Err(e) => {
+                problem(Severity::Error, sentence(&e.what, &e.hint));
+                continue;
+            }
+        };
+        if let Some(why) = &m.fallback {
+            problem(
+                Severity::Warning,
+                format!(
+                    "device = \"{}\" did not start for {} ({why}); it runs on the CPU instead. `realskin models doctor` shows the providers this ONNX Runtime offers",
+                    serde_json::to_value(u.device)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    resolved.path.display()
+                ),
+            );
+        }
+        if let Some(expected) = resolved.expected_scale
+            && expected != m.scale
+        {
+            problem(
+                Severity::Error,
+                format!(
+                    "{}: the models manifest says `{}` upscales ×{expected}, but the file upscales ×{}; it is not the model of that name. Reinstall it with `realskin models install {} --force`, or set `model` to the file's path",
+                    resolved.path.display(),
+                    resolved.name,
+                    m.scale,
+                    resolved.name
                 ),
             );
         }
     }
-    let rt = match super::runtime::runtime(&first_cfg.onnxruntime, Some(&cfg.daemon.state_dir)) {
-        Ok(rt) => rt,
-        Err(e) => {
-            problem(
-                Severity::Error,
-                format!("{first}.onnxruntime"),
-                sentence(&e.what, &e.hint),
-            );
-            return problems;
-        }
-    };
-    let _ = rt;
-    for (prefix, u) in onnx {
-        let key = format!("{prefix}.model");
-        let resolved = match crate::models::resolve(u) {
-            Ok(r) => r,
-            Err(e) => {
-                problem(Severity::Error, key, sentence(&e.what, &e.hint));
-                continue;
-            }
-        };
-        match model::cached(
-            &resolved.path,
-            u.device,
-            &u.onnxruntime,
-            Some(&cfg.daemon.state_dir),
-        ) {
-            Ok(m) => {
-                if let Some(why) = &m.fallback {
-                    problem(
-                        Severity::Warning,
-                        key.clone(),
-                        format!(
-                            "device = \"{}\" did not start for {} ({why}); it runs on the CPU instead. `realskin models doctor` shows the providers this ONNX Runtime offers",
-                            serde_json::to_value(u.device)
-                                .ok()
-                                .and_then(|v| v.as_str().map(String::from))
-                                .unwrap_or_default(),
-                            resolved.path.display()
-                        ),
-                    );
-                }
-                if let Some(expected) = resolved.expected_scale
-                    && expected != m.scale
-                {
-                    problem(
-                        Severity::Error,
-                        key,
-                        format!(
-                            "{}: the models manifest says `{}` upscales ×{expected}, but the file upscales ×{}; it is not the model of that name. Reinstall it with `realskin models install {} --force`, or set `model` to the file's path",
-                            resolved.path.display(),
-                            resolved.name,
-                            m.scale,
-                            resolved.name
-                        ),
-                    );
-                }
-            }
-            Err(e) => problem(Severity::Error, key, sentence(&e.what, &e.hint)),
-        }
-    }
-    problems
+    found
 }
 
 /// `what` and `hint` as one message.
@@ -583,7 +557,8 @@ pub fn load_for(
     cfg: &UpscaleConfig,
     state_dir: &Path,
 ) -> Result<(crate::models::Resolved, Arc<SrModel>), String> {
-    let resolved = crate::models::resolve(cfg).map_err(|e| sentence(&e.what, &e.hint))?;
+    let resolved = crate::models::resolve(&cfg.model, &cfg.models_dir)
+        .map_err(|e| sentence(&e.what, &e.hint))?;
     let m = model::cached(
         &resolved.path,
         cfg.device,

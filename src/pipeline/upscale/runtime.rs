@@ -200,7 +200,7 @@ fn python_package_dirs() -> Vec<PathBuf> {
         .filter_map(std::env::var_os)
         .map(PathBuf::from)
         .collect();
-    if let Some(home) = crate::config::home_dir() {
+    if let Some(home) = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()) {
         roots.push(home.join(".local"));
     }
     roots.extend(["/usr/local", "/usr"].map(PathBuf::from));

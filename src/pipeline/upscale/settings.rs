@@ -64,11 +64,7 @@ impl UpscaleConfig {
     }
 }
 
-/// Whether a `model` value is a file path (it has a folder separator or ends in
-/// `.onnx`) rather than a name from the models manifest.
-pub fn model_is_path(model: &str) -> bool {
-    model.contains(['/', '\\']) || model.to_ascii_lowercase().ends_with(".onnx")
-}
+pub use crate::models::model_is_path;
 
 /// The upscaler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

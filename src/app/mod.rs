@@ -2,6 +2,12 @@
 //! its handle (status, controls, ledger, config) to whatever serves it; the API serves what
 //! it is given. Neither module imports the other (both speak [`crate::status`]); this one
 //! knows both.
+//!
+//! Checks that span several modules live here too: [`preflight`] before the daemon starts,
+//! [`check_models`] for the ONNX upscaler, and [`doctor`] (`realskin models doctor` and
+//! `bench`), which inspects the configuration, the ONNX Runtime and the model registry.
+
+pub mod doctor;
 
 use std::future::Future;
 
@@ -9,7 +15,7 @@ use tracing::warn;
 
 use crate::config::LoadedConfig;
 use crate::diagnostics::{Problem, Severity};
-use crate::pipeline::upscale::onnx;
+use crate::pipeline::upscale::model;
 use crate::{api, daemon};
 
 /// What `realskin run` checks before it starts: the configuration (folders, values) and the
@@ -32,11 +38,19 @@ impl Preflight {
     }
 }
 
+/// The ONNX upscaler's start-up check ([`crate::config::check::onnx`]), with its models
+/// loaded for `parallel_jobs` jobs at once: the process-wide setting the model cache
+/// splits the cores by is set here, where the process is wired, before any is loaded.
+pub fn check_models(loaded: &LoadedConfig, parallel_jobs: usize) -> Vec<Problem> {
+    model::set_parallel_jobs(parallel_jobs);
+    crate::config::check::onnx(loaded)
+}
+
 /// Checks a loaded configuration the way `realskin run` does before it starts.
 pub fn preflight(loaded: &LoadedConfig) -> Preflight {
     let mut problems = crate::config::check::check(loaded);
     let (warnings, model_errors): (Vec<_>, Vec<_>) =
-        onnx::check(loaded, loaded.config.worker_count())
+        check_models(loaded, loaded.config.worker_count())
             .into_iter()
             .partition(|p| p.severity == Severity::Warning);
     problems.extend(model_errors);
