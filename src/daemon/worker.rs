@@ -279,22 +279,8 @@ fn render_and_write(
         ctx.ledger.claimed(id, bytes.len() as u64, &hash)?;
     }
 
-    if hf.on_duplicate == OnDuplicate::Skip
-        && let Some(prev) = ctx.ledger.processed_with_hash(&hf.name, &hash, id)?
-    {
-        let earlier = prev
-            .output_path
-            .as_ref()
-            .map(|p| format!(" into {}", p.display()))
-            .unwrap_or_default();
-        report.finish(
-            Outcome::Duplicate,
-            format!(
-                "Same content as job {} ({}), already processed{earlier}; not processed again (on_duplicate = \"skip\").",
-                prev.id,
-                prev.original_path.display()
-            ),
-        );
+    if let Some(why) = duplicate_of_earlier(ctx, hf, id, &hash)? {
+        report.finish(Outcome::Duplicate, why);
         report.timings_ms.total = millis(started);
         return write_report_then_original(ctx, hf, &row, report, None, None);
     }
@@ -324,45 +310,9 @@ fn render_and_write(
 
     // The output: each name is recorded before it is tried, so a resumed job finds its file.
     let t = Instant::now();
-    let policy = settings.output.on_collision;
-    let companions: Vec<(&str, &[u8])> = sidecar.iter().map(|m| (".c2pa", m.as_slice())).collect();
-    let out_path = match &row.output_path {
-        // Resumed after the file was placed: it is there, and it is this job's.
-        Some(p) if policy != crate::config::OnCollision::Overwrite && p.exists() => Some(p.clone()),
-        recorded => {
-            let wanted = match recorded {
-                Some(p) => {
-                    // A sidecar placed before a crash, without its file, is this job's own.
-                    let _ = fs::remove_file(format!("{}.c2pa", p.display()));
-                    p.clone()
-                }
-                None => hf
-                    .output
-                    .join(rel_dir(&row.rel_path))
-                    .join(output::output_file_name(
-                        &row.rel_path,
-                        &settings.output.naming,
-                        encoded.format.extension(),
-                        &hf.name,
-                        &report::today(),
-                    )),
-            };
-            let mut ledger_failed = None;
-            let written = output::write_new(&wanted, &encoded.bytes, &companions, policy, |p| {
-                ctx.ledger.set_output(id, p).map_err(|e| {
-                    let io = std::io::Error::other(e.to_string());
-                    ledger_failed = Some(e);
-                    io
-                })
-            });
-            if let Some(e) = ledger_failed {
-                return Err(e);
-            }
-            match written {
-                Ok(p) => p,
-                Err(e) => return retry(ctx, hf, &row, JobError::destination(&wanted, e)),
-            }
-        }
+    let out_path = match place_output(ctx, hf, &row, &settings, &encoded, sidecar.as_deref())? {
+        Ok(p) => p,
+        Err(e) => return retry(ctx, hf, &row, e),
     };
     let Some(out_path) = out_path else {
         report.finish(
@@ -380,6 +330,81 @@ fn render_and_write(
     report.finish(Outcome::Processed, summary);
     report.timings_ms.total = millis(started);
     write_report_then_original(ctx, hf, &row, report, Some(out_path), Some(previews))
+}
+
+/// With `on_duplicate = "skip"`, why this content is not processed again: the earlier
+/// job that processed it, and where its output went.
+fn duplicate_of_earlier(
+    ctx: &WorkerCtx,
+    hf: &HotfolderConfig,
+    id: JobId,
+    hash: &str,
+) -> Result<Option<String>, LedgerError> {
+    if hf.on_duplicate != OnDuplicate::Skip {
+        return Ok(None);
+    }
+    let Some(prev) = ctx.ledger.processed_with_hash(&hf.name, hash, id)? else {
+        return Ok(None);
+    };
+    let earlier = prev
+        .output_path
+        .as_ref()
+        .map(|p| format!(" into {}", p.display()))
+        .unwrap_or_default();
+    Ok(Some(format!(
+        "Same content as job {} ({}), already processed{earlier}; not processed again (on_duplicate = \"skip\").",
+        prev.id,
+        prev.original_path.display()
+    )))
+}
+
+/// Writes the output (and its C2PA sidecar) under its planned name, recording the name in
+/// the ledger before each try. A job resumed after its file was placed finds it there.
+/// `Ok(Err(_))`: the destination could not be written (retried later); `Ok(Ok(None))`:
+/// the name is taken and `on_collision = "skip"`.
+fn place_output(
+    ctx: &WorkerCtx,
+    hf: &HotfolderConfig,
+    row: &JobRow,
+    settings: &JobSettings,
+    encoded: &Encoded,
+    sidecar: Option<&[u8]>,
+) -> Result<Result<Option<PathBuf>, JobError>, LedgerError> {
+    let policy = settings.output.on_collision;
+    let companions: Vec<(&str, &[u8])> = sidecar.iter().map(|m| (".c2pa", *m)).collect();
+    let wanted = match &row.output_path {
+        // Resumed after the file was placed: it is there, and it is this job's.
+        Some(p) if policy != crate::config::OnCollision::Overwrite && p.exists() => {
+            return Ok(Ok(Some(p.clone())));
+        }
+        Some(p) => {
+            // A sidecar placed before a crash, without its file, is this job's own.
+            let _ = fs::remove_file(format!("{}.c2pa", p.display()));
+            p.clone()
+        }
+        None => hf
+            .output
+            .join(rel_dir(&row.rel_path))
+            .join(output::output_file_name(
+                &row.rel_path,
+                &settings.output.naming,
+                encoded.format.extension(),
+                &hf.name,
+                &report::today(),
+            )),
+    };
+    let mut ledger_failed = None;
+    let written = output::write_new(&wanted, &encoded.bytes, &companions, policy, |p| {
+        ctx.ledger.set_output(row.id, p).map_err(|e| {
+            let io = std::io::Error::other(e.to_string());
+            ledger_failed = Some(e);
+            io
+        })
+    });
+    if let Some(e) = ledger_failed {
+        return Err(e);
+    }
+    Ok(written.map_err(|e| JobError::destination(&wanted, e)))
 }
 
 fn output_info(path: &Path, encoded: Encoded) -> OutputInfo {
