@@ -6,7 +6,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::load::{LoadedConfig, Problem, Severity};
-use super::{UpscaleConfig, UpscaleEngine};
+use super::{HotfolderConfig, UpscaleConfig, UpscaleEngine};
 use crate::pipeline::upscale::onnx;
 
 /// Placeholders `[output] naming` understands.
@@ -62,162 +62,183 @@ pub fn check(loaded: &LoadedConfig) -> Vec<Problem> {
 
     for (i, hf) in cfg.hotfolder.iter().enumerate() {
         let key = |k: &str| format!("hotfolder[{i}].{k}");
-        let up = &hf.upscale;
-        if up.target_long_edge < up.min_long_edge {
-            add(
-                Severity::Error,
-                key("upscale.target_long_edge"),
-                format!(
-                    "is {} but min_long_edge is {}: an upscaled image would still be below the threshold; make target_long_edge at least {}",
-                    up.target_long_edge, up.min_long_edge, up.min_long_edge
-                ),
-            );
-        }
-        if up.target_long_edge == 0 || up.target_long_edge > 32768 {
-            add(
-                Severity::Error,
-                key("upscale.target_long_edge"),
-                "must be between 1 and 32768 pixels".into(),
-            );
-        }
-        if !(0.0..=40.0).contains(&up.face_px_per_mm) {
-            add(
-                Severity::Error,
-                key("upscale.face_px_per_mm"),
-                format!(
-                    "is {}; give a scale from 0 (off) to 40 pixels per millimetre (8 makes a 0.25 mm pore 2 px)",
-                    up.face_px_per_mm
-                ),
-            );
-        }
-        if !(1.0..=1000.0).contains(&up.max_output_megapixels) {
-            add(
-                Severity::Error,
-                key("upscale.max_output_megapixels"),
-                format!(
-                    "is {}; give a size from 1 to 1000 megapixels (36 is a full-frame camera)",
-                    up.max_output_megapixels
-                ),
-            );
-        }
-        if !(1.0..=16.0).contains(&up.max_factor) {
-            add(
-                Severity::Error,
-                key("upscale.max_factor"),
-                format!(
-                    "is {}; give a factor from 1 (never enlarge for a face) to 16",
-                    up.max_factor
-                ),
-            );
-        }
-        let out_cfg = &hf.output_options;
-        if !(1..=100).contains(&out_cfg.quality) {
-            add(
-                Severity::Error,
-                key("output_options.quality"),
-                format!(
-                    "is {}; JPEG quality goes from 1 to 100 (92 is a good default)",
-                    out_cfg.quality
-                ),
-            );
-        }
-        if !(1..=100).contains(&out_cfg.webp_quality) {
-            add(
-                Severity::Error,
-                key("output_options.webp_quality"),
-                format!(
-                    "is {}; WebP quality goes from 1 to 100 (90 is a good default)",
-                    out_cfg.webp_quality
-                ),
-            );
-        }
-        for msg in hf.skin.validate() {
-            // The engine's messages start with `skin.<key> is ...`.
-            let k = msg
-                .strip_prefix("skin.")
-                .and_then(|rest| rest.split_whitespace().next())
-                .unwrap_or("");
-            add(Severity::Error, key(&format!("skin.{k}")), msg);
-        }
-        if let Err(msg) = check_naming(&out_cfg.naming) {
-            add(Severity::Error, key("output_options.naming"), msg);
-        }
-        if hf.poll_interval.get().is_zero() {
-            add(
-                Severity::Error,
-                key("poll_interval"),
-                "must be longer than zero, like \"5s\"".into(),
-            );
-        }
-        for pattern in &hf.ignore {
-            if let Err(e) = globset::Glob::new(pattern) {
-                add(
-                    Severity::Error,
-                    key("ignore"),
-                    format!("`{pattern}` is not a valid glob ({e}); fix or remove it"),
-                );
-            }
-        }
-        if hf.name.trim().is_empty() {
-            add(
-                Severity::Error,
-                key("name"),
-                "must not be empty; it names the hotfolder in logs and reports".into(),
-            );
-        }
-
+        hotfolder_values(hf, &key, &mut add);
         // Folders.
         for (name, path) in hf.folders() {
             check_folder(path, &key(name), cfg.daemon.create_folders, &mut add_folder);
         }
-        for (j, other) in cfg.hotfolder.iter().enumerate() {
-            for (name, dest) in hf.destinations() {
-                let inside = if other.recursive {
-                    is_within(dest, &other.input)
-                } else {
-                    normalize(dest) == normalize(&other.input)
-                        || normalize(dest).parent() == Some(normalize(&other.input).as_path())
-                };
-                if inside {
-                    let whose = if i == j {
-                        "its own input folder".to_string()
-                    } else {
-                        format!("the input folder of hotfolder `{}`", other.name)
-                    };
-                    add(
-                        Severity::Error,
-                        key(name),
-                        format!(
-                            "{} is inside {whose} ({}); results would be picked up as new images. Move it next to the input instead, like `{}`",
-                            dest.display(),
-                            other.input.display(),
-                            suggest_sibling(&other.input, name).display()
-                        ),
-                    );
-                }
-            }
-            if j > i {
-                let same = normalize(&hf.input) == normalize(&other.input);
-                let nested = (hf.recursive && is_within(&other.input, &hf.input))
-                    || (other.recursive && is_within(&hf.input, &other.input));
-                if same || nested {
-                    add(
-                        Severity::Error,
-                        format!("hotfolder[{j}].input"),
-                        format!(
-                            "hotfolders `{}` and `{}` share the input {}; each image would be taken by both. Give each hotfolder its own input folder",
-                            hf.name,
-                            other.name,
-                            other.input.display()
-                        ),
-                    );
-                }
-            }
-        }
+        hotfolder_overlaps(&cfg.hotfolder, i, &key, &mut add);
     }
     out.append(&mut folder_problems);
     out.sort_by_key(|p| (p.severity, p.line));
     out
+}
+
+/// A hotfolder's values: upscale sizes, output quality and naming, skin settings, polling,
+/// ignore patterns, its name.
+fn hotfolder_values(
+    hf: &HotfolderConfig,
+    key: &dyn Fn(&str) -> String,
+    add: &mut dyn FnMut(Severity, String, String),
+) {
+    let up = &hf.upscale;
+    if up.target_long_edge < up.min_long_edge {
+        add(
+            Severity::Error,
+            key("upscale.target_long_edge"),
+            format!(
+                "is {} but min_long_edge is {}: an upscaled image would still be below the threshold; make target_long_edge at least {}",
+                up.target_long_edge, up.min_long_edge, up.min_long_edge
+            ),
+        );
+    }
+    if up.target_long_edge == 0 || up.target_long_edge > 32768 {
+        add(
+            Severity::Error,
+            key("upscale.target_long_edge"),
+            "must be between 1 and 32768 pixels".into(),
+        );
+    }
+    if !(0.0..=40.0).contains(&up.face_px_per_mm) {
+        add(
+            Severity::Error,
+            key("upscale.face_px_per_mm"),
+            format!(
+                "is {}; give a scale from 0 (off) to 40 pixels per millimetre (8 makes a 0.25 mm pore 2 px)",
+                up.face_px_per_mm
+            ),
+        );
+    }
+    if !(1.0..=1000.0).contains(&up.max_output_megapixels) {
+        add(
+            Severity::Error,
+            key("upscale.max_output_megapixels"),
+            format!(
+                "is {}; give a size from 1 to 1000 megapixels (36 is a full-frame camera)",
+                up.max_output_megapixels
+            ),
+        );
+    }
+    if !(1.0..=16.0).contains(&up.max_factor) {
+        add(
+            Severity::Error,
+            key("upscale.max_factor"),
+            format!(
+                "is {}; give a factor from 1 (never enlarge for a face) to 16",
+                up.max_factor
+            ),
+        );
+    }
+    let out_cfg = &hf.output_options;
+    if !(1..=100).contains(&out_cfg.quality) {
+        add(
+            Severity::Error,
+            key("output_options.quality"),
+            format!(
+                "is {}; JPEG quality goes from 1 to 100 (92 is a good default)",
+                out_cfg.quality
+            ),
+        );
+    }
+    if !(1..=100).contains(&out_cfg.webp_quality) {
+        add(
+            Severity::Error,
+            key("output_options.webp_quality"),
+            format!(
+                "is {}; WebP quality goes from 1 to 100 (90 is a good default)",
+                out_cfg.webp_quality
+            ),
+        );
+    }
+    for msg in hf.skin.validate() {
+        // The engine's messages start with `skin.<key> is ...`.
+        let k = msg
+            .strip_prefix("skin.")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or("");
+        add(Severity::Error, key(&format!("skin.{k}")), msg);
+    }
+    if let Err(msg) = check_naming(&out_cfg.naming) {
+        add(Severity::Error, key("output_options.naming"), msg);
+    }
+    if hf.poll_interval.get().is_zero() {
+        add(
+            Severity::Error,
+            key("poll_interval"),
+            "must be longer than zero, like \"5s\"".into(),
+        );
+    }
+    for pattern in &hf.ignore {
+        if let Err(e) = globset::Glob::new(pattern) {
+            add(
+                Severity::Error,
+                key("ignore"),
+                format!("`{pattern}` is not a valid glob ({e}); fix or remove it"),
+            );
+        }
+    }
+    if hf.name.trim().is_empty() {
+        add(
+            Severity::Error,
+            key("name"),
+            "must not be empty; it names the hotfolder in logs and reports".into(),
+        );
+    }
+}
+
+/// Destinations inside an input folder (results would be taken as new images), and two
+/// hotfolders sharing an input, for hotfolder `i`.
+fn hotfolder_overlaps(
+    all: &[HotfolderConfig],
+    i: usize,
+    key: &dyn Fn(&str) -> String,
+    add: &mut dyn FnMut(Severity, String, String),
+) {
+    let hf = &all[i];
+    for (j, other) in all.iter().enumerate() {
+        for (name, dest) in hf.destinations() {
+            let inside = if other.recursive {
+                is_within(dest, &other.input)
+            } else {
+                normalize(dest) == normalize(&other.input)
+                    || normalize(dest).parent() == Some(normalize(&other.input).as_path())
+            };
+            if inside {
+                let whose = if i == j {
+                    "its own input folder".to_string()
+                } else {
+                    format!("the input folder of hotfolder `{}`", other.name)
+                };
+                add(
+                    Severity::Error,
+                    key(name),
+                    format!(
+                        "{} is inside {whose} ({}); results would be picked up as new images. Move it next to the input instead, like `{}`",
+                        dest.display(),
+                        other.input.display(),
+                        suggest_sibling(&other.input, name).display()
+                    ),
+                );
+            }
+        }
+        if j > i {
+            let same = normalize(&hf.input) == normalize(&other.input);
+            let nested = (hf.recursive && is_within(&other.input, &hf.input))
+                || (other.recursive && is_within(&hf.input, &other.input));
+            if same || nested {
+                add(
+                    Severity::Error,
+                    format!("hotfolder[{j}].input"),
+                    format!(
+                        "hotfolders `{}` and `{}` share the input {}; each image would be taken by both. Give each hotfolder its own input folder",
+                        hf.name,
+                        other.name,
+                        other.input.display()
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn check_naming(naming: &str) -> Result<(), String> {
