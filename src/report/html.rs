@@ -175,6 +175,22 @@ pub fn render(report: &Report, previews: &Previews) -> String {
         );
     }
 
+    pictures_section(&mut body, previews);
+    faces_section(&mut body, report);
+
+    steps_section(&mut body, report);
+    origin_section(&mut body, report);
+    figures_section(&mut body, report);
+
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{}\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{} · realskin report</title><style>{STYLE}</style></head><body><main>{body}</main><script>{SLIDER_JS}</script></body></html>\n",
+        report_csp(),
+        esc(&name)
+    )
+}
+
+/// Before/after sliders for the largest face and the whole image, and the skin mask.
+fn pictures_section(body: &mut String, previews: &Previews) {
     // Pictures first.
     if let (Some(b), Some(a)) = (previews.get("face-before"), previews.get("face-after")) {
         let _ = write!(
@@ -197,8 +213,10 @@ pub fn render(report: &Report, previews: &Previews) -> String {
             img_src(m)
         );
     }
-    faces_section(&mut body, report);
+}
 
+/// Each planned step: done (with its time) or skipped, and why.
+fn steps_section(body: &mut String, report: &Report) {
     // What was done and why.
     body.push_str("<h2>What realskin did</h2>");
     if let Some(plan) = &report.plan {
@@ -221,7 +239,10 @@ pub fn render(report: &Report, previews: &Previews) -> String {
     } else {
         body.push_str("<p class=\"dim\">Nothing: the image could not be read.</p>");
     }
+}
 
+/// Which generator made the image, the evidence, and the provenance notes.
+fn origin_section(body: &mut String, report: &Report) {
     // Where it came from.
     if let Some(p) = &report.profile {
         let v = &p.verdict;
@@ -256,7 +277,7 @@ pub fn render(report: &Report, previews: &Previews) -> String {
             body.push_str("<table>");
             for e in &v.evidence {
                 row(
-                    &mut body,
+                    body,
                     &format!("{:?}", e.source).to_lowercase(),
                     &format!("{} (weight {:.2})", e.says, e.weight),
                 );
@@ -269,18 +290,21 @@ pub fn render(report: &Report, previews: &Previews) -> String {
             }
         }
     }
+}
 
+/// The input's and the output's facts side by side.
+fn figures_section(body: &mut String, report: &Report) {
     // The figures.
     body.push_str("<div class=\"grid\"><div><h2>The image</h2><table>");
     if let Some(p) = &report.profile {
         let f = &p.facts;
         row(
-            &mut body,
+            body,
             "size",
             &format!("{} × {} px ({} MP)", f.width, f.height, f.megapixels),
         );
         row(
-            &mut body,
+            body,
             "format",
             &format!(
                 "{}, {} bit, {}{}",
@@ -290,55 +314,48 @@ pub fn render(report: &Report, previews: &Previews) -> String {
                 if f.alpha { " + alpha" } else { "" }
             ),
         );
-        row(&mut body, "colour", &f.colour_space);
+        row(body, "colour", &f.colour_space);
         if let Some(q) = f.jpeg_quality {
-            row(&mut body, "JPEG quality", &format!("about {q}"));
+            row(body, "JPEG quality", &format!("about {q}"));
         }
         if let Some(o) = f.orientation.filter(|&o| o != 1) {
-            row(&mut body, "EXIF orientation", &o.to_string());
+            row(body, "EXIF orientation", &o.to_string());
         }
         if let Some(px) = &p.pixels {
             if let Some(k) = &px.kind {
-                row(&mut body, "picture", k);
+                row(body, "picture", k);
             }
-            row(&mut body, "faces", &px.faces.len().to_string());
+            row(body, "faces", &px.faces.len().to_string());
             if let Some(s) = px.skin_fraction {
-                row(
-                    &mut body,
-                    "skin",
-                    &format!("{:.1} % of the image", s * 100.0),
-                );
+                row(body, "skin", &format!("{:.1} % of the image", s * 100.0));
             }
             if let Some(s) = px.largest_face_px_per_mm {
                 row(
-                    &mut body,
+                    body,
                     "scale",
                     &format!("{s:.1} px per mm on the largest face"),
                 );
             }
         }
     }
-    row(
-        &mut body,
-        "original",
-        &report.input.path.display().to_string(),
-    );
+    row(body, "original", &report.input.path.display().to_string());
     if let Some(p) = &report.original {
-        row(&mut body, "original moved to", &p.display().to_string());
+        row(body, "original moved to", &p.display().to_string());
     }
     body.push_str("</table></div><div><h2>The result</h2><table>");
     if let Some(o) = &report.output {
-        row(&mut body, "file", &o.path.display().to_string());
+        row(body, "file", &o.path.display().to_string());
         row(
-            &mut body,
+            body,
             "size",
             &format!(
                 "{} × {} px, {:?}, {} bit",
                 o.facts.width, o.facts.height, o.facts.format, o.facts.bit_depth
             ),
         );
+        row(body, "stored", &o.facts.compression);
         row(
-            &mut body,
+            body,
             "kept from the original",
             &if o.facts.metadata_kept.is_empty() {
                 "no metadata".into()
@@ -347,28 +364,22 @@ pub fn render(report: &Report, previews: &Previews) -> String {
             },
         );
         for n in &o.facts.notes {
-            row(&mut body, "note", n);
+            row(body, "note", n);
         }
     } else {
-        row(&mut body, "file", "none");
+        row(body, "file", "none");
     }
     let t = &report.timings_ms;
     row(
-        &mut body,
+        body,
         "time",
         &format!(
             "{:.0} ms (decode {:.0}, stages {:.0}, encode {:.0}, write {:.0})",
             t.total, t.decode, t.stages, t.encode, t.write
         ),
     );
-    row(&mut body, "realskin", report.realskin);
+    row(body, "realskin", report.realskin);
     body.push_str("</table></div></div>");
-
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{}\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{} · realskin report</title><style>{STYLE}</style></head><body><main>{body}</main><script>{SLIDER_JS}</script></body></html>\n",
-        report_csp(),
-        esc(&name)
-    )
 }
 
 /// One line of a daily index.
