@@ -25,7 +25,7 @@ use serde::Serialize;
 pub use c2pa::C2paSummary;
 pub use evidence::{Evidence, EvidenceSource, Verdict};
 pub use icc::IccFacts;
-pub use preset::{PresetChoice, PresetMap, PresetRule};
+pub use preset::{PresetMap, PresetPick, PresetRule};
 pub use provenance::{
     EditInfo, OriginalGenerator, OutputProvenance, RealskinEdit, output_provenance,
 };
@@ -83,7 +83,7 @@ pub struct GeneratorProfile {
     pub file: String,
     pub facts: ImageFacts,
     pub verdict: Verdict,
-    pub preset: PresetChoice,
+    pub preset: PresetPick,
     /// The IPTC DigitalSourceType the file declares (XMP), as a code.
     pub digital_source_type: Option<String>,
     pub c2pa: Option<C2paSummary>,

@@ -95,7 +95,7 @@ impl Default for PresetMap {
 
 /// The preset chosen and why, for the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PresetChoice {
+pub struct PresetPick {
     pub preset: String,
     pub reason: String,
 }
@@ -118,9 +118,9 @@ impl PresetMap {
     }
 
     /// Picks the preset for a verdict.
-    pub fn choose(&self, v: &Verdict) -> PresetChoice {
+    pub fn choose(&self, v: &Verdict) -> PresetPick {
         if v.ai != Some(true) {
-            return PresetChoice {
+            return PresetPick {
                 preset: self.fallback.clone(),
                 reason: match v.ai {
                     Some(false) => "the image is declared not AI-generated".to_string(),
@@ -158,13 +158,13 @@ impl PresetMap {
                 if r.model.is_some() {
                     what.push(format!("model {}", v.model.as_deref().unwrap_or("?")));
                 }
-                return PresetChoice {
+                return PresetPick {
                     preset: r.preset.clone(),
                     reason: format!("{} maps to {}", what.join(", "), r.preset),
                 };
             }
         }
-        PresetChoice {
+        PresetPick {
             preset: self.fallback.clone(),
             reason: "AI-generated, but no preset rule matches its vendor or model".to_string(),
         }
