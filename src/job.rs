@@ -88,31 +88,7 @@ pub fn render(
     let t = Instant::now();
     let decoded = decode::decode(bytes, settings.max_megapixels)?;
     report.timings_ms.decode = millis(t);
-    // A converted picture (CMYK to sRGB) carries the profile of what it became.
-    let mut converted = decoded
-        .converted
-        .clone()
-        .map(|what| (what, decoded.icc.clone()));
-    let mut icc = decoded.icc.clone();
-    let mut colour_notes = Vec::new();
-    // A PNG whose colour space is only its gAMA (and cHRM) chunks gets the ICC profile they
-    // describe: the engine reads it, and the output carries it.
-    if let Some(h) = raw.header.as_ref().filter(|h| {
-        icc.is_none() && decoded.format == decode::Format::Png && !h.srgb_chunk && h.cicp.is_none()
-    }) && let Some(gama) = h.png_gamma
-    {
-        match decode::png_gamma_profile(gama, h.png_chrm) {
-            Ok(Some(profile)) => {
-                converted = Some((
-                    "its gAMA/cHRM colour space is carried as an ICC profile (iCCP), which every viewer honours".to_string(),
-                    Some(profile.clone()),
-                ));
-                icc = Some(profile);
-            }
-            Ok(None) => {}
-            Err(why) => colour_notes.push(format!("The PNG's colour chunks were ignored: {why}.")),
-        }
-    }
+    let (icc, converted, mut colour_notes) = input_colour(&decoded, raw.header.as_ref());
     let input = decoded.image;
     prof.facts.width = input.width();
     prof.facts.height = input.height();
@@ -191,8 +167,74 @@ pub fn render(
         prov.embed.icc = icc;
         notes.push(format!("{what}."));
     }
-    let wanted = blocks(&prov.embed);
-    match meta::embed_lossy(&encoded.bytes, &prov.embed) {
+    splice_metadata(&mut encoded, &prov.embed, &mut notes);
+    report.timings_ms.encode = millis(t);
+    report.provenance = Some(ProvenanceInfo {
+        digital_source_type: prov.digital_source_type.clone(),
+        c2pa_sidecar: prov.c2pa_sidecar.is_some() && settings.output.keep_c2pa_sidecar,
+        notes,
+    });
+    Ok(Rendered {
+        encoded,
+        previews,
+        c2pa_sidecar: prov
+            .c2pa_sidecar
+            .filter(|_| settings.output.keep_c2pa_sidecar),
+    })
+}
+
+/// The input's colour profile, what it was converted from when it was (with the profile
+/// the output carries), and notes on colour chunks that were ignored.
+type InputColour = (
+    Option<Vec<u8>>,
+    Option<(String, Option<Vec<u8>>)>,
+    Vec<String>,
+);
+
+/// The input's colour: see [`InputColour`].
+fn input_colour(decoded: &decode::Decoded, header: Option<&meta::HeaderFacts>) -> InputColour {
+    // A converted picture (CMYK to sRGB) carries the profile of what it became.
+    let mut converted = decoded
+        .converted
+        .clone()
+        .map(|what| (what, decoded.icc.clone()));
+    let mut icc = decoded.icc.clone();
+    let mut colour_notes = Vec::new();
+    match png_gamma_icc(decoded, header, icc.is_some()) {
+        Some(Ok(profile)) => {
+            converted = Some((
+                "its gAMA/cHRM colour space is carried as an ICC profile (iCCP), which every viewer honours".to_string(),
+                Some(profile.clone()),
+            ));
+            icc = Some(profile);
+        }
+        Some(Err(why)) => {
+            colour_notes.push(format!("The PNG's colour chunks were ignored: {why}."))
+        }
+        None => {}
+    }
+    (icc, converted, colour_notes)
+}
+
+/// A PNG whose colour space is only its gAMA (and cHRM) chunks gets the ICC profile they
+/// describe: the engine reads it, and the output carries it. `None` for any other file,
+/// or when the chunks describe sRGB anyway.
+fn png_gamma_icc(
+    decoded: &decode::Decoded,
+    header: Option<&meta::HeaderFacts>,
+    has_icc: bool,
+) -> Option<Result<Vec<u8>, String>> {
+    let h = header.filter(|h| {
+        !has_icc && decoded.format == decode::Format::Png && !h.srgb_chunk && h.cicp.is_none()
+    })?;
+    decode::png_gamma_profile(h.png_gamma?, h.png_chrm).transpose()
+}
+
+/// Writes `embed` (ICC, EXIF, XMP, IPTC) into the encoded file, records which blocks
+/// were kept, and adds a sentence to `notes` for each block that could not be.
+fn splice_metadata(encoded: &mut Encoded, embed: &meta::EmbedMetadata, notes: &mut Vec<String>) {
+    let wanted = blocks(embed);
+    match meta::embed_lossy(&encoded.bytes, embed) {
         Ok(embedded) => {
             encoded.facts.metadata_kept = wanted
                 .into_iter()
@@ -211,19 +253,6 @@ pub fn render(
             "The metadata could not be written into the output ({e}); the pixels are fine."
         )),
     }
-    report.timings_ms.encode = millis(t);
-    report.provenance = Some(ProvenanceInfo {
-        digital_source_type: prov.digital_source_type.clone(),
-        c2pa_sidecar: prov.c2pa_sidecar.is_some() && settings.output.keep_c2pa_sidecar,
-        notes,
-    });
-    Ok(Rendered {
-        encoded,
-        previews,
-        c2pa_sidecar: prov
-            .c2pa_sidecar
-            .filter(|_| settings.output.keep_c2pa_sidecar),
-    })
 }
 
 /// The metadata blocks an embed request carries, by name.
