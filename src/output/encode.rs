@@ -336,6 +336,23 @@ mod tests {
     use super::*;
     use crate::decode::decode;
 
+    /// The settings a lossy input brings.
+    const LOSSY: SourceCoding = SourceCoding {
+        lossy: true,
+        lzw: false,
+    };
+
+    /// Encoded with the default settings, as from a lossless input.
+    fn plain(image: &DynamicImage, format: Format) -> Encoded {
+        encode(
+            image,
+            format,
+            &OutputConfig::default(),
+            SourceCoding::default(),
+        )
+        .unwrap()
+    }
+
     fn rgba16() -> DynamicImage {
         DynamicImage::ImageRgba16(image::ImageBuffer::from_fn(8, 4, |x, _| {
             image::Rgba([50000u16, 20000, 1000, if x < 4 { 0 } else { 65535 }])
@@ -344,13 +361,7 @@ mod tests {
 
     #[test]
     fn png_keeps_16_bit_and_alpha() {
-        let enc = encode(
-            &rgba16(),
-            Format::Png,
-            &OutputConfig::default(),
-            SourceCoding::default(),
-        )
-        .unwrap();
+        let enc = plain(&rgba16(), Format::Png);
         assert_eq!(enc.facts.bit_depth, 16);
         assert!(enc.facts.alpha);
         let back = decode(&enc.bytes, 100.0).unwrap();
@@ -359,13 +370,7 @@ mod tests {
 
     #[test]
     fn jpeg_flattens_alpha_and_says_so() {
-        let enc = encode(
-            &rgba16(),
-            Format::Jpeg,
-            &OutputConfig::default(),
-            SourceCoding::default(),
-        )
-        .unwrap();
+        let enc = plain(&rgba16(), Format::Jpeg);
         assert!(!enc.facts.alpha);
         assert_eq!(enc.facts.bit_depth, 8);
         assert_eq!(enc.facts.notes.len(), 2, "{:?}", enc.facts.notes);
@@ -396,20 +401,10 @@ mod tests {
     #[test]
     fn lossy_input_gives_lossy_webp_and_lossless_stays_lossless() {
         let img = photo(256, 192);
-        let lossy = SourceCoding {
-            lossy: true,
-            lzw: false,
-        };
-        let small = encode(&img, Format::Webp, &OutputConfig::default(), lossy).unwrap();
+        let small = encode(&img, Format::Webp, &OutputConfig::default(), LOSSY).unwrap();
         assert_eq!(riff_kind(&small.bytes), b"VP8 ");
         assert_eq!(small.facts.compression, "lossy, quality 90");
-        let exact = encode(
-            &img,
-            Format::Webp,
-            &OutputConfig::default(),
-            SourceCoding::default(),
-        )
-        .unwrap();
+        let exact = plain(&img, Format::Webp);
         assert_eq!(riff_kind(&exact.bytes), b"VP8L");
         assert_eq!(exact.facts.compression, "lossless");
         assert!(
@@ -433,13 +428,9 @@ mod tests {
     #[test]
     fn lossy_webp_takes_grey_and_alpha() {
         let grey = DynamicImage::ImageLuma8(photo(64, 64).to_luma8());
-        let lossy = SourceCoding {
-            lossy: true,
-            lzw: false,
-        };
-        let enc = encode(&grey, Format::Webp, &OutputConfig::default(), lossy).unwrap();
+        let enc = encode(&grey, Format::Webp, &OutputConfig::default(), LOSSY).unwrap();
         assert_eq!(decode(&enc.bytes, 100.0).unwrap().image.width(), 64);
-        let enc = encode(&rgba16(), Format::Webp, &OutputConfig::default(), lossy).unwrap();
+        let enc = encode(&rgba16(), Format::Webp, &OutputConfig::default(), LOSSY).unwrap();
         assert!(enc.facts.alpha);
         let back = decode(&enc.bytes, 100.0).unwrap().image.to_rgba8();
         assert_eq!(
@@ -471,13 +462,7 @@ mod tests {
             let got = dec.get_tag_u32(tiff::tags::Tag::Compression).unwrap();
             assert_eq!(got, u32::from(tag));
         }
-        let deep = encode(
-            &rgba16(),
-            Format::Tiff,
-            &OutputConfig::default(),
-            SourceCoding::default(),
-        )
-        .unwrap();
+        let deep = plain(&rgba16(), Format::Tiff);
         assert_eq!(decode(&deep.bytes, 100.0).unwrap().image, rgba16());
     }
 
