@@ -16,6 +16,7 @@ pub mod guest;
 pub mod index;
 pub mod memory;
 pub mod pool;
+pub mod steps;
 pub mod worker;
 
 use std::collections::{BTreeMap, HashSet, VecDeque};

@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 use tracing::{debug, error, info, warn};
 
 use super::memory::MemoryBudget;
+use super::steps::{
+    DiskFacts, OriginalMove, OutputTarget, Step, finished_outcome, next_step, original_move,
+    output_target,
+};
 use crate::config::{Config, HotfolderConfig, OnDuplicate, OnSuccess};
 use crate::decode;
 use crate::error::JobError;
@@ -177,28 +181,20 @@ fn process(ctx: &WorkerCtx, id: JobId) -> Result<WorkResult, LedgerError> {
     let Some(row) = ctx.ledger.get(id)? else {
         return Ok(WorkResult::NotClaimed);
     };
-    let Some(hf) = ctx.hotfolder(&row.hotfolder) else {
-        return orphan(ctx, &row);
+    let hf = ctx.hotfolder(&row.hotfolder);
+    let disk = DiskFacts {
+        hotfolder_known: hf.is_some(),
+        staged: row.staged_path.exists(),
     };
-    match row.state {
-        JobState::Done | JobState::Failed => {
-            Ok(done(&row, finished_outcome(&row), row.error.clone()))
+    match (next_step(&row, disk), hf) {
+        (Step::Finished(outcome), _) => Ok(done(&row, outcome, row.error.clone())),
+        (Step::DropClaim, _) => {
+            ctx.ledger.abandon_claim(id)?;
+            Ok(WorkResult::NotClaimed)
         }
-        JobState::Claiming => {
-            if row.staged_path.exists() {
-                let row = JobRow {
-                    state: JobState::Claimed,
-                    ..row
-                };
-                render_and_write(ctx, hf, row)
-            } else {
-                // The crash came before the rename: the file is still in the input.
-                ctx.ledger.abandon_claim(id)?;
-                Ok(WorkResult::NotClaimed)
-            }
-        }
-        JobState::Reported => place_original(ctx, hf, &row),
-        JobState::Claimed | JobState::Retry | JobState::Written => render_and_write(ctx, hf, row),
+        (Step::PlaceOriginal, Some(hf)) => place_original(ctx, hf, &row),
+        (Step::Render, Some(hf)) => render_and_write(ctx, hf, row),
+        (Step::PutBack | Step::PlaceOriginal | Step::Render, _) => orphan(ctx, &row),
     }
 }
 
@@ -372,26 +368,24 @@ fn place_output(
 ) -> Result<Result<Option<PathBuf>, JobError>, LedgerError> {
     let policy = settings.output.on_collision;
     let companions: Vec<(&str, &[u8])> = sidecar.iter().map(|m| (".c2pa", *m)).collect();
-    let wanted = match &row.output_path {
-        // Resumed after the file was placed: it is there, and it is this job's.
-        Some(p) if policy != crate::config::OnCollision::Overwrite && p.exists() => {
-            return Ok(Ok(Some(p.clone())));
-        }
-        Some(p) => {
-            // A sidecar placed before a crash, without its file, is this job's own.
+    let recorded_exists = row.output_path.as_ref().is_some_and(|p| p.exists());
+    let wanted = match output_target(row, policy, recorded_exists) {
+        OutputTarget::AlreadyPlaced(p) => return Ok(Ok(Some(p))),
+        OutputTarget::Recorded(p) => {
             let _ = fs::remove_file(format!("{}.c2pa", p.display()));
-            p.clone()
+            p
         }
-        None => hf
-            .output
-            .join(rel_dir(&row.rel_path))
-            .join(output::output_file_name(
-                &row.rel_path,
-                &settings.output.naming,
-                encoded.format.extension(),
-                &hf.name,
-                &report::today(),
-            )),
+        OutputTarget::Choose => {
+            hf.output
+                .join(rel_dir(&row.rel_path))
+                .join(output::output_file_name(
+                    &row.rel_path,
+                    &settings.output.naming,
+                    encoded.format.extension(),
+                    &hf.name,
+                    &report::today(),
+                ))
+        }
     };
     let mut ledger_failed = None;
     let written = output::write_new(&wanted, &encoded.bytes, &companions, policy, |p| {
@@ -516,16 +510,15 @@ fn place_original(
 ) -> Result<WorkResult, LedgerError> {
     let outcome = finished_outcome(row);
     let mut final_path = row.final_path.clone();
-    if row.staged_path.exists() {
-        match &row.final_path {
-            Some(dest) => match output::move_file(&row.staged_path, dest) {
-                Ok(went) => final_path = Some(went),
-                Err(e) => return retry(ctx, hf, row, JobError::destination(dest, e)),
-            },
-            None => {
-                if let Err(e) = fs::remove_file(&row.staged_path) {
-                    return retry(ctx, hf, row, JobError::destination(&row.staged_path, e));
-                }
+    match original_move(row, row.staged_path.exists()) {
+        OriginalMove::Gone => {}
+        OriginalMove::To(dest) => match output::move_file(&row.staged_path, &dest) {
+            Ok(went) => final_path = Some(went),
+            Err(e) => return retry(ctx, hf, row, JobError::destination(&dest, e)),
+        },
+        OriginalMove::Delete => {
+            if let Err(e) = fs::remove_file(&row.staged_path) {
+                return retry(ctx, hf, row, JobError::destination(&row.staged_path, e));
             }
         }
     }
@@ -559,17 +552,6 @@ fn place_original(
     )?;
     remove_job_staging(ctx, hf, row.id);
     Ok(done(row, outcome, row.error.clone()))
-}
-
-/// How a reported or finished job ended: the outcome the ledger recorded with the report
-/// (a finished duplicate stays a duplicate), or, for a row written before outcomes were
-/// recorded, what its state says.
-fn finished_outcome(row: &JobRow) -> Outcome {
-    row.outcome.unwrap_or(if row.state == JobState::Failed {
-        Outcome::Failed
-    } else {
-        Outcome::Processed
-    })
 }
 
 fn done(row: &JobRow, outcome: Outcome, error: Option<String>) -> WorkResult {
@@ -696,48 +678,4 @@ pub fn mtime_ns(m: &fs::Metadata) -> i64 {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ledger::Ledger;
-
-    #[test]
-    fn a_finished_job_keeps_the_outcome_its_report_recorded() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("ledger.sqlite")).unwrap();
-        let (id, _) = ledger
-            .begin_claim(
-                "default",
-                Path::new("a.png"),
-                Path::new("/in/a.png"),
-                Path::new("/in/.realskin/processing/x"),
-            )
-            .unwrap();
-        let row = ledger.get(id).unwrap().unwrap();
-        let with = |state: JobState, outcome: Option<Outcome>| JobRow {
-            state,
-            outcome,
-            ..row.clone()
-        };
-        // A duplicate or a skipped job counts as what it was, however often it is looked at.
-        for o in [Outcome::Duplicate, Outcome::Skipped, Outcome::Processed] {
-            assert_eq!(finished_outcome(&with(JobState::Done, Some(o))), o);
-            assert_eq!(finished_outcome(&with(JobState::Reported, Some(o))), o);
-        }
-        assert_eq!(
-            finished_outcome(&with(JobState::Failed, Some(Outcome::Failed))),
-            Outcome::Failed
-        );
-        // Rows without a recorded outcome: their state decides.
-        assert_eq!(
-            finished_outcome(&with(JobState::Failed, None)),
-            Outcome::Failed
-        );
-        assert_eq!(
-            finished_outcome(&with(JobState::Done, None)),
-            Outcome::Processed
-        );
-    }
 }
