@@ -5,7 +5,10 @@
 //! non-images and realskin's own outputs are left alone), its sub-folders too with
 //! `--recursive`. Originals are only read. Outputs and reports go next to each input, or
 //! into `--out`, keeping each image's folder relative to the folder it was found in; names
-//! follow `[output] naming` and `on_collision`, written atomically.
+//! follow `[output] naming` and `on_collision`, written atomically. Each file goes through
+//! the daemon's own steps: [`job::render`], [`output::write_new`] with its sidecar, and the
+//! report finished and written by [`report`] (`Report::processed`, `skipped_name_taken`,
+//! `failed`, [`report::write`]); only the ledger is left out.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,9 +20,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::config::Config;
 use crate::error::JobError;
 use crate::job::{self, JobSettings};
-use crate::output;
+use crate::output::{self, encode::OutputFacts};
 use crate::pipeline::millis;
-use crate::report::{self, ErrorInfo, Outcome, OutputInfo, Report};
+use crate::report::{self, Report};
 
 /// How `process` runs.
 #[derive(Debug, Clone, Default)]
@@ -202,7 +205,7 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
 
     let mut previews = crate::report::previews::Previews::default();
     let mut sidecar = None;
-    let result = (|| -> Result<Option<PathBuf>, JobError> {
+    let result = (|| -> Result<Option<(PathBuf, OutputFacts)>, JobError> {
         std::fs::create_dir_all(&dir).map_err(|e| JobError::destination(&dir, e))?;
         let t = Instant::now();
         let bytes = std::fs::read(input).map_err(|e| {
@@ -227,44 +230,34 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
             &report::today(),
         ));
         let t = Instant::now();
-        let companions: Vec<(&str, &[u8])> =
-            sidecar.iter().map(|m| (".c2pa", m.as_slice())).collect();
         let written = output::write_new(
             &wanted,
             &encoded.bytes,
-            &companions,
+            &output::companions(sidecar.as_deref()),
             settings.output.on_collision,
             |_| Ok(()),
         )
         .map_err(|e| JobError::destination(&wanted, e))?;
-        let Some(path) = written else {
-            return Ok(None);
-        };
         report.timings_ms.write = millis(t);
-        report.output = Some(OutputInfo {
-            path: path.clone(),
-            facts: encoded.facts,
-        });
-        Ok(Some(path))
+        Ok(written.map(|path| (path, encoded.facts)))
     })();
     report.timings_ms.total = millis(started);
 
-    let (output, ok) = match result {
-        Ok(Some(path)) => {
-            report.finish(Outcome::Processed, report.what_was_done());
-            (Some(path), true)
+    // The report is finished and written as the daemon does (`report::write`); only the
+    // line printed here differs: what was done, or what went wrong and what to do.
+    let (output, ok, summary) = match result {
+        Ok(Some((path, facts))) => {
+            let done = report.what_was_done();
+            report.processed(&path, facts);
+            (Some(path), true, done)
         }
         Ok(None) => {
-            report.finish(
-                Outcome::Skipped,
-                "the output name is taken and on_collision = \"skip\"".into(),
-            );
-            (None, true)
+            report.skipped_name_taken();
+            (None, true, report.summary.clone())
         }
         Err(e) => {
-            report.error = Some(ErrorInfo::from(&e));
-            report.finish(Outcome::Failed, format!("{e} {}", e.hint()));
-            (None, false)
+            report.failed(&e);
+            (None, false, format!("{e} {}", e.hint()))
         }
     };
     let report_path = output::free_path(&report::report_path(
@@ -273,16 +266,12 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
         output.as_deref(),
         report.outcome,
     ));
-    let report_written = output::write_atomic(&report_path, &report.to_json()).is_ok();
-    let _ = output::write_atomic(
-        &report_path.with_extension("html"),
-        report::html::render(&report, &previews).as_bytes(),
-    );
+    let report_written = report::write(&report_path, &report, &previews).is_ok();
     FileResult {
         input: input.to_path_buf(),
         output,
         report: report_written.then_some(report_path),
-        summary: report.summary.clone(),
+        summary,
         ms: report.timings_ms.total,
         ok,
     }

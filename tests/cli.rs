@@ -148,6 +148,30 @@ fn process_writes_outputs_and_reports_and_fails_on_bad_files() {
         ]
     );
     assert!(good.exists() && bad.exists(), "originals are never touched");
+    // The reports are finished and written the way the daemon writes them.
+    let report = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(outdir.join(name)).unwrap()).unwrap()
+    };
+    let ok = report("good.realskin.json");
+    let written = outdir.join("good.realskin.png");
+    assert_eq!(ok["outcome"], "processed");
+    assert_eq!(ok["output"]["path"], written.to_str().unwrap());
+    let summary = ok["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("lanczos3 300×200 → 600×400")
+            && summary.ends_with(&format!(" → {}", written.display())),
+        "{summary}"
+    );
+    let failed = report("bad.png.failed.json");
+    assert_eq!(failed["outcome"], "failed");
+    assert!(
+        failed["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not processed: The file is not an image"),
+        "{failed}"
+    );
+    assert!(!failed["error"]["hint"].as_str().unwrap().is_empty());
 }
 
 #[test]

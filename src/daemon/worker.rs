@@ -37,7 +37,7 @@ use crate::ledger::{JobId, JobRow, JobState, Ledger, LedgerError, now_ms};
 use crate::output::{self, encode::Encoded};
 use crate::pipeline::millis;
 use crate::report::previews::Previews;
-use crate::report::{self, ErrorInfo, Outcome, OutputInfo, Report};
+use crate::report::{self, Outcome, Report};
 
 /// Work for a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,19 +311,13 @@ fn render_and_write(
         Err(e) => return retry(ctx, hf, &row, e),
     };
     let Some(out_path) = out_path else {
-        report.finish(
-            Outcome::Skipped,
-            "The output name is already taken and on_collision = \"skip\": nothing was written."
-                .into(),
-        );
+        report.skipped_name_taken();
         report.timings_ms.total = millis(started);
         return write_report_then_original(ctx, hf, &row, report, None, None);
     };
     ctx.ledger.advance(id, JobState::Written)?;
     report.timings_ms.write = millis(t);
-    let summary = format!("{} → {}", report.what_was_done(), out_path.display());
-    report.output = Some(output_info(&out_path, encoded));
-    report.finish(Outcome::Processed, summary);
+    report.processed(&out_path, encoded.facts);
     report.timings_ms.total = millis(started);
     write_report_then_original(ctx, hf, &row, report, Some(out_path), Some(previews))
 }
@@ -367,7 +361,7 @@ fn place_output(
     sidecar: Option<&[u8]>,
 ) -> Result<Result<Option<PathBuf>, JobError>, LedgerError> {
     let policy = settings.output.on_collision;
-    let companions: Vec<(&str, &[u8])> = sidecar.iter().map(|m| (".c2pa", *m)).collect();
+    let companions = output::companions(sidecar);
     let recorded_exists = row.output_path.as_ref().is_some_and(|p| p.exists());
     let wanted = match output_target(row, policy, recorded_exists) {
         OutputTarget::AlreadyPlaced(p) => return Ok(Ok(Some(p))),
@@ -399,13 +393,6 @@ fn place_output(
         return Err(e);
     }
     Ok(written.map_err(|e| JobError::destination(&wanted, e)))
-}
-
-fn output_info(path: &Path, encoded: Encoded) -> OutputInfo {
-    OutputInfo {
-        path: path.to_path_buf(),
-        facts: encoded.facts,
-    }
 }
 
 /// Where the original goes after the job, decided before the report is written.
@@ -443,24 +430,17 @@ fn write_report_then_original(
             p
         }
     };
-    if let Err(e) = output::write_atomic(&report_path, &report.to_json()) {
+    let previews = previews.unwrap_or_default();
+    if let Err(e) = report::write(&report_path, &report, &previews) {
         return retry(ctx, hf, row, JobError::destination(&report_path, e));
     }
-    // The pictures and the HTML report are for people: a failure to write them is
-    // logged, never a reason to hold the job back.
-    let previews = previews.unwrap_or_default();
+    // The dashboard's pictures are for people: a failure to store them is logged, never a
+    // reason to hold the job back.
     let preview_dir = ctx.config.daemon.state().job_previews(row.id);
     for (name, bytes) in &previews.images {
         if let Err(e) = output::write_atomic(&preview_dir.join(format!("{name}.jpg")), bytes) {
             debug!(job = row.id, error = %e, "Could not store a preview picture");
         }
-    }
-    let html_path = report_path.with_extension("html");
-    if let Err(e) = output::write_atomic(
-        &html_path,
-        report::html::render(&report, &previews).as_bytes(),
-    ) {
-        warn!(job = row.id, file = %html_path.display(), error = %e, "Could not write the HTML report");
     }
     let reason = report
         .error
@@ -575,8 +555,7 @@ fn fail(
     if err.is_retriable() {
         return retry(ctx, hf, row, err);
     }
-    report.error = Some(ErrorInfo::from(&err));
-    report.finish(Outcome::Failed, format!("Not processed: {err}"));
+    report.failed(&err);
     report.timings_ms.total = millis(started);
     write_report_then_original(ctx, hf, row, report, None, None)
 }

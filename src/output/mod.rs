@@ -115,6 +115,12 @@ pub fn create_new(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// The pieces written beside an output: the original's C2PA manifest store (`.c2pa`), when
+/// it is kept.
+pub fn companions(c2pa_sidecar: Option<&[u8]>) -> Vec<(&'static str, &[u8])> {
+    c2pa_sidecar.into_iter().map(|m| (".c2pa", m)).collect()
+}
+
 /// Writes `bytes` atomically under `wanted`, never replacing a file that is there or that
 /// appears meanwhile: with `Version`, the next free version is taken instead; with `Skip`,
 /// nothing is written and `None` returned; `Overwrite` replaces. Each companion

@@ -173,6 +173,31 @@ impl Report {
         self.finished_at = now_rfc3339();
     }
 
+    /// Finished with its output in place at `path`: the summary says what was done and where.
+    pub fn processed(&mut self, path: &Path, facts: OutputFacts) {
+        let summary = format!("{} → {}", self.what_was_done(), path.display());
+        self.output = Some(OutputInfo {
+            path: path.to_path_buf(),
+            facts,
+        });
+        self.finish(Outcome::Processed, summary);
+    }
+
+    /// Finished without output: the output's name is taken and `on_collision = "skip"`.
+    pub fn skipped_name_taken(&mut self) {
+        self.finish(
+            Outcome::Skipped,
+            "The output name is already taken and on_collision = \"skip\": nothing was written."
+                .into(),
+        );
+    }
+
+    /// Finished without output because of `err`; the error, with what to do, is recorded.
+    pub fn failed(&mut self, err: &JobError) {
+        self.error = Some(ErrorInfo::from(err));
+        self.finish(Outcome::Failed, format!("Not processed: {err}"));
+    }
+
     /// Pretty JSON.
     pub fn to_json(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
@@ -194,6 +219,20 @@ impl Report {
             applied.join("; ")
         }
     }
+}
+
+/// Writes `report` at `path` (JSON, atomically) and its HTML page beside it, with the
+/// pictures in `previews`. The JSON is the job's record: a failure to write it is returned.
+/// The page is for people: a failure to write it is logged, never a reason to hold the job.
+pub fn write(path: &Path, report: &Report, previews: &previews::Previews) -> std::io::Result<()> {
+    crate::output::write_atomic(path, &report.to_json())?;
+    let html_path = path.with_extension("html");
+    if let Err(e) =
+        crate::output::write_atomic(&html_path, html::render(report, previews).as_bytes())
+    {
+        tracing::warn!(file = %html_path.display(), error = %e, "Could not write the HTML report");
+    }
+    Ok(())
 }
 
 /// Now, as `2026-11-26T18:02:03.123Z`.
