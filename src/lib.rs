@@ -21,7 +21,7 @@
 //! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
 //! | [`models`]   | the super-resolution model registry: manifest, resolve, install       | the pipeline, config  |
 //! | [`api`]      | the local control API, dashboard and metrics (loopback, token)        | pixels               |
-//! | [`app`]      | wires the daemon and its API; preflight, model check, `models doctor` | pixels, files        |
+//! | [`app`]      | wires the daemon and its API; the command line (`app::cli`); preflight, model check, `models doctor` | pixels, files        |
 //! | [`service`]  | per-user service install (systemd, launchd, Windows), systemd notify  | pixels               |
 //! | `tray`       | the tray icon process (Linux: KSNI), talking only to the API          | files, the ledger    |
 //!

@@ -158,6 +158,42 @@ impl Snapshot {
         }
     }
 
+    /// `realskin status` for people: the state, the counts, each hotfolder, the latest
+    /// failures.
+    pub fn for_people(&self) -> String {
+        use std::fmt::Write;
+        let state = match &self.state {
+            RunState::Yielding(why) => format!("yielding ({why})"),
+            _ => self.activity().to_string(),
+        };
+        let mut out = format!("realskin {}: {state}\n", self.version);
+        let _ = writeln!(
+            out,
+            "  queue {}, working on {} of {} workers; finished {} ({} failed, {} duplicates) since {}",
+            self.queue,
+            self.running,
+            self.workers,
+            self.counts.processed,
+            self.counts.failed,
+            self.counts.duplicate,
+            self.started_at
+        );
+        for h in &self.hotfolders {
+            let _ = writeln!(
+                out,
+                "  hotfolder {}: {} -> {} [{}]",
+                h.name,
+                h.input,
+                h.output,
+                h.watch.word()
+            );
+        }
+        for e in self.last_errors.iter().take(5) {
+            let _ = writeln!(out, "  failed: {}: {}", e.file, e.message);
+        }
+        out
+    }
+
     /// A one-line summary (systemd `STATUS=`, the tray's tooltip).
     pub fn one_line(&self) -> String {
         let state = match &self.state {
@@ -230,6 +266,23 @@ mod tests {
             message: "not an image".into(),
         });
         s
+    }
+
+    #[test]
+    fn status_for_people_says_state_counts_folders_and_failures() {
+        let text = snapshot(RunState::Yielding("the CPU is busy".into())).for_people();
+        assert_eq!(
+            text,
+            "realskin 1.2.3: yielding (the CPU is busy)\n\
+             \x20 queue 3, working on 1 of 2 workers; finished 7 (1 failed, 0 duplicates) since 2026-12-04T10:00:00Z\n\
+             \x20 hotfolder studio: /in -> /out [input-missing]\n\
+             \x20 failed: a.png: not an image\n"
+        );
+        assert!(
+            snapshot(RunState::Running)
+                .for_people()
+                .starts_with("realskin 1.2.3: working\n")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! [`check_models`] for the ONNX upscaler, and [`doctor`] (`realskin models doctor` and
 //! `bench`), which inspects the configuration, the ONNX Runtime and the model registry.
 
+pub mod cli;
 pub mod doctor;
 
 use std::future::Future;
