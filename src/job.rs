@@ -14,7 +14,6 @@ use crate::decode;
 use crate::error::JobError;
 use crate::meta;
 use crate::output::encode::{self, Encoded};
-use crate::pipeline::skin::Preset;
 use crate::pipeline::skin::space::Space;
 use crate::pipeline::{self, StageSettings, millis};
 use crate::profile::{self, EditInfo, ProfileOptions, output_provenance};
@@ -117,7 +116,7 @@ pub fn render(
     plan.skin_context.space = space;
     plan.skin_context.space_note = space_note;
     plan.skin_context.declared_not_ai = prof.verdict.ai == Some(false);
-    plan.skin_context.preset_hint = prof.preset.preset.parse::<Preset>().ok();
+    plan.skin_context.preset_hint = Some(prof.preset.preset);
     report.plan = Some(plan.clone());
     let format = encode::output_format(decoded.format, &settings.output);
     let coding = encode::SourceCoding::of(decoded.format, raw.header.as_ref());

@@ -662,7 +662,7 @@ fn every_fixture_gets_its_verdict() {
             v.tool.as_deref(),
             v.model.as_deref(),
             v.family.as_deref(),
-            p.preset.preset.as_str(),
+            p.preset.preset.name(),
         );
         assert_eq!(
             got,

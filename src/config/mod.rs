@@ -430,4 +430,20 @@ mod default_file_tests {
             "keys missing from config/realskin.toml: {missing:?}"
         );
     }
+
+    #[test]
+    fn a_preset_rule_naming_no_preset_is_an_error_at_its_line() {
+        let text = "[presets]\nfallback = \"generic\"\n\n[[presets.rules]]\nvendor = \"acme\"\npreset = \"fluxx\"\n";
+        let err = LoadedConfig::from_str(text, None).unwrap_err().to_string();
+        assert!(err.contains("line 6"), "{err}");
+        assert!(
+            err.contains("fluxx") && err.contains("stable-diffusion"),
+            "{err}"
+        );
+        let ok = LoadedConfig::from_str(&text.replace("fluxx", "flux"), None).unwrap();
+        assert_eq!(
+            ok.config.presets.rules[0].preset,
+            crate::profile::Preset::Flux
+        );
+    }
 }

@@ -25,7 +25,7 @@ use serde::Serialize;
 pub use c2pa::C2paSummary;
 pub use evidence::{Evidence, EvidenceSource, Verdict};
 pub use icc::IccFacts;
-pub use preset::{PresetMap, PresetPick, PresetRule};
+pub use preset::{Preset, PresetMap, PresetPick, PresetRule};
 pub use provenance::{
     EditInfo, OriginalGenerator, OutputProvenance, RealskinEdit, output_provenance,
 };

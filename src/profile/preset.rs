@@ -6,15 +6,65 @@ use serde::{Deserialize, Serialize};
 
 use super::evidence::Verdict;
 
-/// The presets the skin engine knows.
-pub const PRESETS: &[&str] = &[
-    "flux",
-    "midjourney",
-    "openai",
-    "gemini",
-    "stable-diffusion",
-    "generic",
-];
+/// A skin preset: the vocabulary the profiler picks from and the skin engine applies
+/// (`pipeline::skin::presets` gives each its recipe). Written in the config and the report
+/// by its kebab-case name (`stable-diffusion`); an unknown name in the config is an error
+/// at its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    Flux,
+    Midjourney,
+    Openai,
+    Gemini,
+    StableDiffusion,
+    Generic,
+}
+
+impl Preset {
+    /// Every preset, in the order the docs list them.
+    pub const ALL: [Preset; 6] = [
+        Preset::Flux,
+        Preset::Midjourney,
+        Preset::Openai,
+        Preset::Gemini,
+        Preset::StableDiffusion,
+        Preset::Generic,
+    ];
+
+    /// Its name in the config and the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Flux => "flux",
+            Preset::Midjourney => "midjourney",
+            Preset::Openai => "openai",
+            Preset::Gemini => "gemini",
+            Preset::StableDiffusion => "stable-diffusion",
+            Preset::Generic => "generic",
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+
+    /// A preset by its name (`stable-diffusion`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown skin preset {s:?}; use one of {}", names.join(", "))
+            })
+    }
+}
 
 /// One rule: every field that is set must match (case-insensitive; `model` is a
 /// substring match). The first matching rule wins.
@@ -29,7 +79,7 @@ pub struct PresetRule {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
-    pub preset: String,
+    pub preset: Preset,
 }
 
 /// The rules, in order, and the preset used when none matches.
@@ -39,11 +89,11 @@ pub struct PresetMap {
     #[serde(default = "builtin_rules")]
     pub rules: Vec<PresetRule>,
     #[serde(default = "generic")]
-    pub fallback: String,
+    pub fallback: Preset,
 }
 
-fn generic() -> String {
-    "generic".to_string()
+fn generic() -> Preset {
+    Preset::Generic
 }
 
 fn builtin_rules() -> Vec<PresetRule> {
@@ -54,14 +104,14 @@ fn rule(
     vendor: Option<&str>,
     family: Option<&str>,
     tool: Option<&str>,
-    preset: &str,
+    preset: Preset,
 ) -> PresetRule {
     PresetRule {
         vendor: vendor.map(str::to_string),
         family: family.map(str::to_string),
         model: None,
         tool: tool.map(str::to_string),
-        preset: preset.to_string(),
+        preset,
     }
 }
 
@@ -71,22 +121,27 @@ impl Default for PresetMap {
     fn default() -> Self {
         PresetMap {
             rules: vec![
-                rule(None, Some("flux"), None, "flux"),
-                rule(None, Some("midjourney"), None, "midjourney"),
-                rule(None, Some("gpt-image"), None, "openai"),
-                rule(None, Some("gemini"), None, "gemini"),
-                rule(None, Some("stable-diffusion"), None, "stable-diffusion"),
-                rule(Some("black-forest-labs"), None, None, "flux"),
-                rule(Some("midjourney"), None, None, "midjourney"),
-                rule(Some("openai"), None, None, "openai"),
-                rule(Some("google"), None, None, "gemini"),
-                rule(Some("stability-ai"), None, None, "stable-diffusion"),
-                rule(Some("novelai"), None, None, "stable-diffusion"),
-                rule(None, None, Some("a1111"), "stable-diffusion"),
-                rule(None, None, Some("forge"), "stable-diffusion"),
-                rule(None, None, Some("fooocus"), "stable-diffusion"),
-                rule(None, None, Some("invokeai"), "stable-diffusion"),
-                rule(None, None, Some("draw-things"), "stable-diffusion"),
+                rule(None, Some("flux"), None, Preset::Flux),
+                rule(None, Some("midjourney"), None, Preset::Midjourney),
+                rule(None, Some("gpt-image"), None, Preset::Openai),
+                rule(None, Some("gemini"), None, Preset::Gemini),
+                rule(
+                    None,
+                    Some("stable-diffusion"),
+                    None,
+                    Preset::StableDiffusion,
+                ),
+                rule(Some("black-forest-labs"), None, None, Preset::Flux),
+                rule(Some("midjourney"), None, None, Preset::Midjourney),
+                rule(Some("openai"), None, None, Preset::Openai),
+                rule(Some("google"), None, None, Preset::Gemini),
+                rule(Some("stability-ai"), None, None, Preset::StableDiffusion),
+                rule(Some("novelai"), None, None, Preset::StableDiffusion),
+                rule(None, None, Some("a1111"), Preset::StableDiffusion),
+                rule(None, None, Some("forge"), Preset::StableDiffusion),
+                rule(None, None, Some("fooocus"), Preset::StableDiffusion),
+                rule(None, None, Some("invokeai"), Preset::StableDiffusion),
+                rule(None, None, Some("draw-things"), Preset::StableDiffusion),
             ],
             fallback: generic(),
         }
@@ -96,32 +151,16 @@ impl Default for PresetMap {
 /// The preset chosen and why, for the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PresetPick {
-    pub preset: String,
+    pub preset: Preset,
     pub reason: String,
 }
 
 impl PresetMap {
-    /// Checks that every preset named exists; one sentence per problem.
-    pub fn validate(&self) -> Vec<String> {
-        self.rules
-            .iter()
-            .map(|r| &r.preset)
-            .chain(std::iter::once(&self.fallback))
-            .filter(|p| !PRESETS.contains(&p.as_str()))
-            .map(|p| {
-                format!(
-                    "unknown skin preset {p:?}; use one of {}",
-                    PRESETS.join(", ")
-                )
-            })
-            .collect()
-    }
-
     /// Picks the preset for a verdict.
     pub fn choose(&self, v: &Verdict) -> PresetPick {
         if v.ai != Some(true) {
             return PresetPick {
-                preset: self.fallback.clone(),
+                preset: self.fallback,
                 reason: match v.ai {
                     Some(false) => "the image is declared not AI-generated".to_string(),
                     _ => "no generator identified".to_string(),
@@ -159,13 +198,13 @@ impl PresetMap {
                     what.push(format!("model {}", v.model.as_deref().unwrap_or("?")));
                 }
                 return PresetPick {
-                    preset: r.preset.clone(),
+                    preset: r.preset,
                     reason: format!("{} maps to {}", what.join(", "), r.preset),
                 };
             }
         }
         PresetPick {
-            preset: self.fallback.clone(),
+            preset: self.fallback,
             reason: "AI-generated, but no preset rule matches its vendor or model".to_string(),
         }
     }

@@ -270,7 +270,7 @@ fn origin_section(body: &mut String, report: &Report) {
             "<h2>Where it came from</h2><p><b>{}</b> <span class=\"dim\">(confidence {:.0} %)</span><br>Skin preset: {} <span class=\"dim\">({})</span></p>",
             esc(&who),
             v.confidence * 100.0,
-            esc(&p.preset.preset),
+            esc(p.preset.preset.name()),
             esc(&p.preset.reason)
         );
         if !v.evidence.is_empty() {

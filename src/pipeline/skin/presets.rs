@@ -6,32 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A named generator preset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Preset {
-    Flux,
-    Midjourney,
-    Openai,
-    Gemini,
-    StableDiffusion,
-    Generic,
-}
-
-impl std::str::FromStr for Preset {
-    type Err = String;
-
-    /// A preset by its name in the config and the report (`stable-diffusion`).
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown skin preset {s:?}; use one of {}", names.join(", "))
-            })
-    }
-}
+pub use crate::profile::Preset;
 
 /// `preset = "auto"` or one of the named presets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -61,28 +36,8 @@ pub struct Recipe {
     pub grain: f32,
 }
 
+/// What each preset does to the skin: the engine's side of the profiler's [`Preset`].
 impl Preset {
-    /// Every preset, in the order the docs list them.
-    pub const ALL: [Preset; 6] = [
-        Preset::Flux,
-        Preset::Midjourney,
-        Preset::Openai,
-        Preset::Gemini,
-        Preset::StableDiffusion,
-        Preset::Generic,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Preset::Flux => "flux",
-            Preset::Midjourney => "midjourney",
-            Preset::Openai => "openai",
-            Preset::Gemini => "gemini",
-            Preset::StableDiffusion => "stable-diffusion",
-            Preset::Generic => "generic",
-        }
-    }
-
     /// What the preset is for, for the report.
     pub fn rationale(self) -> &'static str {
         match self {
@@ -193,14 +148,15 @@ mod tests {
     }
 
     #[test]
-    fn every_preset_the_profiler_picks_parses_and_names_read_back() {
-        // The profiler's preset map names presets as words; each must be one of these.
-        for name in crate::profile::preset::PRESETS {
-            let p: Preset = name.parse().unwrap();
-            assert_eq!(p.name(), *name);
-            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
+    fn every_preset_parses_and_names_read_back() {
+        for p in Preset::ALL {
+            assert_eq!(p.name().parse::<Preset>(), Ok(p));
+            assert_eq!(
+                serde_json::to_string(&p).unwrap(),
+                format!("\"{}\"", p.name())
+            );
+            assert!(!p.rationale().is_empty());
         }
-        assert_eq!(crate::profile::preset::PRESETS.len(), Preset::ALL.len());
         let err = "sdxl".parse::<Preset>().unwrap_err();
         assert!(err.contains("stable-diffusion"), "{err}");
         for (d, w) in crate::pipeline::upscale::Device::ALL {
