@@ -59,7 +59,7 @@ pub struct SkinConfig {
     pub pores: f32,
     /// Default `1.0`: 0.3–1 mm micro-relief, multiplier of what the deficit asks for.
     pub relief: f32,
-    /// Default `1.0`: how hard the smooth specular sheen is broken into micro-highlights and pore shadows.
+    /// Default `1.0`: how hard the smooth specular sheen is broken by deeper pore shadows.
     pub highlight_breakup: f32,
     /// Default `1.0`: the pull of over-saturated, orange skin toward natural chroma (bounded to −20 %).
     pub tone: f32,

@@ -2,8 +2,10 @@
 //!
 //! Per pixel, in linear light: cast gains (whole image, when a cast is corrected); inside the mask the
 //! saturation pull, luminance-neutral mottling gains, and the texture as a luminance modulation weighted
-//! by a shading curve (weak in deep shadow, full in the mid-tones) with extra pore darkening and
-//! micro-highlights on the specular sheen; then monochrome grain over the whole image. Pixels the
+//! by a shading curve (weak in deep shadow, full in the mid-tones) with extra pore darkening on
+//! the specular sheen (only the pits: the skin between them keeps its light, so a lit nose shows
+//! dark pores, not white glitter) and, in micro-grain mode, micro-highlights; then monochrome
+//! grain over the whole image. Pixels the
 //! engine does not touch are copied bit for bit; alpha is always copied.
 
 use super::exemplar::Cursor;
@@ -276,7 +278,7 @@ pub fn components<T: Sample>(
             let micro = p.tex.micro.at(x, y);
             c.micro.data[o] = micro;
             c.relief.data[o] = p.tex.relief.at(x, y);
-            c.sheen_pores.data[o] = s * pore;
+            c.sheen_pores.data[o] = s * pore.min(0.0);
             c.sheen_micro.data[o] = s * (micro.max(0.0) - 0.4);
             c.redness.data[o] = p.tex.redness.at(x, y);
             c.pigment.data[o] = p.tex.pigment.at(x, y);
@@ -508,7 +510,9 @@ pub fn render_rect<T: Sample>(
                 let t = tp
                     + p.a_micro * micro
                     + p.a_relief * relief
-                    + p.a_sheen * sheen * (2.0 * tp + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
+                    + p.a_sheen
+                        * sheen
+                        * (2.0 * tp.min(0.0) + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
                 let shade = m * shade_t[lut_i(yl)];
                 gain = (1.0 + shade * t).clamp(0.5, 1.5);
                 pit = shade * tp.min(0.0);
