@@ -632,8 +632,8 @@ impl Ledger {
         hotfolder: &str,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(String, u64)>, LedgerError> {
-        self.with(|c| {
+    ) -> Result<Vec<(Outcome, u64)>, LedgerError> {
+        let counts: Vec<(String, u64)> = self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT COALESCE(outcome, 'failed'), COUNT(*) FROM jobs
                  WHERE hotfolder = ?1 AND finished_at >= ?2 AND finished_at < ?3 GROUP BY 1",
@@ -642,7 +642,12 @@ impl Ledger {
                 Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
             })?
             .collect()
-        })
+        })?;
+        // A word this version does not write counts as failed, like a missing one.
+        Ok(counts
+            .into_iter()
+            .map(|(w, n)| (Outcome::parse(&w).unwrap_or(Outcome::Failed), n))
+            .collect())
     }
 
     /// The most recent jobs, newest first.

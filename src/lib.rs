@@ -16,7 +16,7 @@
 //! | [`pipeline`] | face survey, plan (sizes the upscale), stages: pure image functions   | the filesystem       |
 //! | [`job`]      | one image: decode → profile → survey → plan → stages → encode         | the filesystem       |
 //! | [`output`]   | encoding, output names, atomic writes, moving originals               | pixels' meaning      |
-//! | [`report`]   | the JSON report and the operator's reason file                        | pixels               |
+//! | [`report`]   | the JSON and HTML reports, the preview pictures (resized copies), the daily index, the reason file | the pipeline's pixels |
 //! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
 //! | [`process`]  | `realskin process FILE...`, the pipeline once with a progress bar     | the ledger           |
 //! | [`models`]   | the super-resolution model registry: manifest, resolve, install       | the pipeline, config  |

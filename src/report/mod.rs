@@ -4,6 +4,7 @@
 //! everything that was learnt before it.
 
 pub mod html;
+pub mod index;
 pub mod previews;
 
 use std::path::{Path, PathBuf};
