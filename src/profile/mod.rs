@@ -313,101 +313,9 @@ pub fn profile_raw(
         }
         None => {}
     }
-
-    // XMP: main packet and extended XMP.
-    let mut dst = None;
-    let mut realskin_edit = None;
-    for packet in [raw.xmp.as_deref(), raw.xmp_extended.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        let (x, warning) = xmp::parse(packet);
-        warnings.extend(warning);
-        xmp_evidence(&x, &mut ev, &mut dst);
-        if let Some(edit) = provenance::realskin_edit(&x) {
-            ev.push(Evidence::new(
-                EvidenceSource::Xmp,
-                format!(
-                    "XMP history: edited by {}{}",
-                    edit.agent,
-                    edit.changed
-                        .as_deref()
-                        .map(|c| format!(" ({c})"))
-                        .unwrap_or_default()
-                ),
-                0.0,
-            ));
-            if let Some(o) = edit.original.as_ref().filter(|o| o.ai == Some(true)) {
-                let mut e = Evidence::new(
-                    EvidenceSource::Xmp,
-                    format!(
-                        "XMP history: realskin recorded an AI original ({})",
-                        [&o.vendor, &o.model, &o.tool]
-                            .iter()
-                            .filter_map(|x| x.as_deref())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    0.7,
-                )
-                .ai(true)
-                .vendor(o.vendor.as_deref())
-                .model(o.model.as_deref())
-                .family(o.family.as_deref())
-                .tool(o.tool.as_deref());
-                e.role = Some("original");
-                ev.push(e);
-            }
-            realskin_edit = Some(edit);
-        }
-    }
-
-    // IPTC-IIM datasets.
-    if let Some(iim) = &raw.iptc {
-        for r in meta::iptc_records(iim) {
-            let name = match (r.record, r.dataset) {
-                (2, 110) => "Credit",
-                (2, 120) => "Caption",
-                (2, 80) => "By-line",
-                (2, 65) => "OriginatingProgram",
-                (2, 116) => "CopyrightNotice",
-                (2, 40) => "SpecialInstructions",
-                (2, 105) => "Headline",
-                _ => continue,
-            };
-            let v = String::from_utf8_lossy(&r.value);
-            tools::from_text(EvidenceSource::Iptc, name, &v, &mut ev);
-        }
-    }
-
-    // EXIF text fields and camera data.
-    if let Some(block) = &raw.exif {
-        let (fields, w) = meta::exif_text_fields(block);
-        warnings.extend(w);
-        let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        for (name, value) in &fields {
-            if !matches!(name.as_str(), "ExposureTime" | "FNumber") {
-                tools::from_text(EvidenceSource::Exif, name, value, &mut ev);
-            }
-        }
-        if let (Some(make), Some(model), Some(exposure)) =
-            (get("Make"), get("Model"), get("ExposureTime"))
-        {
-            let generator = ev
-                .iter()
-                .any(|e| e.source == EvidenceSource::Exif && e.ai == Some(true));
-            if !generator && make.len() < 64 && model.len() < 64 {
-                ev.push(
-                    Evidence::new(
-                        EvidenceSource::Exif,
-                        format!("camera capture data: {make} {model}, exposure {exposure}"),
-                        0.3,
-                    )
-                    .ai(false),
-                );
-            }
-        }
-    }
+    let (dst, realskin_edit) = xmp_packets(raw, &mut ev, &mut warnings);
+    iptc_evidence(raw, &mut ev);
+    exif_evidence(raw, &mut ev, &mut warnings);
 
     // PNG text chunks and JPEG comments.
     for t in &raw.text {
@@ -436,6 +344,119 @@ pub fn profile_raw(
         realskin_edit,
         pixels: None,
         warnings,
+    }
+}
+
+/// Evidence from the XMP packets (main and extended): the disclosure fields, and an earlier
+/// realskin edit with the AI original it recorded. Returns the DigitalSourceType found and
+/// that edit.
+fn xmp_packets(
+    raw: &RawMetadata,
+    ev: &mut Vec<Evidence>,
+    warnings: &mut Vec<String>,
+) -> (Option<String>, Option<provenance::RealskinEdit>) {
+    let mut dst = None;
+    let mut realskin_edit = None;
+    for packet in [raw.xmp.as_deref(), raw.xmp_extended.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        let (x, warning) = xmp::parse(packet);
+        warnings.extend(warning);
+        xmp_evidence(&x, ev, &mut dst);
+        if let Some(edit) = provenance::realskin_edit(&x) {
+            realskin_edit_evidence(&edit, ev);
+            realskin_edit = Some(edit);
+        }
+    }
+    (dst, realskin_edit)
+}
+
+/// An earlier realskin edit in the XMP history: no weight of its own, but the AI original it
+/// recorded counts (the edit changed the pixels, not where they came from).
+fn realskin_edit_evidence(edit: &provenance::RealskinEdit, ev: &mut Vec<Evidence>) {
+    ev.push(Evidence::new(
+        EvidenceSource::Xmp,
+        format!(
+            "XMP history: edited by {}{}",
+            edit.agent,
+            edit.changed
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ),
+        0.0,
+    ));
+    if let Some(o) = edit.original.as_ref().filter(|o| o.ai == Some(true)) {
+        let mut e = Evidence::new(
+            EvidenceSource::Xmp,
+            format!(
+                "XMP history: realskin recorded an AI original ({})",
+                [&o.vendor, &o.model, &o.tool]
+                    .iter()
+                    .filter_map(|x| x.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            0.7,
+        )
+        .ai(true)
+        .vendor(o.vendor.as_deref())
+        .model(o.model.as_deref())
+        .family(o.family.as_deref())
+        .tool(o.tool.as_deref());
+        e.role = Some("original");
+        ev.push(e);
+    }
+}
+
+/// Evidence from the IPTC-IIM datasets that carry text a generator writes.
+fn iptc_evidence(raw: &RawMetadata, ev: &mut Vec<Evidence>) {
+    let Some(iim) = &raw.iptc else { return };
+    for r in meta::iptc_records(iim) {
+        let name = match (r.record, r.dataset) {
+            (2, 110) => "Credit",
+            (2, 120) => "Caption",
+            (2, 80) => "By-line",
+            (2, 65) => "OriginatingProgram",
+            (2, 116) => "CopyrightNotice",
+            (2, 40) => "SpecialInstructions",
+            (2, 105) => "Headline",
+            _ => continue,
+        };
+        let v = String::from_utf8_lossy(&r.value);
+        tools::from_text(EvidenceSource::Iptc, name, &v, ev);
+    }
+}
+
+/// Evidence from the EXIF text fields, and camera capture data (make, model, exposure) when
+/// no EXIF field names a generator.
+fn exif_evidence(raw: &RawMetadata, ev: &mut Vec<Evidence>, warnings: &mut Vec<String>) {
+    let Some(block) = &raw.exif else { return };
+    let (fields, w) = meta::exif_text_fields(block);
+    warnings.extend(w);
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    for (name, value) in &fields {
+        if !matches!(name.as_str(), "ExposureTime" | "FNumber") {
+            tools::from_text(EvidenceSource::Exif, name, value, ev);
+        }
+    }
+    if let (Some(make), Some(model), Some(exposure)) =
+        (get("Make"), get("Model"), get("ExposureTime"))
+    {
+        let generator = ev
+            .iter()
+            .any(|e| e.source == EvidenceSource::Exif && e.ai == Some(true));
+        if !generator && make.len() < 64 && model.len() < 64 {
+            ev.push(
+                Evidence::new(
+                    EvidenceSource::Exif,
+                    format!("camera capture data: {make} {model}, exposure {exposure}"),
+                    0.3,
+                )
+                .ai(false),
+            );
+        }
     }
 }
 
