@@ -30,14 +30,15 @@ pub mod presets;
 pub mod render;
 pub mod scale;
 pub mod space;
+mod steps;
 pub mod texture;
 pub mod tone;
 
 use crate::face::{self, FaceBox};
-use classify::{Classification, PictureKind};
+use classify::Classification;
 use image::{DynamicImage, RgbImage};
 use measure::{Bands, Rect};
-use pixels::{Layout, Pixels, Reduced, Sample};
+use pixels::{Reduced, Sample};
 pub use presets::{Preset, PresetChoice};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -541,6 +542,10 @@ pub enum Treatment {
 /// [`apply`] on an image the caller may own: an owned image is rendered in place (no second
 /// full-size copy: what keeps a 36 MP job's memory near its output's size), a borrowed one is
 /// copied only when the engine applies.
+///
+/// The engine is a chain of steps (see [`steps`]), each returning its result or the reason
+/// the picture is left as it is: settings, pixel layout, faces and the gate, scale, mask,
+/// amounts, measure, render.
 pub fn apply_cow(
     img: &mut Cow<'_, DynamicImage>,
     cfg: &SkinConfig,
@@ -553,24 +558,8 @@ pub fn apply_cow(
         pixel_type: format!("{:?}", img.color()),
         ..SkinReport::default()
     };
-    let skip = |mut report: SkinReport, reason: String, t_all: Instant| {
-        report.skipped_reason = Some(reason.clone());
-        report.timings_ms.total = ms(t_all);
-        Treatment::Skipped { reason, report }
-    };
-    if !cfg.enabled {
-        return skip(report, "skin engine disabled in the config".into(), t_all);
-    }
-    let problems = cfg.validate();
-    if !problems.is_empty() {
-        return skip(
-            report,
-            format!("invalid [skin] settings: {}", problems.join("; ")),
-            t_all,
-        );
-    }
-    if cfg.strength <= 0.0 {
-        return skip(report, "skin.strength is 0".into(), t_all);
+    if let Err(reason) = steps::check_settings(cfg) {
+        return steps::skipped(report, reason, t_all);
     }
     // Grey pictures are treated as RGB (texture in luminance only) and returned in their own layout.
     if let Some(rgb) = grey_as_rgb(img) {
@@ -585,371 +574,14 @@ pub fn apply_cow(
             skipped => skipped,
         };
     }
-    let src: &DynamicImage = img;
-    let (Some(layout), Some(px)) = (Layout::of(src), Pixels::of(src)) else {
-        return skip(
-            report,
-            format!(
-                "pixel type {:?} is not treated (RGB/RGBA 8 or 16 bit only; grey images have no skin colour)",
-                src.color()
-            ),
-            t_all,
-        );
-    };
-    report.pixel_type = layout.name().to_string();
-    let (w, h) = (src.width() as usize, src.height() as usize);
-    if w < 64 || h < 64 {
-        return skip(
-            report,
-            format!("image is {w}×{h}; too small to hold skin texture"),
-            t_all,
-        );
-    }
-    let threads = pixels::thread_count(cfg.threads);
-
-    let t = Instant::now();
-    let space = ctx.space();
-    report.colour_space = match (&ctx.space, &ctx.space_note) {
-        (Some(s), _) => Some(format!(
-            "{}: measured and rendered through its own tone curve and primaries",
-            s.name
-        )),
-        (None, Some(note)) => Some(format!("measured as sRGB: {note}")),
-        (None, None) => None,
-    };
-    let red = Reduced::build(&px, w, h, threads, space);
-    report.timings_ms.reduce = ms(t);
-
-    // 1. Faces with their landmarks, and the whole-picture classification (information only; the
-    // gate is per face): independent, so they run side by side.
-    let t = Instant::now();
-    let small = red.to_rgb8();
-    let find = || match (&ctx.found, &ctx.faces) {
-        (Some(found), _) => (found.clone(), Source::Survey),
-        (None, Some(boxes)) => (
-            boxes
-                .iter()
-                .filter_map(|b| face::mesh_for_box(src, b))
-                .collect::<Vec<_>>(),
-            Source::Context,
-        ),
-        (None, None) => (
-            face::analyse(src, threads.saturating_sub(1).max(1)),
-            Source::Engine,
-        ),
-    };
-    let classify = || {
-        let class = match &ctx.classification {
-            Some(c) => (c.clone(), Source::Context),
-            None => (classify::classify_reduced(&small), Source::Engine),
-        };
-        (class, face::people(&small))
-    };
-    let (((class, class_src), people), (found, faces_src)) = join(threads, classify, find);
-    report.timings_ms.classify = ms(t);
-    report.classification = Some(class.clone());
-    report.classification_source = Some(class_src);
-
-    // 2. The gate, per face: photographed skin only (the survey's verdicts when it judged
-    // these very faces).
-    let t = Instant::now();
-    let known = match (&ctx.verdicts, faces_src) {
-        (Some(v), Source::Survey) if v.len() == found.len() => Some(v),
-        _ => None,
-    };
-    let mut used: Vec<face::Face> = Vec::new();
-    for (i, f) in found.iter().enumerate() {
-        let verdict = match known {
-            Some(v) => v[i].clone(),
-            None => gate::judge(src, f, space),
-        };
-        let why = if f.bbox.w < MIN_FACE_WIDTH {
-            Some(format!("smaller than {MIN_FACE_WIDTH} px"))
-        } else if !verdict.photographed {
-            Some(verdict.reason.clone())
-        } else {
-            None
-        };
-        report.face_checks.push(FaceCheck {
-            face: f.bbox,
-            landmarks: f.mesh.points.len(),
-            roll_deg: f.mesh.roll_deg(),
-            yaw: f.mesh.yaw(),
-            treated: why.is_none(),
-            verdict,
-        });
-        match why {
-            Some(reason) => report.faces_rejected.push(RejectedFace {
-                face: f.bbox,
-                reason,
-            }),
-            None => used.push(f.clone()),
+    match steps::treat(img, cfg, ctx, &mut report) {
+        Ok(()) => {
+            report.applied = true;
+            report.timings_ms.total = ms(t_all);
+            Treatment::Applied(report)
         }
+        Err(reason) => steps::skipped(report, reason, t_all),
     }
-    report.timings_ms.faces = ms(t);
-    report.faces = found.iter().map(|f| f.bbox).collect();
-    report.faces_source = Some(faces_src);
-    report.faces_used = used.iter().map(|f| f.bbox).collect();
-    if used.is_empty() {
-        if cfg.require_face {
-            let reason = if found.is_empty() {
-                "no person: no face found".to_string()
-            } else {
-                format!(
-                    "no photographed face: {}",
-                    report
-                        .faces_rejected
-                        .iter()
-                        .map(|r| r.reason.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            };
-            return skip(report, reason, t_all);
-        }
-        // Skin by colour alone (require_face = false): the whole picture must be a photograph.
-        if class.kind != PictureKind::Photo {
-            return skip(
-                report,
-                format!(
-                    "not a photograph and no face to judge ({})",
-                    class.reasons.join("; ")
-                ),
-                t_all,
-            );
-        }
-    }
-    let used_boxes: Vec<FaceBox> = used.iter().map(|f| f.bbox).collect();
-    let mono = monochrome(&red);
-    report.monochrome = mono;
-
-    // 3. Scale, and the picture's own blur around the largest face: pores and grain are drawn
-    // no sharper than its sharpest edges.
-    let sc = scale::from_faces(&used, cfg.default_px_per_mm);
-    let acuity = used.first().map_or(0.0, |f| {
-        let r = acuity_region(&f.bbox, w, h);
-        match &px {
-            Pixels::U8 { data, channels } => {
-                measure::acuity_sigma(data, *channels, w * channels, r)
-            }
-            Pixels::U16 { data, channels } => {
-                measure::acuity_sigma(data, *channels, w * channels, r)
-            }
-        }
-    });
-    let blur = texture::texture_blur(acuity);
-    let real_skin = sc.px_per_mm >= exemplar::MIN_PX_PER_MM;
-    report.scale = Some(ScaleReport {
-        px_per_mm: sc.px_per_mm,
-        source: sc.source,
-        pore_px: 0.25 * sc.px_per_mm,
-        mode: if real_skin {
-            "real skin"
-        } else {
-            "micro-grain"
-        }
-        .into(),
-        picture_blur_px: acuity,
-        texture_blur_px: if real_skin {
-            blur.min(texture::MAX_DETAIL_BLUR_PX)
-        } else {
-            blur
-        },
-    });
-
-    // 4. Mask.
-    let t = Instant::now();
-    let layers = mask::layers(&used, red.k, red.w, red.h);
-    let models = mask::fit_models(&red, &layers);
-    let maps = mask::build(&red, &used_boxes, layers, &models, Some(&people));
-    report.timings_ms.mask = ms(t);
-    report.mask = Some(MaskReport {
-        coverage: maps.coverage,
-        models: maps.models.clone(),
-        grid: [red.w, red.h],
-        file: MASK_OVERLAY_FILE.into(),
-    });
-    let overlay = cfg.artifacts.then(|| mask::overlay(&red, &maps, &used));
-    if cfg.artifacts {
-        report.artifact_files.push(MASK_OVERLAY_FILE.into());
-    }
-    if maps.coverage < cfg.min_skin_share {
-        report.artifacts = overlay.map(|o| SkinArtifacts {
-            mask_overlay: o,
-            face_before_after: None,
-        });
-        return skip(
-            report,
-            format!(
-                "no visible skin: {:.2} % of the image, below skin.min_skin_share",
-                maps.coverage * 100.0
-            ),
-            t_all,
-        );
-    }
-
-    // Preset and amounts.
-    let (preset, why) = cfg.preset.resolve(ctx.preset_hint);
-    let recipe = preset.recipe();
-    report.preset = Some(preset.name().into());
-    report.preset_why = Some(why);
-    let s = cfg.strength;
-    let mut amounts = Amounts {
-        pores: recipe.pores * cfg.pores * s,
-        relief: recipe.relief * cfg.relief * s,
-        highlight_breakup: recipe.highlight_breakup * cfg.highlight_breakup * s,
-        tone: recipe.tone * cfg.tone * s,
-        cast: recipe.cast * cfg.cast * s,
-        mottling: recipe.mottling * cfg.mottling * s,
-        grain: recipe.grain * cfg.grain * s,
-        ..Amounts::default()
-    };
-
-    // Tone and cast, on the reduced copy.
-    let t = Instant::now();
-    let cast = tone::detect_cast(&red, &maps.mask, amounts.cast);
-    let skin_tone = tone::skin_tone(&red, &maps.mask, amounts.tone);
-    let (va0, vb0) = tone::lab_gain_vectors(skin_tone.mean_lin);
-    // Mottling moves along skin's own chromophore axes, never toward green or blue at random: redness
-    // (haemoglobin) is +a* with a little +b*, pigment (melanin) is +b* with some +a*.
-    let va: [f32; 3] = std::array::from_fn(|k| va0[k] + 0.25 * vb0[k]);
-    let vb: [f32; 3] = std::array::from_fn(|k| 0.35 * va0[k] + vb0[k]);
-    report.timings_ms.tone = ms(t);
-
-    let seed = red.content_seed();
-    let light = used.first().map_or([0.0; 2], |f| {
-        tone::light_direction(&red, &maps.mask, &f.bbox)
-    });
-    let tex = texture::Textures::new(sc.px_per_mm, seed, light, blur);
-    let floor = match &px {
-        Pixels::U8 { data, channels } => grain::noise_floor(data, *channels, w, h, space),
-        Pixels::U16 { data, channels } => grain::noise_floor(data, *channels, w, h, space),
-    };
-    let grain_sigma = grain::grain_sigma(floor, amounts.grain);
-    report.grain = Some(GrainReport {
-        floor_before: floor,
-        floor_target: grain::TARGET_NOISE_FLOOR,
-        sigma_lstar: grain_sigma,
-        percent_peak_to_peak: 4.0 * grain_sigma,
-    });
-
-    let mut params = render::RenderParams {
-        k: red.k,
-        mask: &maps.mask,
-        density: &maps.density,
-        sheen: &maps.sheen,
-        tex: &tex,
-        a_pore: 0.0,
-        a_micro: 0.0,
-        a_relief: 0.0,
-        a_sheen: amounts.highlight_breakup,
-        a_redness: 0.0,
-        a_pigment: 0.0,
-        a_pore_chroma: 0.0,
-        va,
-        vb,
-        saturation: skin_tone.saturation_scale,
-        cast: cast
-            .detected
-            .then_some(cast.gains)
-            .filter(|g| *g != [1.0; 3]),
-        grain: grain_sigma,
-        grain_seed: texture::split(seed, 99) as u32,
-        space,
-    };
-    // Black-and-white and toned pictures: texture in luminance only, the toning kept.
-    if mono.is_some() {
-        params.saturation = 1.0;
-        params.cast = None;
-    }
-    let skin_chroma = skin_tone.chroma;
-    report.tone = Some(skin_tone);
-    report.cast = Some(cast);
-
-    // 5. Measure and size the texture from the deficit.
-    let t = Instant::now();
-    let resolv = resolvability(sc.px_per_mm);
-    let targets = Bands {
-        fine: cfg.target_fine * resolv,
-        mid: cfg.target_mid * resolv,
-        // Black-and-white and toned pictures get no colour: their chroma target is none.
-        chroma: if mono.is_some() {
-            0.0
-        } else {
-            cfg.target_chroma.min(CHROMA_PER_SKIN_CHROMA * skin_chroma)
-        },
-        ..Bands::default()
-    };
-    let region = measure_region(&used_boxes, &maps, &red, w, h);
-    let mreport = match &px {
-        Pixels::U8 { data, channels } => calibrate(
-            data,
-            *channels,
-            w,
-            region,
-            &mut params,
-            &amounts,
-            &recipe,
-            sc.px_per_mm,
-            &targets,
-            skin_chroma,
-            ctx.declared_not_ai,
-            threads,
-        ),
-        Pixels::U16 { data, channels } => calibrate(
-            data,
-            *channels,
-            w,
-            region,
-            &mut params,
-            &amounts,
-            &recipe,
-            sc.px_per_mm,
-            &targets,
-            skin_chroma,
-            ctx.declared_not_ai,
-            threads,
-        ),
-    };
-    amounts.pore_depth = params.a_pore;
-    amounts.micro_grain = params.a_micro;
-    amounts.relief_amplitude = params.a_relief;
-    amounts.mottling_lab = params.a_redness;
-    amounts.pore_chroma_lab = params.a_pore_chroma;
-    report.amounts = Some(amounts);
-    report.measure = Some(mreport);
-    report.timings_ms.measure = ms(t);
-
-    // 6. Render, in place: the largest face's "before" is cut out first.
-    let before = overlay
-        .as_ref()
-        .and(used.first())
-        .map(|f| (face_crop(src, &f.bbox), f.bbox));
-    let t = Instant::now();
-    match img.to_mut() {
-        DynamicImage::ImageRgb8(b) => render::render_in_place(b, 3, w, h, &params, threads),
-        DynamicImage::ImageRgba8(b) => render::render_in_place(b, 4, w, h, &params, threads),
-        DynamicImage::ImageRgb16(b) => render::render_in_place(b, 3, w, h, &params, threads),
-        DynamicImage::ImageRgba16(b) => render::render_in_place(b, 4, w, h, &params, threads),
-        _ => unreachable!("layout checked above"),
-    }
-    report.timings_ms.render = ms(t);
-
-    let t = Instant::now();
-    if let Some(mask_overlay) = overlay {
-        let face = before.map(|(crop, f)| before_after(crop, img, &f));
-        if face.is_some() {
-            report.artifact_files.push(FACE_BEFORE_AFTER_FILE.into());
-        }
-        report.artifacts = Some(SkinArtifacts {
-            mask_overlay,
-            face_before_after: face,
-        });
-    }
-    report.timings_ms.artifacts = ms(t);
-    report.applied = true;
-    report.timings_ms.total = ms(t_all);
-    Treatment::Applied(report)
 }
 
 /// Where the picture's blur is measured: the face around the eyes and nose (lashes, lids,
