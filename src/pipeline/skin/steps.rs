@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use image::DynamicImage;
 
+use super::calibrate::{self, Aims, CHROMA_PER_SKIN_CHROMA};
 use super::classify::{self, Classification, PictureKind};
 use super::mask::{self, SkinMaps};
 use super::measure::Rect;
@@ -24,11 +25,11 @@ use super::scale::{self, Scale};
 use super::space::Space;
 use super::texture::{self, Textures};
 use super::{
-    Amounts, Bands, CHROMA_PER_SKIN_CHROMA, FACE_BEFORE_AFTER_FILE, FaceCheck, GrainReport,
-    MASK_OVERLAY_FILE, MIN_FACE_WIDTH, MaskReport, RejectedFace, ScaleReport, SkinArtifacts,
-    SkinConfig, SkinContext, SkinReport, Source, Treatment, acuity_region, before_after, calibrate,
-    exemplar, face_crop, gate as face_gate, grain, join, measure as bands, measure_region,
-    monochrome, ms, presets, render as pass, resolvability, tone,
+    Amounts, Bands, FACE_BEFORE_AFTER_FILE, FaceCheck, GrainReport, MASK_OVERLAY_FILE,
+    MIN_FACE_WIDTH, MaskReport, RejectedFace, ScaleReport, SkinArtifacts, SkinConfig, SkinContext,
+    SkinReport, Source, Treatment, acuity_region, before_after, exemplar, face_crop,
+    gate as face_gate, grain, join, measure as bands, measure_region, monochrome, ms, presets,
+    render as pass, resolvability, tone,
 };
 use crate::face::{self, FaceBox};
 
@@ -502,18 +503,22 @@ fn measure(
     report: &mut SkinReport,
 ) {
     let t = Instant::now();
-    let (recipe, ppm, targets, chroma) =
-        (looks.recipe, looks.ppm, &looks.targets, looks.skin_chroma);
-    let (not_ai, threads) = (declared_not_ai, f.threads);
+    let aims = Aims {
+        amounts,
+        recipe: looks.recipe,
+        ppm: looks.ppm,
+        targets: &looks.targets,
+        skin_chroma: looks.skin_chroma,
+        declared_not_ai,
+    };
+    let (w, threads) = (f.w, f.threads);
     let mreport = match &f.px {
-        Pixels::U8 { data, channels } => calibrate(
-            data, *channels, f.w, region, params, amounts, recipe, ppm, targets, chroma, not_ai,
-            threads,
-        ),
-        Pixels::U16 { data, channels } => calibrate(
-            data, *channels, f.w, region, params, amounts, recipe, ppm, targets, chroma, not_ai,
-            threads,
-        ),
+        Pixels::U8 { data, channels } => {
+            calibrate::calibrate(data, *channels, w, region, params, &aims, threads)
+        }
+        Pixels::U16 { data, channels } => {
+            calibrate::calibrate(data, *channels, w, region, params, &aims, threads)
+        }
     };
     amounts.pore_depth = params.a_pore;
     amounts.micro_grain = params.a_micro;
