@@ -389,12 +389,79 @@ pub(crate) fn embed(
     meta: &EmbedMetadata,
     skipped: &mut Vec<String>,
 ) -> Result<Vec<u8>, MetaError> {
+    let (segs, scan_at) = segments_before_scan(encoded)?;
+
+    let comments: Vec<&TextEntry> = meta
+        .text
+        .iter()
+        .filter(|t| t.kind == TextKind::Comment || t.key == "comment")
+        .collect();
+    let other_text = meta.text.len() - comments.len();
+    if other_text > 0 {
+        skipped.push(format!(
+            "{other_text} text entries (JPEG keeps only comments; put generator text in EXIF or XMP)"
+        ));
+    }
+    let replaced = |marker: u8, d: &[u8]| match marker {
+        0xE1 if d.starts_with(EXIF_ID) => meta.exif.is_some(),
+        0xE1 if d.starts_with(XMP_ID) || d.starts_with(XMP_EXT_ID) => meta.xmp.is_some(),
+        0xE2 if d.starts_with(ICC_ID) => meta.icc.is_some(),
+        0xED if d.starts_with(PS_ID) => meta.iptc.is_some(),
+        0xFE => !comments.is_empty(),
+        _ => false,
+    };
+
+    let mut out = Vec::with_capacity(encoded.len() + 8192);
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    let mut rest = segs.as_slice();
+    if let Some(((0xE0, app0), tail)) = segs.split_first() {
+        push_segment(&mut out, 0xE0, &[], &[app0]);
+        rest = tail;
+    }
+    if let Some(exif) = &meta.exif {
+        push_exif(&mut out, exif, skipped);
+    }
+    if let Some(xmp) = &meta.xmp {
+        push_xmp(&mut out, xmp, meta.xmp_extended.as_deref(), skipped);
+    }
+    if let Some(icc) = &meta.icc {
+        push_icc(&mut out, icc, skipped);
+    }
+    if let Some(iptc) = &meta.iptc {
+        push_iptc(&mut out, iptc, skipped);
+    }
+    for c in &comments {
+        let bytes = c.value.as_bytes();
+        if bytes.len() > MAX_SEGMENT {
+            skipped.push(format!(
+                "a comment of {} bytes (over one segment)",
+                bytes.len()
+            ));
+        } else {
+            push_segment(&mut out, 0xFE, &[], &[bytes]);
+        }
+    }
+    for (marker, data) in rest {
+        if !replaced(*marker, data) {
+            push_segment(&mut out, *marker, &[], &[data]);
+        }
+    }
+    out.extend_from_slice(&encoded[scan_at..]);
+    Ok(out)
+}
+
+/// A segment of an encoded JPEG: (marker, payload).
+type Segment<'a> = (u8, &'a [u8]);
+
+/// Walks an encoded JPEG up to its first scan: the segments before it as (marker,
+/// payload), and the byte offset of the scan's SOS marker.
+fn segments_before_scan(encoded: &[u8]) -> Result<(Vec<Segment<'_>>, usize), MetaError> {
     let corrupt = |detail: String| MetaError::Corrupt {
         format: "JPEG",
         detail,
     };
     // Segments before the first scan: (marker, payload).
-    let mut segs: Vec<(u8, &[u8])> = Vec::new();
+    let mut segs: Vec<Segment> = Vec::new();
     let mut i = 2usize;
     let scan_at = loop {
         let m = encoded
@@ -431,116 +498,76 @@ pub(crate) fn embed(
         segs.push((m[1], data));
         i += 2 + len;
     };
+    Ok((segs, scan_at))
+}
 
-    let comments: Vec<&TextEntry> = meta
-        .text
-        .iter()
-        .filter(|t| t.kind == TextKind::Comment || t.key == "comment")
-        .collect();
-    let other_text = meta.text.len() - comments.len();
-    if other_text > 0 {
+/// Writes the EXIF block as one APP1 segment, or notes it as skipped when too large.
+fn push_exif(out: &mut Vec<u8>, exif: &[u8], skipped: &mut Vec<String>) {
+    if exif.len() + EXIF_ID.len() > MAX_SEGMENT {
         skipped.push(format!(
-            "{other_text} text entries (JPEG keeps only comments; put generator text in EXIF or XMP)"
+            "the EXIF block ({} bytes; a JPEG APP1 segment holds at most {})",
+            exif.len(),
+            MAX_SEGMENT - EXIF_ID.len()
         ));
+    } else {
+        push_segment(out, 0xE1, EXIF_ID, &[exif]);
     }
-    let replaced = |marker: u8, d: &[u8]| match marker {
-        0xE1 if d.starts_with(EXIF_ID) => meta.exif.is_some(),
-        0xE1 if d.starts_with(XMP_ID) || d.starts_with(XMP_EXT_ID) => meta.xmp.is_some(),
-        0xE2 if d.starts_with(ICC_ID) => meta.icc.is_some(),
-        0xED if d.starts_with(PS_ID) => meta.iptc.is_some(),
-        0xFE => !comments.is_empty(),
-        _ => false,
-    };
+}
 
-    let mut out = Vec::with_capacity(encoded.len() + 8192);
-    out.extend_from_slice(&[0xFF, 0xD8]);
-    let mut rest = segs.as_slice();
-    if let Some(((0xE0, app0), tail)) = segs.split_first() {
-        push_segment(&mut out, 0xE0, &[], &[app0]);
-        rest = tail;
-    }
-    if let Some(exif) = &meta.exif {
-        if exif.len() + EXIF_ID.len() > MAX_SEGMENT {
-            skipped.push(format!(
-                "the EXIF block ({} bytes; a JPEG APP1 segment holds at most {})",
-                exif.len(),
-                MAX_SEGMENT - EXIF_ID.len()
-            ));
-        } else {
-            push_segment(&mut out, 0xE1, EXIF_ID, &[exif]);
-        }
-    }
-    if let Some(xmp) = &meta.xmp {
-        if xmp.len() + XMP_ID.len() > MAX_SEGMENT {
-            skipped.push(format!(
-                "the XMP packet ({} bytes; JPEG holds at most {} in the main packet)",
-                xmp.len(),
-                MAX_SEGMENT - XMP_ID.len()
-            ));
-        } else {
-            push_segment(&mut out, 0xE1, XMP_ID, &[xmp.as_bytes()]);
-            if let Some(ext) = &meta.xmp_extended {
-                match extended_guid(xmp) {
-                    Some(guid) if ext.len() as u64 <= u64::from(u32::MAX) => {
-                        let full = (ext.len() as u32).to_be_bytes();
-                        for (n, chunk) in ext.as_bytes().chunks(XMP_EXT_CHUNK).enumerate() {
-                            let at = ((n * XMP_EXT_CHUNK) as u32).to_be_bytes();
-                            push_segment(&mut out, 0xE1, XMP_EXT_ID, &[guid.as_bytes(), &full, &at, chunk]);
-                        }
+/// Writes the main XMP packet as one APP1 segment, then any extended XMP in chunks under
+/// the GUID the main packet names; notes what did not fit as skipped.
+fn push_xmp(out: &mut Vec<u8>, xmp: &str, extended: Option<&str>, skipped: &mut Vec<String>) {
+    if xmp.len() + XMP_ID.len() > MAX_SEGMENT {
+        skipped.push(format!(
+            "the XMP packet ({} bytes; JPEG holds at most {} in the main packet)",
+            xmp.len(),
+            MAX_SEGMENT - XMP_ID.len()
+        ));
+    } else {
+        push_segment(out, 0xE1, XMP_ID, &[xmp.as_bytes()]);
+        if let Some(ext) = extended {
+            match extended_guid(xmp) {
+                Some(guid) if ext.len() as u64 <= u64::from(u32::MAX) => {
+                    let full = (ext.len() as u32).to_be_bytes();
+                    for (n, chunk) in ext.as_bytes().chunks(XMP_EXT_CHUNK).enumerate() {
+                        let at = ((n * XMP_EXT_CHUNK) as u32).to_be_bytes();
+                        push_segment(out, 0xE1, XMP_EXT_ID, &[guid.as_bytes(), &full, &at, chunk]);
                     }
-                    _ => skipped.push(
-                        "extended XMP (the main packet does not name its GUID in xmpNote:HasExtendedXMP)"
-                            .to_string(),
-                    ),
                 }
+                _ => skipped.push(
+                    "extended XMP (the main packet does not name its GUID in xmpNote:HasExtendedXMP)"
+                        .to_string(),
+                ),
             }
         }
     }
-    if let Some(icc) = &meta.icc {
-        let count = icc.len().div_ceil(ICC_CHUNK).max(1);
-        if count > 255 {
-            skipped.push(format!(
-                "the ICC profile ({} bytes; JPEG holds at most 255 chunks of {ICC_CHUNK})",
-                icc.len()
-            ));
-        } else {
-            for (n, chunk) in icc.chunks(ICC_CHUNK).enumerate() {
-                push_segment(
-                    &mut out,
-                    0xE2,
-                    ICC_ID,
-                    &[&[n as u8 + 1, count as u8], chunk],
-                );
-            }
+}
+
+/// Writes the ICC profile as numbered APP2 chunks, or notes it as skipped when it needs
+/// more than 255.
+fn push_icc(out: &mut Vec<u8>, icc: &[u8], skipped: &mut Vec<String>) {
+    let count = icc.len().div_ceil(ICC_CHUNK).max(1);
+    if count > 255 {
+        skipped.push(format!(
+            "the ICC profile ({} bytes; JPEG holds at most 255 chunks of {ICC_CHUNK})",
+            icc.len()
+        ));
+    } else {
+        for (n, chunk) in icc.chunks(ICC_CHUNK).enumerate() {
+            push_segment(out, 0xE2, ICC_ID, &[&[n as u8 + 1, count as u8], chunk]);
         }
     }
-    if let Some(iptc) = &meta.iptc {
-        let irb = iptc_to_irb(iptc);
-        if irb.len() + PS_ID.len() > MAX_SEGMENT {
-            skipped.push(format!(
-                "the IPTC data ({} bytes; one APP13 segment holds less)",
-                iptc.len()
-            ));
-        } else {
-            push_segment(&mut out, 0xED, PS_ID, &[&irb]);
-        }
+}
+
+/// Writes the IPTC data as a Photoshop APP13 segment, or notes it as skipped when too large.
+fn push_iptc(out: &mut Vec<u8>, iptc: &[u8], skipped: &mut Vec<String>) {
+    let irb = iptc_to_irb(iptc);
+    if irb.len() + PS_ID.len() > MAX_SEGMENT {
+        skipped.push(format!(
+            "the IPTC data ({} bytes; one APP13 segment holds less)",
+            iptc.len()
+        ));
+    } else {
+        push_segment(out, 0xED, PS_ID, &[&irb]);
     }
-    for c in &comments {
-        let bytes = c.value.as_bytes();
-        if bytes.len() > MAX_SEGMENT {
-            skipped.push(format!(
-                "a comment of {} bytes (over one segment)",
-                bytes.len()
-            ));
-        } else {
-            push_segment(&mut out, 0xFE, &[], &[bytes]);
-        }
-    }
-    for (marker, data) in rest {
-        if !replaced(*marker, data) {
-            push_segment(&mut out, *marker, &[], &[data]);
-        }
-    }
-    out.extend_from_slice(&encoded[scan_at..]);
-    Ok(out)
 }

@@ -246,83 +246,16 @@ fn is_creation(a: &Action) -> bool {
 
 fn analyse(store: &Value, state: &str) -> (C2paSummary, Vec<Evidence>) {
     let steps = chain(store);
-    let failures: Vec<String> = store
-        .pointer("/validation_results/activeManifest/failure")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.get("code").and_then(Value::as_str))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    // The claim signature counts as verified unless validation reported it (or the
-    // signing credential) bad. Trust in the credential is a separate, unchecked question.
-    let signature_verified = !failures.iter().any(|c| {
-        c.starts_with("claimSignature")
-            || (c.starts_with("signingCredential") && c != "signingCredential.untrusted")
-    });
-    let content_matches = !failures
-        .iter()
-        .any(|c| c.contains("dataHash") || c.contains("boxesHash") || c.contains("bmffHash"));
+    let summary = summarise(store, state, &steps);
+    let signature_verified = summary.signature_verified;
     let sig_word = if signature_verified {
         "signature verified"
     } else {
         "signature not verified"
     };
-
-    let summary_steps: Vec<C2paStep> = steps
-        .iter()
-        .map(|st| {
-            let (org, cn) = signer(st.manifest);
-            C2paStep {
-                claim_generator: generator(st.manifest),
-                signer: join_signer(org, cn),
-                actions: actions(st.manifest)
-                    .iter()
-                    .map(|a| {
-                        let mut t = a.action.clone();
-                        if let Some(ag) = &a.agent {
-                            t.push_str(&format!(" by {ag}"));
-                        }
-                        if let Some((code, _)) = a.dst.as_deref().and_then(digital_source_type) {
-                            t.push_str(&format!(" ({code})"));
-                        }
-                        t
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
     let active = steps.first().map(|s| s.manifest);
-    let summary = C2paSummary {
-        manifests: store
-            .get("manifests")
-            .and_then(Value::as_object)
-            .map_or(0, |m| m.len()),
-        claim_generator: active.and_then(generator),
-        signer: active.and_then(|m| {
-            let (o, c) = signer(m);
-            join_signer(o, c)
-        }),
-        validation: state.to_string(),
-        signature_verified,
-        content_matches,
-        trust: "not-checked",
-        failures,
-        chain: summary_steps,
-    };
 
     let mut ev = Vec::new();
-    // Innermost creation step: the deepest manifest holding one.
-    let mut creator: Option<(&Step, Action)> = None;
-    for st in &steps {
-        if let Some(a) = actions(st.manifest).into_iter().find(is_creation)
-            && creator.as_ref().is_none_or(|(c, _)| st.depth > c.depth)
-        {
-            creator = Some((st, a));
-        }
-    }
     let any_ai = steps.iter().any(|st| {
         actions(st.manifest).iter().any(|a| {
             a.model_id.is_some()
@@ -332,96 +265,11 @@ fn analyse(store: &Value, state: &str) -> (C2paSummary, Vec<Evidence>) {
                     .is_some_and(|(_, ai)| ai == Some(true))
         })
     });
-    let creator_weight = if signature_verified { 0.95 } else { 0.9 };
-    match creator {
+    match innermost_creator(&steps) {
         Some((st, a)) => {
             let m = st.manifest;
-            let gen_name = generator(m).unwrap_or_default();
-            let (org, cn) = signer(m);
-            let model = a
-                .model_version
-                .clone()
-                .or_else(|| a.model_id.clone())
-                .or_else(|| {
-                    a.agent.clone().filter(|ag| {
-                        model_family(ag).0.is_some()
-                            || !gen_name
-                                .to_ascii_lowercase()
-                                .contains(&ag.to_ascii_lowercase())
-                    })
-                });
-            let model_vendor = [
-                a.model_id.as_deref(),
-                a.model_version.as_deref(),
-                a.details.as_deref(),
-                a.agent.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            .find_map(|n| model_family(n).0.or_else(|| software(n).0));
-            let vendor = model_vendor
-                .or_else(|| a.description.as_deref().and_then(|d| software(d).0))
-                .or_else(|| software(&gen_name).0)
-                .or_else(|| org.as_deref().and_then(organisation));
-            let family = [
-                a.model_id.as_deref(),
-                a.model_version.as_deref(),
-                a.agent.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            .find_map(|n| model_family(n).1)
-            .or(match vendor {
-                Some("google") => Some("gemini"),
-                Some("openai") => Some("gpt-image"),
-                _ => None,
-            });
-            let tool = software(&gen_name).1;
-            let ai = a
-                .dst
-                .as_deref()
-                .and_then(digital_source_type)
-                .and_then(|(_, ai)| ai);
-            let ai = ai.or((a.model_id.is_some() || any_ai).then_some(true));
-            let mut says = a.action.to_string();
-            if let Some(ag) = &a.agent {
-                says.push_str(&format!(" by {ag}"));
-            }
-            if let Some(mid) = &a.model_id {
-                says.push_str(&format!(" with model {mid}"));
-                if let Some(mv) = &a.model_version {
-                    says.push_str(&format!(" {mv}"));
-                }
-            }
-            if let Some(d) = &a.description {
-                says.push_str(&format!(": {d:?}"));
-            }
-            if let Some((code, _)) = a.dst.as_deref().and_then(digital_source_type) {
-                says.push_str(&format!(", digitalSourceType {code}"));
-            }
-            says.push_str(&format!(
-                "; manifest by {}{}; {sig_word}",
-                if gen_name.is_empty() { "?" } else { &gen_name },
-                join_signer(org.clone(), cn)
-                    .map(|s| format!(", signed by {s}"))
-                    .unwrap_or_default()
-            ));
-            let mut e = Evidence::new(
-                EvidenceSource::C2pa,
-                says,
-                if ai.is_some() { creator_weight } else { 0.5 },
-            )
-            .vendor(vendor)
-            .model(model.as_deref())
-            .family(family)
-            .tool(tool)
-            .role("creator");
-            // A creation with no generative source type declared is weak not-AI evidence.
-            e.ai = match ai {
-                Some(x) => Some(x),
-                None if a.action == "c2pa.created" => Some(false),
-                None => None,
-            };
+            let creator_weight = if signature_verified { 0.95 } else { 0.9 };
+            let (e, vendor) = creator_evidence(m, &a, any_ai, creator_weight, sig_word);
             ev.push(e);
             // Every other signer or generator is a wrapper around the creator.
             for other in steps.iter().filter(|o| !std::ptr::eq(o.manifest, m)) {
@@ -449,6 +297,191 @@ fn analyse(store: &Value, state: &str) -> (C2paSummary, Vec<Evidence>) {
         }
     }
     (summary, ev)
+}
+
+/// Builds the report summary: manifest count, active generator and signer, validation
+/// results and the chain of steps.
+fn summarise(store: &Value, state: &str, steps: &[Step]) -> C2paSummary {
+    let failures: Vec<String> = store
+        .pointer("/validation_results/activeManifest/failure")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.get("code").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    // The claim signature counts as verified unless validation reported it (or the
+    // signing credential) bad. Trust in the credential is a separate, unchecked question.
+    let signature_verified = !failures.iter().any(|c| {
+        c.starts_with("claimSignature")
+            || (c.starts_with("signingCredential") && c != "signingCredential.untrusted")
+    });
+    let content_matches = !failures
+        .iter()
+        .any(|c| c.contains("dataHash") || c.contains("boxesHash") || c.contains("bmffHash"));
+
+    let summary_steps: Vec<C2paStep> = steps
+        .iter()
+        .map(|st| {
+            let (org, cn) = signer(st.manifest);
+            C2paStep {
+                claim_generator: generator(st.manifest),
+                signer: join_signer(org, cn),
+                actions: actions(st.manifest).iter().map(action_label).collect(),
+            }
+        })
+        .collect();
+    let active = steps.first().map(|s| s.manifest);
+    C2paSummary {
+        manifests: store
+            .get("manifests")
+            .and_then(Value::as_object)
+            .map_or(0, |m| m.len()),
+        claim_generator: active.and_then(generator),
+        signer: active.and_then(|m| {
+            let (o, c) = signer(m);
+            join_signer(o, c)
+        }),
+        validation: state.to_string(),
+        signature_verified,
+        content_matches,
+        trust: "not-checked",
+        failures,
+        chain: summary_steps,
+    }
+}
+
+/// One action as the summary lists it: the action, its agent and its source type code.
+fn action_label(a: &Action) -> String {
+    let mut t = a.action.clone();
+    if let Some(ag) = &a.agent {
+        t.push_str(&format!(" by {ag}"));
+    }
+    if let Some((code, _)) = a.dst.as_deref().and_then(digital_source_type) {
+        t.push_str(&format!(" ({code})"));
+    }
+    t
+}
+
+/// The innermost creation step: the deepest manifest holding one, with its creation action.
+fn innermost_creator<'s, 'a>(steps: &'s [Step<'a>]) -> Option<(&'s Step<'a>, Action)> {
+    let mut creator: Option<(&Step, Action)> = None;
+    for st in steps {
+        if let Some(a) = actions(st.manifest).into_iter().find(is_creation)
+            && creator.as_ref().is_none_or(|(c, _)| st.depth > c.depth)
+        {
+            creator = Some((st, a));
+        }
+    }
+    creator
+}
+
+/// The creator evidence for the creation action `a` of manifest `m`, with the vendor it
+/// names (wrappers from that vendor are not reported separately).
+fn creator_evidence(
+    m: &Value,
+    a: &Action,
+    any_ai: bool,
+    creator_weight: f64,
+    sig_word: &str,
+) -> (Evidence, Option<&'static str>) {
+    let gen_name = generator(m).unwrap_or_default();
+    let (org, cn) = signer(m);
+    let model = a
+        .model_version
+        .clone()
+        .or_else(|| a.model_id.clone())
+        .or_else(|| {
+            a.agent.clone().filter(|ag| {
+                model_family(ag).0.is_some()
+                    || !gen_name
+                        .to_ascii_lowercase()
+                        .contains(&ag.to_ascii_lowercase())
+            })
+        });
+    let model_vendor = [
+        a.model_id.as_deref(),
+        a.model_version.as_deref(),
+        a.details.as_deref(),
+        a.agent.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|n| model_family(n).0.or_else(|| software(n).0));
+    let vendor = model_vendor
+        .or_else(|| a.description.as_deref().and_then(|d| software(d).0))
+        .or_else(|| software(&gen_name).0)
+        .or_else(|| org.as_deref().and_then(organisation));
+    let family = [
+        a.model_id.as_deref(),
+        a.model_version.as_deref(),
+        a.agent.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|n| model_family(n).1)
+    .or(match vendor {
+        Some("google") => Some("gemini"),
+        Some("openai") => Some("gpt-image"),
+        _ => None,
+    });
+    let tool = software(&gen_name).1;
+    let ai = a
+        .dst
+        .as_deref()
+        .and_then(digital_source_type)
+        .and_then(|(_, ai)| ai);
+    let ai = ai.or((a.model_id.is_some() || any_ai).then_some(true));
+    let signed_by = join_signer(org, cn);
+    let says = creator_says(a, &gen_name, signed_by, sig_word);
+    let mut e = Evidence::new(
+        EvidenceSource::C2pa,
+        says,
+        if ai.is_some() { creator_weight } else { 0.5 },
+    )
+    .vendor(vendor)
+    .model(model.as_deref())
+    .family(family)
+    .tool(tool)
+    .role("creator");
+    // A creation with no generative source type declared is weak not-AI evidence.
+    e.ai = match ai {
+        Some(x) => Some(x),
+        None if a.action == "c2pa.created" => Some(false),
+        None => None,
+    };
+    (e, vendor)
+}
+
+/// What the creator evidence says: the action, agent, model, description and source
+/// type, then the manifest's generator, signer and signature state.
+fn creator_says(a: &Action, gen_name: &str, signed_by: Option<String>, sig_word: &str) -> String {
+    let mut says = a.action.to_string();
+    if let Some(ag) = &a.agent {
+        says.push_str(&format!(" by {ag}"));
+    }
+    if let Some(mid) = &a.model_id {
+        says.push_str(&format!(" with model {mid}"));
+        if let Some(mv) = &a.model_version {
+            says.push_str(&format!(" {mv}"));
+        }
+    }
+    if let Some(d) = &a.description {
+        says.push_str(&format!(": {d:?}"));
+    }
+    if let Some((code, _)) = a.dst.as_deref().and_then(digital_source_type) {
+        says.push_str(&format!(", digitalSourceType {code}"));
+    }
+    says.push_str(&format!(
+        "; manifest by {}{}; {sig_word}",
+        if gen_name.is_empty() { "?" } else { gen_name },
+        signed_by
+            .map(|s| format!(", signed by {s}"))
+            .unwrap_or_default()
+    ));
+    says
 }
 
 /// The manifest's generator or signer as wrapper evidence, when it is another vendor.

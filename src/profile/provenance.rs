@@ -257,137 +257,185 @@ fn edit_xmp(xml: &str, dst: Option<&str>, h: &History) -> Option<String> {
     if warning.is_some() {
         return None;
     }
-    let has_dst = props.get(NS_IPTC_EXT, "DigitalSourceType").is_some();
-    let has_history_seq = xml.contains("History") && xml.contains("Seq");
     let mut reader = Reader::from_str(xml);
-    let mut writer = Writer::new(Vec::with_capacity(xml.len() + 1024));
-    let mut scopes: Vec<Scope> = Vec::new();
-    let mut stack: Vec<(String, String)> = Vec::new();
-    let mut desc_seen = false;
-    let mut history_written = false;
-    let mut in_dst_element = false;
-    let mut rdf_prefix = "rdf".to_string();
+    let mut ed = XmpEditor {
+        dst,
+        h,
+        has_dst: props.get(NS_IPTC_EXT, "DigitalSourceType").is_some(),
+        has_history_seq: xml.contains("History") && xml.contains("Seq"),
+        writer: Writer::new(Vec::with_capacity(xml.len() + 1024)),
+        scopes: Vec::new(),
+        stack: Vec::new(),
+        desc_seen: false,
+        history_written: false,
+        in_dst_element: false,
+        rdf_prefix: "rdf".to_string(),
+    };
     loop {
         let ev = reader.read_event().ok()?;
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(ev, Event::Empty(_));
-                scopes.push(declare(e));
-                let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                let (ns, local) = resolve(&scopes, &qname);
-                if ns == NS_RDF
-                    && let Some((p, _)) = qname.split_once(':')
-                {
-                    rdf_prefix = p.to_string();
-                }
-                let is_desc = ns == NS_RDF && local == "Description";
-                let mut out = e.to_owned();
-                if is_desc {
-                    // Rewrite an attribute-form DigitalSourceType; add one to the first
-                    // Description when the packet has none.
-                    // Attributes are copied as written (escaped), except the one replaced.
-                    let mut attrs: Vec<(String, String)> = Vec::new();
-                    let mut kept = Vec::new();
-                    for a in e.attributes().flatten() {
-                        let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-                        let (ans, al) = resolve(&scopes, &k);
-                        match dst {
-                            Some(d) if ans == NS_IPTC_EXT && al == "DigitalSourceType" => {
-                                attrs.push((k, d.to_string()))
-                            }
-                            _ => kept.push(a),
-                        }
-                    }
-                    if !desc_seen
-                        && !has_dst
-                        && let Some(d) = dst
-                    {
-                        let prefix = match lookup(&scopes, "Iptc4xmpExt") {
-                            Some(u) if u == NS_IPTC_EXT => "Iptc4xmpExt",
-                            Some(_) => "rsIptcExt",
-                            None => "Iptc4xmpExt",
-                        };
-                        if lookup(&scopes, prefix) != Some(NS_IPTC_EXT) {
-                            attrs.push((format!("xmlns:{prefix}"), NS_IPTC_EXT.to_string()));
-                        }
-                        attrs.push((format!("{prefix}:DigitalSourceType"), d.to_string()));
-                    }
-                    out.clear_attributes();
-                    for a in kept {
-                        out.push_attribute(a);
-                    }
-                    for (k, v) in &attrs {
-                        out.push_attribute((k.as_str(), v.as_str()));
-                    }
-                }
-                let first_desc = is_desc && !desc_seen;
-                if is_desc {
-                    desc_seen = true;
-                }
-                if first_desc && !has_history_seq {
-                    // A new History as the first child of the first Description.
-                    writer.write_event(Event::Start(out.borrow())).ok()?;
-                    let hist = format!(
-                        r#"<xmpMM:History xmlns:xmpMM="{NS_XMP_MM}"><{rdf}:Seq>{}</{rdf}:Seq></xmpMM:History>"#,
-                        h.li(&rdf_prefix),
-                        rdf = rdf_prefix
-                    );
-                    writer.get_mut().extend_from_slice(hist.as_bytes());
-                    history_written = true;
-                    if empty {
-                        writer
-                            .write_event(Event::End(BytesEnd::new(qname.clone())))
-                            .ok()?;
-                        scopes.pop();
-                    } else {
-                        stack.push((ns, local));
-                    }
-                    continue;
-                }
-                if empty {
-                    writer.write_event(Event::Empty(out.borrow())).ok()?;
-                    scopes.pop();
-                } else {
-                    in_dst_element = ns == NS_IPTC_EXT && local == "DigitalSourceType";
-                    writer.write_event(Event::Start(out.borrow())).ok()?;
-                    stack.push((ns, local));
-                }
+                ed.start(e, empty)?;
             }
-            Event::Text(ref t) if in_dst_element && dst.is_some() => {
+            Event::Text(ref t) if ed.in_dst_element && dst.is_some() => {
                 let _ = t;
-                writer
+                ed.writer
                     .write_event(Event::Text(BytesText::new(dst.unwrap_or_default())))
                     .ok()?;
             }
-            Event::GeneralRef(_) if in_dst_element && dst.is_some() => {}
-            Event::End(ref e) => {
-                in_dst_element = false;
-                let closing = stack.pop();
-                // Append to an existing History sequence, before it closes.
-                if let Some((ns, local)) = &closing {
-                    let parent_is_history = stack
-                        .last()
-                        .is_some_and(|(pn, pl)| pn == NS_XMP_MM && pl == "History");
-                    if ns == NS_RDF && local == "Seq" && parent_is_history && !history_written {
-                        writer
-                            .get_mut()
-                            .extend_from_slice(h.li(&rdf_prefix).as_bytes());
-                        history_written = true;
-                    }
-                }
-                scopes.pop();
-                writer.write_event(Event::End(e.borrow())).ok()?;
-            }
+            Event::GeneralRef(_) if ed.in_dst_element && dst.is_some() => {}
+            Event::End(ref e) => ed.end(e)?,
             Event::Eof => break,
-            other => writer.write_event(other).ok()?,
+            other => ed.writer.write_event(other).ok()?,
         }
     }
-    if !history_written {
+    if !ed.history_written {
         return None;
     }
     // Only a result that reads back cleanly is used.
-    let out = String::from_utf8(writer.into_inner()).ok()?;
+    let out = String::from_utf8(ed.writer.into_inner()).ok()?;
     xmp::parse(&out).1.is_none().then_some(out)
+}
+
+/// The state of [`edit_xmp`] as it copies a packet event by event.
+struct XmpEditor<'a> {
+    /// The DigitalSourceType to set, if any.
+    dst: Option<&'a str>,
+    /// The history entry to append.
+    h: &'a History,
+    /// The packet already has a DigitalSourceType.
+    has_dst: bool,
+    /// The packet seems to have an `xmpMM:History` sequence to append to.
+    has_history_seq: bool,
+    writer: Writer<Vec<u8>>,
+    /// Namespace declarations of the open elements.
+    scopes: Vec<Scope>,
+    /// (namespace, local name) of the open elements.
+    stack: Vec<(String, String)>,
+    desc_seen: bool,
+    history_written: bool,
+    in_dst_element: bool,
+    rdf_prefix: String,
+}
+
+impl XmpEditor<'_> {
+    /// Copies a start (or empty) element, rewriting a Description's attributes and
+    /// opening a new History inside the first Description when the packet has none.
+    fn start(&mut self, e: &BytesStart, empty: bool) -> Option<()> {
+        self.scopes.push(declare(e));
+        let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+        let (ns, local) = resolve(&self.scopes, &qname);
+        if ns == NS_RDF
+            && let Some((p, _)) = qname.split_once(':')
+        {
+            self.rdf_prefix = p.to_string();
+        }
+        let is_desc = ns == NS_RDF && local == "Description";
+        let mut out = e.to_owned();
+        if is_desc {
+            self.description_attributes(e, &mut out);
+        }
+        let first_desc = is_desc && !self.desc_seen;
+        if is_desc {
+            self.desc_seen = true;
+        }
+        if first_desc && !self.has_history_seq {
+            // A new History as the first child of the first Description.
+            self.writer.write_event(Event::Start(out.borrow())).ok()?;
+            let hist = format!(
+                r#"<xmpMM:History xmlns:xmpMM="{NS_XMP_MM}"><{rdf}:Seq>{}</{rdf}:Seq></xmpMM:History>"#,
+                self.h.li(&self.rdf_prefix),
+                rdf = self.rdf_prefix
+            );
+            self.writer.get_mut().extend_from_slice(hist.as_bytes());
+            self.history_written = true;
+            if empty {
+                self.writer
+                    .write_event(Event::End(BytesEnd::new(qname.clone())))
+                    .ok()?;
+                self.scopes.pop();
+            } else {
+                self.stack.push((ns, local));
+            }
+            return Some(());
+        }
+        if empty {
+            self.writer.write_event(Event::Empty(out.borrow())).ok()?;
+            self.scopes.pop();
+        } else {
+            self.in_dst_element = ns == NS_IPTC_EXT && local == "DigitalSourceType";
+            self.writer.write_event(Event::Start(out.borrow())).ok()?;
+            self.stack.push((ns, local));
+        }
+        Some(())
+    }
+
+    /// Sets the attributes of a Description `e` on its copy `out`, with the
+    /// DigitalSourceType replaced or added.
+    fn description_attributes(&self, e: &BytesStart, out: &mut BytesStart) {
+        let dst = self.dst;
+        let scopes = &self.scopes;
+        // Rewrite an attribute-form DigitalSourceType; add one to the first
+        // Description when the packet has none.
+        // Attributes are copied as written (escaped), except the one replaced.
+        let mut attrs: Vec<(String, String)> = Vec::new();
+        let mut kept = Vec::new();
+        for a in e.attributes().flatten() {
+            let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+            let (ans, al) = resolve(scopes, &k);
+            match dst {
+                Some(d) if ans == NS_IPTC_EXT && al == "DigitalSourceType" => {
+                    attrs.push((k, d.to_string()))
+                }
+                _ => kept.push(a),
+            }
+        }
+        if !self.desc_seen
+            && !self.has_dst
+            && let Some(d) = dst
+        {
+            let prefix = match lookup(scopes, "Iptc4xmpExt") {
+                Some(u) if u == NS_IPTC_EXT => "Iptc4xmpExt",
+                Some(_) => "rsIptcExt",
+                None => "Iptc4xmpExt",
+            };
+            if lookup(scopes, prefix) != Some(NS_IPTC_EXT) {
+                attrs.push((format!("xmlns:{prefix}"), NS_IPTC_EXT.to_string()));
+            }
+            attrs.push((format!("{prefix}:DigitalSourceType"), d.to_string()));
+        }
+        out.clear_attributes();
+        for a in kept {
+            out.push_attribute(a);
+        }
+        for (k, v) in &attrs {
+            out.push_attribute((k.as_str(), v.as_str()));
+        }
+    }
+
+    /// Copies an end element, first appending the history entry to an existing History
+    /// sequence that it closes.
+    fn end(&mut self, e: &BytesEnd) -> Option<()> {
+        self.in_dst_element = false;
+        let closing = self.stack.pop();
+        // Append to an existing History sequence, before it closes.
+        if let Some((ns, local)) = &closing {
+            let parent_is_history = self
+                .stack
+                .last()
+                .is_some_and(|(pn, pl)| pn == NS_XMP_MM && pl == "History");
+            if ns == NS_RDF && local == "Seq" && parent_is_history && !self.history_written {
+                self.writer
+                    .get_mut()
+                    .extend_from_slice(self.h.li(&self.rdf_prefix).as_bytes());
+                self.history_written = true;
+            }
+        }
+        self.scopes.pop();
+        self.writer.write_event(Event::End(e.borrow())).ok()?;
+        Some(())
+    }
 }
 
 /// realskin's edit as recognised in a file's XMP history.

@@ -96,55 +96,7 @@ pub fn parse(xml: &str) -> (Xmp, Option<String>) {
     let mut open: Vec<(String, String, String)> = Vec::new();
     let mut xmp = Xmp::default();
     let mut warning = None;
-    let push = |xmp: &mut Xmp, ns: &str, name: &str, value: &str| {
-        if xmp.props.len() < MAX_PROPS && !value.trim().is_empty() {
-            let mut v = value.trim().to_string();
-            if v.len() > MAX_VALUE {
-                let mut cut = MAX_VALUE;
-                while !v.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                v.truncate(cut);
-            }
-            xmp.props.push(XmpProp {
-                ns: ns.to_string(),
-                name: name.to_string(),
-                value: v,
-            });
-        }
-    };
     let mut bad_attribute = false;
-    let mut start = |e: &BytesStart, scopes: &mut Vec<Scope>, xmp: &mut Xmp| -> (String, String) {
-        let mut scope = Scope::new();
-        let mut attrs = Vec::new();
-        if e.attributes().any(|a| a.is_err()) {
-            bad_attribute = true;
-        }
-        for a in e.attributes().flatten() {
-            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-            let value = a
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map(|v| v.into_owned())
-                .unwrap_or_default();
-            if key == "xmlns" {
-                scope.push((String::new(), value));
-            } else if let Some(p) = key.strip_prefix("xmlns:") {
-                scope.push((p.to_string(), value));
-            } else {
-                attrs.push((key, value));
-            }
-        }
-        scopes.push(scope);
-        for (key, value) in attrs {
-            let (ns, local) = resolve(scopes, &key);
-            if ns != NS_RDF && !key.starts_with("xml:") {
-                push(xmp, ns, local, &value);
-            }
-        }
-        let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-        let (ns, local) = resolve(scopes, &name);
-        (ns.to_string(), local.to_string())
-    };
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
@@ -152,11 +104,11 @@ pub fn parse(xml: &str) -> (Xmp, Option<String>) {
                     warning = Some("XMP is nested too deeply; the rest is ignored".to_string());
                     break;
                 }
-                let (ns, local) = start(&e, &mut scopes, &mut xmp);
+                let (ns, local) = open_element(&e, &mut scopes, &mut xmp, &mut bad_attribute);
                 open.push((ns, local, String::new()));
             }
             Ok(Event::Empty(e)) => {
-                start(&e, &mut scopes, &mut xmp);
+                open_element(&e, &mut scopes, &mut xmp, &mut bad_attribute);
                 scopes.pop();
             }
             Ok(Event::Text(t)) => {
@@ -180,22 +132,7 @@ pub fn parse(xml: &str) -> (Xmp, Option<String>) {
             }
             Ok(Event::End(_)) => {
                 scopes.pop();
-                if let Some((ns, local, text)) = open.pop()
-                    && !text.trim().is_empty()
-                {
-                    // Text of an rdf:li or rdf:value belongs to the nearest property.
-                    let owner = if ns == NS_RDF {
-                        open.iter()
-                            .rev()
-                            .find(|(n, _, _)| n != NS_RDF)
-                            .map(|(n, l, _)| (n.clone(), l.clone()))
-                    } else {
-                        Some((ns, local))
-                    };
-                    if let Some((n, l)) = owner {
-                        push(&mut xmp, &n, &l, &text);
-                    }
-                }
+                close_element(&mut open, &mut xmp);
             }
             Ok(Event::Eof) => break,
             Ok(_) => {}
@@ -212,4 +149,84 @@ pub fn parse(xml: &str) -> (Xmp, Option<String>) {
         warning = Some("XMP has malformed attributes; the readable ones are used".to_string());
     }
     (xmp, warning)
+}
+
+/// Adds a property with its value trimmed and capped, unless the value is blank or the
+/// packet already holds the most properties read.
+fn push_prop(xmp: &mut Xmp, ns: &str, name: &str, value: &str) {
+    if xmp.props.len() < MAX_PROPS && !value.trim().is_empty() {
+        let mut v = value.trim().to_string();
+        if v.len() > MAX_VALUE {
+            let mut cut = MAX_VALUE;
+            while !v.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            v.truncate(cut);
+        }
+        xmp.props.push(XmpProp {
+            ns: ns.to_string(),
+            name: name.to_string(),
+            value: v,
+        });
+    }
+}
+
+/// Opens an element: pushes its namespace declarations onto `scopes`, adds its
+/// attribute-form properties, and returns its (namespace, local name). Sets
+/// `bad_attribute` when an attribute is malformed.
+fn open_element(
+    e: &BytesStart,
+    scopes: &mut Vec<Scope>,
+    xmp: &mut Xmp,
+    bad_attribute: &mut bool,
+) -> (String, String) {
+    let mut scope = Scope::new();
+    let mut attrs = Vec::new();
+    if e.attributes().any(|a| a.is_err()) {
+        *bad_attribute = true;
+    }
+    for a in e.attributes().flatten() {
+        let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+        let value = a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map(|v| v.into_owned())
+            .unwrap_or_default();
+        if key == "xmlns" {
+            scope.push((String::new(), value));
+        } else if let Some(p) = key.strip_prefix("xmlns:") {
+            scope.push((p.to_string(), value));
+        } else {
+            attrs.push((key, value));
+        }
+    }
+    scopes.push(scope);
+    for (key, value) in attrs {
+        let (ns, local) = resolve(scopes, &key);
+        if ns != NS_RDF && !key.starts_with("xml:") {
+            push_prop(xmp, ns, local, &value);
+        }
+    }
+    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+    let (ns, local) = resolve(scopes, &name);
+    (ns.to_string(), local.to_string())
+}
+
+/// Closes the innermost open element, adding its gathered text as a property.
+fn close_element(open: &mut Vec<(String, String, String)>, xmp: &mut Xmp) {
+    if let Some((ns, local, text)) = open.pop()
+        && !text.trim().is_empty()
+    {
+        // Text of an rdf:li or rdf:value belongs to the nearest property.
+        let owner = if ns == NS_RDF {
+            open.iter()
+                .rev()
+                .find(|(n, _, _)| n != NS_RDF)
+                .map(|(n, l, _)| (n.clone(), l.clone()))
+        } else {
+            Some((ns, local))
+        };
+        if let Some((n, l)) = owner {
+            push_prop(xmp, &n, &l, &text);
+        }
+    }
 }
