@@ -130,7 +130,7 @@ pub struct FaceLayers {
 
 /// Rasterises the faces' landmark polygons and regions on a `w`×`h` grid of `k`-pixel blocks.
 pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
-    let kf = k as f32;
+    let g = Grid { k: k as f32, w, h };
     let mut oval = vec![false; w * h];
     let mut hard = Plane::new(w, h);
     let mut density = Plane::from_fn(w, h, |_, _| BODY_DENSITY);
@@ -138,123 +138,17 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
     let mut above_brows = vec![false; w * h];
     for f in faces {
         let m = &f.mesh;
-        // The face's up direction (perpendicular to the eye line) and the brows' height along it.
-        let roll = m.roll_deg().to_radians();
-        let up = [roll.sin(), -roll.cos()];
-        let brow = mesh::BROW_TOPS
-            .iter()
-            .map(|&i| {
-                let p = m.at(i);
-                (p[0] * up[0] + p[1] * up[1]) / kf
-            })
-            .fold(f32::MIN, f32::max);
-        let (ox0, ox1) = {
-            let b = m.oval_bounds();
-            let pad = 0.6 * (b[2] - b[0]);
-            ((b[0] - pad) / kf, (b[2] + pad) / kf)
-        };
-        for y in 0..h {
-            for x in 0..w {
-                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-                if px >= ox0 && px <= ox1 && px * up[0] + py * up[1] > brow {
-                    above_brows[y * w + x] = true;
-                }
-            }
-        }
-        let grid = |idx: &[usize]| -> Vec<[f32; 2]> {
-            idx.iter()
-                .map(|&i| {
-                    let p = m.at(i);
-                    [p[0] / kf, p[1] / kf]
-                })
-                .collect()
-        };
-        let this_oval = mesh::fill_polygon(&grid(&mesh::FACE_OVAL), w, h);
-        let mut lock = vec![false; w * h];
-        let mut add = |poly: Vec<[f32; 2]>, grow: f32| {
-            for (l, v) in
-                lock.iter_mut()
-                    .zip(mesh::fill_polygon(&mesh::scale_polygon(&poly, grow), w, h))
-            {
-                *l |= v;
-            }
-        };
-        // Eyes with their lids and lashes, brows with their stray hairs, lips with their line.
-        add(grid(&mesh::RIGHT_EYE), 1.6);
-        add(grid(&mesh::LEFT_EYE), 1.6);
-        add(grid(&mesh::RIGHT_BROW), 1.3);
-        add(grid(&mesh::LEFT_BROW), 1.3);
-        add(grid(&mesh::LIPS_OUTER), 1.15);
-        add(
-            mesh::ellipse_in_bounds(&grid(&mesh::RIGHT_NOSTRIL), 16),
-            1.8,
-        );
-        add(mesh::ellipse_in_bounds(&grid(&mesh::LEFT_NOSTRIL), 16), 1.8);
+        mark_above_brows(m, &g, &mut above_brows);
+        let this_oval = mesh::fill_polygon(&g.points(m, &mesh::FACE_OVAL), w, h);
         // One block of margin, so the locks hold where the render interpolates between blocks.
-        let grown = box_mean(
-            &Plane {
-                w,
-                h,
-                data: lock.iter().map(|&l| l as u8 as f32).collect(),
-            },
-            1,
-        );
+        let grown = box_mean(&feature_locks(m, &g), 1);
         // (A box mean leaves rounding residue where it should read 0.)
-        for (hv, g) in hard.data.iter_mut().zip(&grown.data) {
-            if *g > 0.05 {
+        for (hv, gv) in hard.data.iter_mut().zip(&grown.data) {
+            if *gv > 0.05 {
                 *hv = 1.0;
             }
         }
-        // Density: the regions as soft discs, blended into the face's mean inside the oval.
-        let span = m.eye_span() / kf;
-        let zones: Vec<([f32; 2], f32, f32)> = mesh::REGIONS
-            .iter()
-            .flat_map(|(_, idx, r, d)| {
-                idx.iter().map(move |&i| {
-                    let p = m.at(i);
-                    ([p[0] / kf, p[1] / kf], r * span, *d)
-                })
-            })
-            .collect();
-        let soft_oval = blur(
-            &Plane {
-                w,
-                h,
-                data: this_oval.iter().map(|&o| o as u8 as f32).collect(),
-            },
-            (0.05 * span).max(0.7),
-        );
-        let mut mine = Vec::new();
-        for y in 0..h {
-            for x in 0..w {
-                let i = y * w + x;
-                let fw = soft_oval.data[i];
-                // The blurred oval's far tail (and its subnormal floats, slow to multiply)
-                // changes nothing.
-                if fw < 1e-4 {
-                    continue;
-                }
-                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-                let (mut sw, mut sv, mut best) = (0.3f32, 0.3 * mesh::FACE_DENSITY, 0f32);
-                for (c, r, d) in &zones {
-                    let r2 = ((px - c[0]).powi(2) + (py - c[1]).powi(2)) / (r * r).max(1e-3);
-                    if r2 > 50.0 {
-                        // Weight below 1e-11: nothing, and exp() is slow down there.
-                        continue;
-                    }
-                    let wgt = (-0.5 * r2).exp();
-                    sw += wgt;
-                    sv += wgt * d;
-                    if *d >= 0.6 {
-                        best = best.max(wgt);
-                    }
-                }
-                density.data[i] = density.data[i] * (1.0 - fw) + fw * (sv / sw);
-                if this_oval[i] && best > 0.5 && grown.data[i] < 0.05 {
-                    mine.push(i);
-                }
-            }
-        }
+        let mine = region_density(m, &g, &this_oval, &grown, &mut density);
         for (o, v) in oval.iter_mut().zip(this_oval) {
             *o |= v;
         }
@@ -281,6 +175,148 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
         samples,
         above_brows,
     }
+}
+
+/// The reduced grid: `k`-pixel blocks, `w`×`h` of them.
+struct Grid {
+    k: f32,
+    w: usize,
+    h: usize,
+}
+
+impl Grid {
+    /// Landmarks `idx` of `m` in grid units.
+    fn points(&self, m: &mesh::Mesh, idx: &[usize]) -> Vec<[f32; 2]> {
+        idx.iter()
+            .map(|&i| {
+                let p = m.at(i);
+                [p[0] / self.k, p[1] / self.k]
+            })
+            .collect()
+    }
+}
+
+/// Marks the cells above the face's brows (along its up direction, perpendicular to the eye
+/// line) and beside its oval: hair and backdrop.
+fn mark_above_brows(m: &mesh::Mesh, g: &Grid, above_brows: &mut [bool]) {
+    let roll = m.roll_deg().to_radians();
+    let up = [roll.sin(), -roll.cos()];
+    let brow = mesh::BROW_TOPS
+        .iter()
+        .map(|&i| {
+            let p = m.at(i);
+            (p[0] * up[0] + p[1] * up[1]) / g.k
+        })
+        .fold(f32::MIN, f32::max);
+    let (ox0, ox1) = {
+        let b = m.oval_bounds();
+        let pad = 0.6 * (b[2] - b[0]);
+        ((b[0] - pad) / g.k, (b[2] + pad) / g.k)
+    };
+    for y in 0..g.h {
+        for x in 0..g.w {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            if px >= ox0 && px <= ox1 && px * up[0] + py * up[1] > brow {
+                above_brows[y * g.w + x] = true;
+            }
+        }
+    }
+}
+
+/// The face's locks as a 0/1 plane: eyes with their lids and lashes, brows with their stray
+/// hairs, lips with their line, and the nostrils.
+fn feature_locks(m: &mesh::Mesh, g: &Grid) -> Plane {
+    let (w, h) = (g.w, g.h);
+    let mut lock = vec![false; w * h];
+    let mut add = |poly: Vec<[f32; 2]>, grow: f32| {
+        for (l, v) in
+            lock.iter_mut()
+                .zip(mesh::fill_polygon(&mesh::scale_polygon(&poly, grow), w, h))
+        {
+            *l |= v;
+        }
+    };
+    add(g.points(m, &mesh::RIGHT_EYE), 1.6);
+    add(g.points(m, &mesh::LEFT_EYE), 1.6);
+    add(g.points(m, &mesh::RIGHT_BROW), 1.3);
+    add(g.points(m, &mesh::LEFT_BROW), 1.3);
+    add(g.points(m, &mesh::LIPS_OUTER), 1.15);
+    add(
+        mesh::ellipse_in_bounds(&g.points(m, &mesh::RIGHT_NOSTRIL), 16),
+        1.8,
+    );
+    add(
+        mesh::ellipse_in_bounds(&g.points(m, &mesh::LEFT_NOSTRIL), 16),
+        1.8,
+    );
+    Plane {
+        w,
+        h,
+        data: lock.iter().map(|&l| l as u8 as f32).collect(),
+    }
+}
+
+/// Pore density: the landmark regions as soft discs, blended into the face's mean inside its
+/// oval. Returns the cells where the face's colour is sampled (its cheeks, nose and forehead,
+/// away from every lock).
+fn region_density(
+    m: &mesh::Mesh,
+    g: &Grid,
+    this_oval: &[bool],
+    grown: &Plane,
+    density: &mut Plane,
+) -> Vec<usize> {
+    let (w, h) = (g.w, g.h);
+    let span = m.eye_span() / g.k;
+    let zones: Vec<([f32; 2], f32, f32)> = mesh::REGIONS
+        .iter()
+        .flat_map(|(_, idx, r, d)| {
+            idx.iter().map(move |&i| {
+                let p = m.at(i);
+                ([p[0] / g.k, p[1] / g.k], r * span, *d)
+            })
+        })
+        .collect();
+    let soft_oval = blur(
+        &Plane {
+            w,
+            h,
+            data: this_oval.iter().map(|&o| o as u8 as f32).collect(),
+        },
+        (0.05 * span).max(0.7),
+    );
+    let mut mine = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            let fw = soft_oval.data[i];
+            // The blurred oval's far tail (and its subnormal floats, slow to multiply)
+            // changes nothing.
+            if fw < 1e-4 {
+                continue;
+            }
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            let (mut sw, mut sv, mut best) = (0.3f32, 0.3 * mesh::FACE_DENSITY, 0f32);
+            for (c, r, d) in &zones {
+                let r2 = ((px - c[0]).powi(2) + (py - c[1]).powi(2)) / (r * r).max(1e-3);
+                if r2 > 50.0 {
+                    // Weight below 1e-11: nothing, and exp() is slow down there.
+                    continue;
+                }
+                let wgt = (-0.5 * r2).exp();
+                sw += wgt;
+                sv += wgt * d;
+                if *d >= 0.6 {
+                    best = best.max(wgt);
+                }
+            }
+            density.data[i] = density.data[i] * (1.0 - fw) + fw * (sv / sw);
+            if this_oval[i] && best > 0.5 && grown.data[i] < 0.05 {
+                mine.push(i);
+            }
+        }
+    }
+    mine
 }
 
 /// One colour model per face (dark and light skin in one picture are each judged against themselves);
