@@ -368,3 +368,48 @@ fn a_white_shirt_in_warm_light_stays_untouched() {
         "{touched} of {shirt} shirt pixels got texture"
     );
 }
+
+/// Faces far smaller than the picture (a group, a full figure) are found: three real portraits
+/// pasted at 90, 128 and 180 px face widths on a 4096 px canvas, below the 1/16 of the long edge
+/// (256 px) the coarse search stops at, are each found where they were put.
+#[test]
+fn small_faces_on_a_large_picture_are_found() {
+    let Some(root) = samples() else { return };
+    let (w, h) = (4096u32, 2731u32);
+    let mut canvas = RgbImage::from_fn(w, h, |x, y| {
+        let v = (90.0 + 60.0 * x as f32 / w as f32 + 30.0 * y as f32 / h as f32) as u8;
+        Rgb([v, v.saturating_sub(8), v.saturating_sub(16)])
+    });
+    let sources = [
+        ("dev/ai-photo/pixart-alpha_woman-portrait.png", 90.0),
+        ("dev/real-photo/pulid-input_lifeifei.jpg", 128.0),
+        ("dev/real-photo/facerec_rose-leslie.jpg", 180.0),
+    ];
+    let mut placed = Vec::new();
+    let mut x0 = 400i64;
+    for (rel, want) in sources {
+        let img = open(&root.join(rel));
+        let f = face::analyse(&img, 2)[0].bbox;
+        let k = want / f.w;
+        let small = img.resize_exact(
+            (img.width() as f32 * k) as u32,
+            (img.height() as f32 * k) as u32,
+            image::imageops::FilterType::Lanczos3,
+        );
+        let y0 = 900i64;
+        image::imageops::replace(&mut canvas, &small.to_rgb8(), x0, y0);
+        placed.push((x0 as f32 + f.cx() * k, y0 as f32 + f.cy() * k, want));
+        x0 += small.width() as i64 + 600;
+    }
+    let faces = face::analyse(&DynamicImage::ImageRgb8(canvas), 2);
+    for (cx, cy, size) in placed {
+        assert!(
+            faces.iter().any(|f| (f.bbox.cx() - cx).abs() < 0.3 * size
+                && (f.bbox.cy() - cy).abs() < 0.3 * size
+                && (f.bbox.w / size - 1.0).abs() < 0.3),
+            "the {size} px face at {cx:.0},{cy:.0} is found (found: {:?})",
+            faces.iter().map(|f| f.bbox).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(faces.len(), 3, "no other face on a plain canvas");
+}

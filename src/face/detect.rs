@@ -32,7 +32,7 @@ impl Detection {
             score: self.score,
         }
     }
-    fn iou(&self, o: &Detection) -> f32 {
+    pub fn iou(&self, o: &Detection) -> f32 {
         self.bbox().iou(&o.bbox())
     }
 }
@@ -64,9 +64,7 @@ fn anchors() -> &'static [[f32; 2]] {
 }
 
 /// The square windows searched, in full-image pixels: the whole frame zoomed out (a face that
-/// fills the picture), the whole frame, then tiles of half, a quarter, ... of the long edge
-/// (25 % overlap), down to tiles in which a face of `min_face` px still spans 12 % of the window
-/// (the detector's floor is about 10 %). Never finer than the detector's own 128 px.
+/// fills the picture), the whole frame, then the tiles of every level of [`tile_sides`].
 pub fn windows(w: f32, h: f32, min_face: f32) -> Vec<Roi> {
     let long = w.max(h);
     let whole = |side: f32| Roi {
@@ -76,44 +74,67 @@ pub fn windows(w: f32, h: f32, min_face: f32) -> Vec<Roi> {
         angle: 0.0,
     };
     let mut out = vec![whole(long * 1.5), whole(long)];
+    for side in tile_sides(long, min_face) {
+        out.extend(tiles(w, h, side));
+    }
+    out
+}
+
+/// The tile sides, largest first: half, a quarter, ... of the long edge, down to tiles in which
+/// a face of `min_face` px still spans 12 % of the window (the detector's floor is about 10 %).
+/// Never finer than the detector's own 128 px.
+pub fn tile_sides(long: f32, min_face: f32) -> Vec<f32> {
     let finest = (min_face / 0.12).max(DETECTOR_SIDE as f32);
+    let mut out = Vec::new();
     let mut side = long / 2.0;
     while side * 2.0 > finest && side >= DETECTOR_SIDE as f32 {
-        let step = side * 0.75;
-        let n = |extent: f32| (((extent - side).max(0.0) / step).ceil() as usize) + 1;
-        let (nx, ny) = (n(w), n(h));
-        // Spread the tiles evenly so the last one ends at the edge.
-        let place = |k: usize, count: usize, extent: f32| {
-            if count == 1 {
-                extent / 2.0
-            } else {
-                side / 2.0 + (extent - side).max(0.0) * k as f32 / (count - 1) as f32
-            }
-        };
-        for j in 0..ny {
-            for i in 0..nx {
-                out.push(Roi {
-                    cx: place(i, nx, w),
-                    cy: place(j, ny, h),
-                    side,
-                    angle: 0.0,
-                });
-            }
-        }
+        out.push(side);
         side /= 2.0;
+    }
+    out
+}
+
+/// Square tiles of `side` over a `w`×`h` picture, overlapping by at least 25 %, spread evenly so
+/// the last one ends at the edge.
+pub fn tiles(w: f32, h: f32, side: f32) -> Vec<Roi> {
+    let step = side * 0.75;
+    let n = |extent: f32| (((extent - side).max(0.0) / step).ceil() as usize) + 1;
+    let (nx, ny) = (n(w), n(h));
+    let place = |k: usize, count: usize, extent: f32| {
+        if count == 1 {
+            extent / 2.0
+        } else {
+            side / 2.0 + (extent - side).max(0.0) * k as f32 / (count - 1) as f32
+        }
+    };
+    let mut out = Vec::with_capacity(nx * ny);
+    for j in 0..ny {
+        for i in 0..nx {
+            out.push(Roi {
+                cx: place(i, nx, w),
+                cy: place(j, ny, h),
+                side,
+                angle: 0.0,
+            });
+        }
     }
     out
 }
 
 /// Runs the detector in one window; detections in full-image pixels.
 pub fn in_window(pyr: &Pyramid, roi: &Roi) -> Vec<Detection> {
+    in_window_from(pyr, roi, MIN_SCORE)
+}
+
+/// [`in_window`], keeping detections from `min_score`.
+pub fn in_window_from(pyr: &Pyramid, roi: &Roi, min_score: f32) -> Vec<Detection> {
     let input = pyr.crop(roi, DETECTOR_SIDE, |v| v * 2.0 - 1.0);
     let (boxes, logits) = net::detect(input);
     let n = DETECTOR_SIDE as f32;
     let mut out = Vec::new();
     for (i, a) in anchors().iter().enumerate() {
         let score = 1.0 / (1.0 + (-logits[i].clamp(-100.0, 100.0)).exp());
-        if score < MIN_SCORE {
+        if score < min_score {
             continue;
         }
         let r = &boxes[i * 16..i * 16 + 16];

@@ -4,7 +4,9 @@
 //!
 //! [`analyse`] is a pure function from an image to its faces:
 //! 1. a copy of at most 1024 px ([`sample::Pyramid`]) is searched whole and in overlapping
-//!    tiles ([`detect::windows`]), so faces from about 64 px wide to the whole frame are found;
+//!    tiles ([`detect::windows`]), down to faces of 64 px or 1/16 of the long edge; where that
+//!    search saw something face-like but not sure enough, finer windows of the
+//!    full-resolution pixels look again, so faces from 64 px wide to the whole frame are found;
 //! 2. each detection gets its landmarks on a crop aligned to its eye line, sampled from the copy
 //!    or, for small faces, from the full-resolution pixels ([`mesh::landmarks`]);
 //! 3. faces the mesh does not confirm are dropped, duplicates merged, the largest comes first.
@@ -39,6 +41,10 @@ impl FaceBox {
     }
     pub fn cy(&self) -> f32 {
         self.y + self.h * 0.5
+    }
+    /// Whether the point lies inside the box.
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        x >= self.x && x <= self.x + self.w && y >= self.y && y <= self.y + self.h
     }
     /// Intersection over union.
     pub fn iou(&self, o: &FaceBox) -> f32 {
@@ -111,6 +117,12 @@ pub const MIN_PRESENCE: f32 = 0.5;
 
 /// Finds every face, largest first, on up to `threads` threads (the result does not depend on
 /// the count).
+///
+/// The copy is searched down to faces of [`MIN_FACE_PX`] or 1/16 of the long edge, whichever is
+/// larger. When that leaves smaller faces unsearched and the picture may hold them (no face
+/// found, or none over twice that floor: a group, a full figure, a street), each
+/// place where the detector saw something face-like but not sure enough (a small face sits at
+/// the detector's floor) is searched again in finer windows, of full-resolution pixels.
 pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
     let (w, h) = (img.width(), img.height());
     if w < 16 || h < 16 {
@@ -128,30 +140,50 @@ pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
         (img.to_rgb8(), 1.0)
     };
     let pyr = sample::Pyramid::new(&small, scale, [0.0, 0.0]);
-    let min_face = MIN_FACE_PX.max(long as f32 / 16.0);
-    let windows = detect::windows(w as f32, h as f32, min_face);
-    let found = par_map(&windows, threads, |roi| detect::in_window(&pyr, roi));
-    let dets = detect::merge(found.into_iter().flatten().collect());
-    let faces = std::thread::scope(|s| {
-        // Fewer faces than threads leave a core idle while the landmarks run: the person
-        // segmentation's model, which the skin mask needs next, loads there (about 70 ms of
-        // one core, once per process).
-        if !dets.is_empty() && dets.len() < threads {
-            s.spawn(net::preload_segmenter);
-        }
-        par_map(&dets, threads, |d| {
-            let roi0 = mesh::roi_from_detection(d);
-            // On a reduced copy, faces are landmarked on pixels resampled from full
-            // resolution (a small face would otherwise be upscaled from the copy).
-            let mesh = if scale > 1.0 {
-                mesh::landmarks(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
-            } else {
-                mesh::landmarks(&pyr, &roi0)
-            };
-            Face::confirmed(mesh, d.score)
-        })
+    let (wf, hf, longf) = (w as f32, h as f32, long as f32);
+    let coarse = MIN_FACE_PX.max(longf / 16.0);
+    let windows = detect::windows(wf, hf, coarse);
+    let found = par_map(&windows, threads, |roi| {
+        detect::in_window_from(&pyr, roi, CANDIDATE_SCORE)
     });
-    let mut faces: Vec<Face> = faces.into_iter().flatten().collect();
+    let (sure, weak): (Vec<detect::Detection>, Vec<detect::Detection>) = found
+        .into_iter()
+        .flatten()
+        .partition(|d| d.score >= detect::MIN_SCORE);
+    let mut dets = detect::merge(sure);
+    if coarse > MIN_FACE_PX {
+        dets = par_map(&dets, threads, |d| {
+            if d.w < 2.0 * coarse {
+                refine(img, &pyr, scale, d)
+            } else {
+                *d
+            }
+        });
+    }
+    let meshed = landmark(img, &pyr, scale, &dets, threads, true);
+    // Sure detections the mesh did not confirm are looked at closer too (a small face's box
+    // from a coarse window can be too loose for its landmarks).
+    let unconfirmed = dets.iter().zip(&meshed).filter(|(_, f)| f.is_none());
+    let mut candidates: Vec<detect::Detection> = unconfirmed.map(|(d, _)| *d).collect();
+    let mut faces: Vec<Face> = meshed.into_iter().flatten().collect();
+    let largest = faces.iter().map(|f| f.bbox.w).fold(0.0, f32::max);
+    if coarse > MIN_FACE_PX && largest < 2.0 * coarse {
+        candidates.extend(detect::merge(weak));
+        candidates.retain(|c| !faces.iter().any(|f| f.bbox.contains(c.cx, c.cy)));
+        let fine = fine_windows(longf, coarse, &candidates);
+        let found = par_map(&fine, threads, |roi| detect_in(img, &pyr, scale, roi));
+        let new: Vec<detect::Detection> = detect::merge(found.into_iter().flatten().collect())
+            .into_iter()
+            .filter(|d| !faces.iter().any(|f| f.bbox.contains(d.cx, d.cy)))
+            .collect();
+        // Found by looking closer at a hint, a face must be unmistakable: a torso or a fold
+        // can pass the detector and the mesh's 0.5 in a window centred on it.
+        let sure_faces = landmark(img, &pyr, scale, &new, threads, false)
+            .into_iter()
+            .flatten()
+            .filter(|f| f.mesh.presence >= MIN_PRESENCE_LOOKING_CLOSER);
+        faces.extend(sure_faces);
+    }
     // Two detections of one face land on one oval.
     faces.sort_by(|a, b| b.bbox.score.total_cmp(&a.bbox.score));
     let mut kept: Vec<Face> = Vec::new();
@@ -162,6 +194,118 @@ pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
     }
     kept.sort_by(|a, b| b.bbox.w.total_cmp(&a.bbox.w));
     kept
+}
+
+/// The detector in one window, on the search copy where it holds the detector's 128 px, else on
+/// pixels resampled from full resolution.
+fn detect_in(
+    img: &DynamicImage,
+    pyr: &sample::Pyramid,
+    scale: f32,
+    roi: &sample::Roi,
+) -> Vec<detect::Detection> {
+    if roi.side / scale >= net::DETECTOR_SIDE as f32 {
+        detect::in_window(pyr, roi)
+    } else {
+        detect::in_window(&crop_pyramid(img, roi, net::DETECTOR_SIDE), roi)
+    }
+}
+
+/// A detection near the coarse search's floor, found again in a window four times its size,
+/// where the detector places a face best: its box from a window it barely filled is loose, and
+/// the landmarks' first crop with it (a small face's oval then slid onto the neck). Itself where
+/// nothing overlapping it is found there.
+fn refine(
+    img: &DynamicImage,
+    pyr: &sample::Pyramid,
+    scale: f32,
+    d: &detect::Detection,
+) -> detect::Detection {
+    let roi = sample::Roi {
+        cx: d.cx,
+        cy: d.cy,
+        side: 4.0 * d.w.max(d.h),
+        angle: 0.0,
+    };
+    detect::merge(detect_in(img, pyr, scale, &roi))
+        .into_iter()
+        .find(|e| e.iou(d) >= 0.3)
+        .unwrap_or(*d)
+}
+
+/// Detector score from which a detection in the coarse search is a place to look closer.
+const CANDIDATE_SCORE: f32 = 0.05;
+/// The mesh's presence from which a face found by looking closer is kept.
+const MIN_PRESENCE_LOOKING_CLOSER: f32 = 0.8;
+/// The most places looked at closer, best first: the finer search costs at most this many
+/// detector runs per finer level.
+const MAX_CANDIDATES: usize = 12;
+
+/// Finer windows, centred on the first [`MAX_CANDIDATES`] places among `candidates` (best
+/// first): one per tile side finer than the coarse search's, down to [`MIN_FACE_PX`].
+///
+/// A candidate boxed three times wider than the coarse search's smallest face is a larger
+/// structure (a body, a pattern), not a face it missed (those are boxed at most about 2.5 times
+/// too wide); one whose finest window would lie within a quarter of its side from an earlier
+/// one's is already seen there.
+fn fine_windows(long: f32, coarse: f32, candidates: &[detect::Detection]) -> Vec<sample::Roi> {
+    let sides: Vec<f32> = detect::tile_sides(long, MIN_FACE_PX)
+        .into_iter()
+        .skip(detect::tile_sides(long, coarse).len())
+        .collect();
+    let Some(&finest) = sides.last() else {
+        return Vec::new();
+    };
+    let mut places: Vec<&detect::Detection> = Vec::new();
+    for c in candidates.iter().filter(|c| c.w < 3.0 * coarse) {
+        if places.len() == MAX_CANDIDATES {
+            break;
+        }
+        let near = |p: &&detect::Detection| (p.cx - c.cx).hypot(p.cy - c.cy) < 0.25 * finest;
+        if !places.iter().any(near) {
+            places.push(c);
+        }
+    }
+    places
+        .into_iter()
+        .flat_map(|c| {
+            sides.iter().map(|&side| sample::Roi {
+                cx: c.cx,
+                cy: c.cy,
+                side,
+                angle: 0.0,
+            })
+        })
+        .collect()
+}
+
+/// Landmarks for each detection: the face, where the mesh confirms one. With `preload`, a core the
+/// landmarks leave idle loads the person segmentation's model, which the skin mask needs next
+/// (about 70 ms of one core, once per process).
+fn landmark(
+    img: &DynamicImage,
+    pyr: &sample::Pyramid,
+    scale: f32,
+    dets: &[detect::Detection],
+    threads: usize,
+    preload: bool,
+) -> Vec<Option<Face>> {
+    std::thread::scope(|s| {
+        if preload && !dets.is_empty() && dets.len() < threads {
+            s.spawn(net::preload_segmenter);
+        }
+        par_map(dets, threads, |d| {
+            let roi0 = mesh::roi_from_detection(d);
+            // On a reduced copy, faces are landmarked on pixels resampled from full
+            // resolution (a small face would otherwise be upscaled from the copy).
+            let mesh = if scale > 1.0 {
+                mesh::landmarks(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
+            } else {
+                mesh::landmarks(pyr, &roi0)
+            };
+            Face::confirmed(mesh, d.score)
+        })
+    })
 }
 
 /// Where the people are: MediaPipe's selfie segmentation on the whole picture (squeezed to
@@ -302,6 +446,34 @@ mod tests {
             image::Rgb([128, 128, 128]),
         ));
         assert!(analyse(&img, 2).is_empty());
+    }
+
+    #[test]
+    fn finer_windows_centre_on_the_best_candidates_only() {
+        let d = |cx: f32, score: f32| detect::Detection {
+            cx,
+            cy: 500.0,
+            w: 300.0,
+            h: 300.0,
+            keypoints: [[cx, 500.0]; 6],
+            score,
+        };
+        let candidates: Vec<detect::Detection> = (0..20)
+            .map(|i| d(100.0 + 200.0 * i as f32, 0.45 - 0.01 * i as f32))
+            .collect();
+        // At 6000 px the coarse search stops at 375 px faces (tiles of 3000 px); the finer
+        // tiles are 1500, 750 and 375 px, the last holding a 64 px face at 17 %.
+        let fine = fine_windows(6000.0, 375.0, &candidates);
+        let sides = [1500.0, 750.0, 375.0];
+        assert_eq!(fine.len(), MAX_CANDIDATES * sides.len());
+        for (i, r) in fine.iter().enumerate() {
+            assert_eq!(r.side, sides[i % 3]);
+            assert_eq!((r.cx, r.cy), (candidates[i / 3].cx, 500.0));
+        }
+        assert!(
+            fine_windows(1024.0, 64.0, &candidates).is_empty(),
+            "nothing finer where the coarse search reaches 64 px"
+        );
     }
 
     #[test]

@@ -265,9 +265,9 @@ pub fn run(
     Ok((image.into_owned(), artifacts))
 }
 
-/// Pixel facts for `realskin profile`: the skin engine's classifier, face detector and
-/// mask run on a copy reduced to at most `max_edge` pixels (cheap, and enough for
-/// faces down to about 40 px in the original), scaled back to the original's pixels.
+/// Pixel facts for `realskin profile`: the faces are found and judged on the whole picture,
+/// as the daemon does; the skin engine's classifier and mask run on a copy reduced to at
+/// most `max_edge` pixels (cheap), scaled back to the original's pixels.
 pub fn pixel_facts(img: &image::DynamicImage, max_edge: u32) -> PixelFacts {
     let long = img.width().max(img.height()).max(1);
     let (small, scale) = if long > max_edge {
@@ -285,7 +285,18 @@ pub fn pixel_facts(img: &image::DynamicImage, max_edge: u32) -> PixelFacts {
         artifacts: false,
         ..Default::default()
     };
-    let ctx = skin::SkinContext::default();
+    let found = skin::survey(img, &cfg, skin::space::Space::srgb());
+    let ctx = skin::SkinContext {
+        found: Some(
+            found
+                .faces
+                .iter()
+                .map(|f| f.scaled(scale as f32, scale as f32))
+                .collect(),
+        ),
+        verdicts: Some(found.verdicts),
+        ..Default::default()
+    };
     let outcome = skin::apply(&small, &cfg, &ctx);
     let mut facts = facts_seen_by_skin(outcome.report());
     let back = |v: u32| (f64::from(v) / scale).round() as u32;
