@@ -446,90 +446,36 @@ pub fn build(
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
-            let c = ycbcr(red.rgb[i]);
-            // The nearest face's model judges this pixel (distance in face sizes from the face centre).
-            let nearest = gfaces
-                .iter()
-                .enumerate()
-                .map(|(k, g)| {
-                    let (u, v) = g.rel(x, y);
-                    (k, (u - 0.5).hypot((v - 0.6) * 0.8))
-                })
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(k, _)| k)
-                .unwrap_or(0);
+            let nearest = nearest_face(&gfaces, x, y);
             owner[i] = nearest as u16;
-            let model = &models[nearest.min(models.len() - 1)];
-            let (busy0, busy1) = (
-                1.5 * model.texture_ref + 0.002,
-                2.2 * model.texture_ref + 0.006,
-            );
-            let (ncb, ncr) = (model.cb - 128.0, model.cr - 128.0);
-            let skin_chroma2 = (ncb * ncb + ncr * ncr).max(1.0);
-            let (db, dr) = (c[1] - model.cb, c[2] - model.cr);
-            let m2 = db * (model.icov[0][0] * db + model.icov[0][1] * dr)
-                + dr * (model.icov[1][0] * db + model.icov[1][1] * dr);
-            // Near a face (within the head and neck region) the fitted model rules; far away it must also
-            // fall in the general locus.
             let mut near = 0f32;
             for g in &gfaces {
                 let (u, v) = g.rel(x, y);
                 near = near.max(ellipse(u, v, 0.5, 0.75, 0.8, 1.35, 0.3));
             }
-            let p_model = 1.0 - smoothstep(5.0, 12.0, m2);
-            fits[i] = m2 < 8.0;
-            let loose = 1.0 - smoothstep(10.0, 25.0, m2);
-            let mut p = near * p_model + (1.0 - near) * loose * locus(c[1], c[2]);
-            // Skin-coloured but far brighter than this face's skin (a beige wall behind dark skin): not skin.
-            // Specular highlights are desaturated and come back through the sheen test below.
-            p *= 1.0 - smoothstep(1.8, 2.4, c[0] / model.luma_mean.max(0.02));
-            // Specular sheen keeps the skin's hue but loses saturation: chroma on the segment from neutral
-            // to the skin mean, brighter than the skin. Accept it inside face boxes so highlights get broken up
-            // (outside them the same test would take in beige walls and collars).
-            let t = ((c[1] - 128.0) * ncb + (c[2] - 128.0) * ncr) / skin_chroma2;
-            let perp2 = {
-                let (pb, pr) = (c[1] - 128.0 - t * ncb, c[2] - 128.0 - t * ncr);
-                pb * pb + pr * pr
-            };
             let in_face = gfaces.get(nearest).is_some_and(|g| {
                 let (u, v) = g.rel(x, y);
                 (-0.05..1.05).contains(&u) && (-0.05..1.1).contains(&v)
             });
-            if in_face && t > 0.15 && t < 1.1 && perp2 < 36.0 && c[0] > model.luma_mean {
-                p = p.max(
-                    near * smoothstep(0.0, 0.12, c[0] - model.luma_mean)
-                        * (1.0 - smoothstep(16.0, 36.0, perp2)),
-                );
-            }
-            // Brows, lashes, nostrils, hair, beard: clearly darker than the face's skin (by a margin that
-            // scales with the skin's own lightness, so dark skin keeps its shadows and loses its hair).
-            let dark_edge = (model.luma_mean - 2.0 * model.luma_sd.max(0.02))
-                .min(0.55 * model.luma_mean)
-                .max(0.02);
-            p *= smoothstep(dark_edge * 0.75, dark_edge, c[0]);
-            // Stubble, hair strands, lashes: busy with texture finer than a reduced pixel, compared with the
-            // face's own clean skin (so it holds for smooth AI skin and textured real skin alike).
-            p *= 1.0 - smoothstep(busy0, busy1, busy.data[i]);
-            if !layers.oval[i] {
-                // Off the face: only where the segmentation sees a person (walls, floors, backdrops
-                // of skin colour are not), and not much darker than the face (hair of skin hue).
-                if let Some(pm) = people {
-                    p *= smoothstep(
+            let off_face = (!layers.oval[i]).then(|| {
+                people.map_or(1.0, |pm| {
+                    smoothstep(
                         0.25,
                         0.6,
                         pm.at((x as f32 + 0.5) / w as f32, (y as f32 + 0.5) / h as f32),
-                    );
-                }
-                p *= smoothstep(0.45, 0.58, c[0] / model.luma_mean.max(0.02));
-                // The skin's own hue at a fraction of its chroma is a neutral surface (a white
-                // shirt, a grey wall) lit by the same warm light, not skin: body skin in the
-                // face's light keeps most of the face's chroma (0.9–1.3 of it on the neck and
-                // hands of a candle-lit portrait, where the shirt beside them reads 0.1–0.4).
-                if skin_chroma2 >= MIN_CHROMA_FOR_HUE2 {
-                    p *= smoothstep(0.35, 0.55, t);
-                }
-            }
+                    )
+                })
+            });
+            let here = Here {
+                c: ycbcr(red.rgb[i]),
+                near,
+                in_face,
+                busy: busy.data[i],
+                off_face,
+            };
+            let (p, fit) = skin_probability(&models[nearest.min(models.len() - 1)], &here);
             raw.data[i] = p;
+            fits[i] = fit;
             near_face.data[i] = near;
         }
     }
@@ -553,6 +499,115 @@ pub fn build(
 
     // Sheen: skin clearly brighter than the skin's local level (σ ≈ 8 % of the face width).
     let sigma = gfaces.first().map(|g| (0.08 * g.w).max(2.0)).unwrap_or(4.0);
+    let sheen = sheen(&luma, &mask, &near_face, sigma);
+    SkinMaps {
+        mask,
+        density: layers.density,
+        sheen,
+        locks: layers.locks,
+        models: models.to_vec(),
+        coverage,
+    }
+}
+
+/// The face nearest a reduced pixel (distance in face sizes from the face centre); its model
+/// judges the pixel. 0 without faces.
+fn nearest_face(gfaces: &[GridFace], x: usize, y: usize) -> usize {
+    gfaces
+        .iter()
+        .enumerate()
+        .map(|(k, g)| {
+            let (u, v) = g.rel(x, y);
+            (k, (u - 0.5).hypot((v - 0.6) * 0.8))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(k, _)| k)
+        .unwrap_or(0)
+}
+
+/// What [`skin_probability`] knows of one reduced pixel.
+struct Here {
+    /// Its colour, Y′CbCr.
+    c: [f32; 3],
+    /// How much it lies in a face's head and neck region, 0..1.
+    near: f32,
+    /// Inside its nearest face's box.
+    in_face: bool,
+    /// Its neighbourhood's fine texture (luma deviation).
+    busy: f32,
+    /// Off every face oval: how much the person segmentation sees a person there (1 without
+    /// a segmentation); `None` on a face.
+    off_face: Option<f32>,
+}
+
+/// The probability that a reduced pixel is skin under `model`, and whether its colour fits the
+/// model closely (growth from the face follows those).
+fn skin_probability(model: &SkinModel, here: &Here) -> (f32, bool) {
+    let (c, near) = (here.c, here.near);
+    let (busy0, busy1) = (
+        1.5 * model.texture_ref + 0.002,
+        2.2 * model.texture_ref + 0.006,
+    );
+    let (ncb, ncr) = (model.cb - 128.0, model.cr - 128.0);
+    let skin_chroma2 = (ncb * ncb + ncr * ncr).max(1.0);
+    let (db, dr) = (c[1] - model.cb, c[2] - model.cr);
+    let m2 = db * (model.icov[0][0] * db + model.icov[0][1] * dr)
+        + dr * (model.icov[1][0] * db + model.icov[1][1] * dr);
+    // Near a face (within the head and neck region) the fitted model rules; far away it must
+    // also fall in the general locus.
+    let p_model = 1.0 - smoothstep(5.0, 12.0, m2);
+    let fits = m2 < 8.0;
+    let loose = 1.0 - smoothstep(10.0, 25.0, m2);
+    let mut p = near * p_model + (1.0 - near) * loose * locus(c[1], c[2]);
+    // Skin-coloured but far brighter than this face's skin (a beige wall behind dark skin): not
+    // skin. Specular highlights are desaturated and come back through the sheen test below.
+    p *= 1.0 - smoothstep(1.8, 2.4, c[0] / model.luma_mean.max(0.02));
+    // Specular sheen keeps the skin's hue but loses saturation: chroma on the segment from
+    // neutral to the skin mean, brighter than the skin. Accept it inside face boxes so
+    // highlights get broken up (outside them the same test would take in beige walls and
+    // collars).
+    let t = ((c[1] - 128.0) * ncb + (c[2] - 128.0) * ncr) / skin_chroma2;
+    let perp2 = {
+        let (pb, pr) = (c[1] - 128.0 - t * ncb, c[2] - 128.0 - t * ncr);
+        pb * pb + pr * pr
+    };
+    if here.in_face && t > 0.15 && t < 1.1 && perp2 < 36.0 && c[0] > model.luma_mean {
+        p = p.max(
+            near * smoothstep(0.0, 0.12, c[0] - model.luma_mean)
+                * (1.0 - smoothstep(16.0, 36.0, perp2)),
+        );
+    }
+    // Brows, lashes, nostrils, hair, beard: clearly darker than the face's skin (by a margin
+    // that scales with the skin's own lightness, so dark skin keeps its shadows and loses its
+    // hair).
+    let dark_edge = (model.luma_mean - 2.0 * model.luma_sd.max(0.02))
+        .min(0.55 * model.luma_mean)
+        .max(0.02);
+    p *= smoothstep(dark_edge * 0.75, dark_edge, c[0]);
+    // Stubble, hair strands, lashes: busy with texture finer than a reduced pixel, compared
+    // with the face's own clean skin (so it holds for smooth AI skin and textured real skin
+    // alike).
+    p *= 1.0 - smoothstep(busy0, busy1, here.busy);
+    if let Some(person) = here.off_face {
+        // Off the face: only where the segmentation sees a person (walls, floors, backdrops
+        // of skin colour are not), and not much darker than the face (hair of skin hue).
+        p *= person;
+        p *= smoothstep(0.45, 0.58, c[0] / model.luma_mean.max(0.02));
+        // The skin's own hue at a fraction of its chroma is a neutral surface (a white
+        // shirt, a grey wall) lit by the same warm light, not skin: body skin in the
+        // face's light keeps most of the face's chroma (0.9–1.3 of it on the neck and
+        // hands of a candle-lit portrait, where the shirt beside them reads 0.1–0.4).
+        if skin_chroma2 >= MIN_CHROMA_FOR_HUE2 {
+            p *= smoothstep(0.35, 0.55, t);
+        }
+    }
+    (p, fits)
+}
+
+/// Sheen: skin clearly brighter than the skin's local level (a blur of `sigma` reduced
+/// pixels, weighted by the mask), near a face.
+fn sheen(luma: &Plane, mask: &Plane, near_face: &Plane, sigma: f32) -> Plane {
+    let (w, h) = (luma.w, luma.h);
     let wy = Plane {
         w,
         h,
@@ -564,21 +619,13 @@ pub fn build(
             .collect(),
     };
     let local = blur(&wy, sigma);
-    let norm = blur(&mask, sigma);
-    let sheen = Plane::from_fn(w, h, |x, y| {
+    let norm = blur(mask, sigma);
+    Plane::from_fn(w, h, |x, y| {
         let i = y * w + x;
         let base = local.data[i] / norm.data[i].max(1e-3);
         let rel = luma.data[i] / base.max(1e-3);
         mask.data[i] * smoothstep(1.06, 1.3, rel) * near_face.data[i]
-    });
-    SkinMaps {
-        mask,
-        density: layers.density,
-        sheen,
-        locks: layers.locks,
-        models: models.to_vec(),
-        coverage,
-    }
+    })
 }
 
 /// Steepest luma step (per reduced pixel, after a light blur) that growth from a face crosses: the

@@ -298,6 +298,11 @@ pub struct PoreParams {
 }
 
 impl PoreParams {
+    /// The Gaussian σ (px) a pore opening `d_mm` wide prints with, through the optical blur.
+    fn sigma_of(&self, d_mm: f32) -> f32 {
+        ((d_mm * self.ppm / 2.355).powi(2) + self.blur * self.blur).sqrt()
+    }
+
     pub fn new(ppm: f32, seed: u64, light: [f32; 2], blur: f32) -> PoreParams {
         let resolved = 0.25 * ppm >= MIN_PORE_PX;
         let cell = (ppm / PORES_PER_MM2.sqrt()).max(2.0);
@@ -459,30 +464,16 @@ pub fn splat_pores(
     g: &GridSampler,
 ) {
     let c = p.cell;
-    let blur = p.blur * p.blur;
-    let (d0, dmed, d1) = PORE_DIAMETER_MM;
-    let sigma_of = |d_mm: f32| ((d_mm * p.ppm / 2.355).powi(2) + blur).sqrt();
     let speck = 0.8f32.max(p.blur);
-    let sigma_max = if p.resolved { sigma_of(d1) } else { speck };
+    let sigma_max = if p.resolved {
+        p.sigma_of(PORE_DIAMETER_MM.2)
+    } else {
+        speck
+    };
     let reach = (2.5 * sigma_max).ceil() + 2.0;
-    // Only cells near skin: find the grid columns with any mask in the grid rows this rect can reach.
-    let (gw, gh) = (g.mask.w, g.mask.h);
-    let gy0 = (((y0 as f32 - reach) / g.k).floor().max(0.0) as usize)
-        .saturating_sub(1)
-        .min(gh - 1);
-    let gy1 = ((((y0 + h) as f32 + reach) / g.k).ceil() as usize + 1).min(gh - 1);
-    let (mut gx_min, mut gx_max) = (usize::MAX, 0usize);
-    for gy in gy0..=gy1 {
-        let row = &g.mask.data[gy * gw..(gy + 1) * gw];
-        if let Some(first) = row.iter().position(|m| *m > 0.0) {
-            let last = row.iter().rposition(|m| *m > 0.0).unwrap_or(first);
-            gx_min = gx_min.min(first);
-            gx_max = gx_max.max(last);
-        }
-    }
-    if gx_min == usize::MAX {
+    let Some((gx_min, gx_max)) = skin_columns(g, y0, h, reach) else {
         return;
-    }
+    };
     let sx0 = (x0 as f32).max(gx_min as f32 * g.k - g.k - reach);
     let sx1 = ((x0 + w) as f32).min((gx_max + 2) as f32 * g.k + reach);
     if sx0 >= sx1 {
@@ -492,9 +483,15 @@ pub fn splat_pores(
     let cy0 = ((y0 as f32 - reach) / c).floor().max(0.0) as i64;
     let cx1 = ((sx1 + reach) / c).ceil() as i64;
     let cy1 = (((y0 + h) as f32 + reach) / c).ceil() as i64;
-    let mut ex = [0f32; 64];
-    let mut ey = [0f32; 64];
-    let [lx, ly] = p.light;
+    let mut canvas = Canvas {
+        buf,
+        x0,
+        y0,
+        w,
+        h,
+        ex: [0.0; 64],
+        ey: [0.0; 64],
+    };
     for cy in cy0..cy1 {
         for cx in cx0..cx1 {
             let hh = hash(cx as u32, cy as u32, p.seed);
@@ -511,110 +508,108 @@ pub fn splat_pores(
                 continue;
             }
             let h4 = hash(h3, h2, p.seed ^ 0x2c1f);
-            let h5 = hash(h4, h3, p.seed);
             if !p.resolved {
                 // Micro-grain scale: a soft dark speck, depth 0.6–1.3.
                 let u4 = unit(h4);
-                splat_one(
-                    buf,
-                    x0,
-                    y0,
-                    w,
-                    h,
-                    px,
-                    py,
-                    speck,
-                    -(0.6 + 0.7 * u4 * u4),
-                    &mut ex,
-                    &mut ey,
-                );
+                canvas.splat(px, py, speck, -(0.6 + 0.7 * u4 * u4));
                 continue;
             }
-            // Log-normal opening, larger where pores are dense (nose, inner cheeks: ×1.15) than
-            // on the forehead (×0.97), chin and upper lip (×0.9).
-            let z = gauss_hash(h5, h4, p.seed ^ 0x4f1a);
-            let d = (dmed * (PORE_DIAMETER_LOG_SD * z).exp() * (0.7 + 0.45 * dens)).clamp(d0, d1);
-            let sg = sigma_of(d);
-            // Depth 0.6–1.4, fainter for openings narrower than the camera's blur (a blurred
-            // small pit prints fainter): small openings print faint, large ones darker, the long
-            // tail real skin shows without a few black dots standing out.
-            let u4 = unit(h4);
-            let sg_geom = d * p.ppm / 2.355;
-            let depth = (0.6 + 0.8 * u4 * u4) * (sg_geom / sg) * (0.6 + 0.4 * dens.min(1.0));
-            // The pit: its shadowed wall lies towards the light, its far wall catches a little.
-            let off = 0.45 * sg;
-            splat_one(
-                buf,
-                x0,
-                y0,
-                w,
-                h,
-                px + off * lx,
-                py + off * ly,
-                sg,
-                -depth,
-                &mut ex,
-                &mut ey,
-            );
-            let lit = 0.3 * (lx * lx + ly * ly).sqrt();
-            if lit > 0.01 {
-                splat_one(
-                    buf,
-                    x0,
-                    y0,
-                    w,
-                    h,
-                    px - 1.6 * off * lx,
-                    py - 1.6 * off * ly,
-                    0.8 * sg,
-                    lit * depth,
-                    &mut ex,
-                    &mut ey,
-                );
-            }
+            let h5 = hash(h4, h3, p.seed);
+            pore(&mut canvas, p, [px, py], dens, h4, h5);
         }
     }
 }
 
-/// Adds amp · exp(−r²/2σ²) around (px, py) into the rect buffer.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn splat_one(
-    buf: &mut [f32],
+/// The first and last grid columns with any mask in the grid rows a rect from row `y0`, `h`
+/// high, reaches (pores `reach` pixels beyond it included); `None` where there is no skin.
+fn skin_columns(g: &GridSampler, y0: usize, h: usize, reach: f32) -> Option<(usize, usize)> {
+    let (gw, gh) = (g.mask.w, g.mask.h);
+    let gy0 = (((y0 as f32 - reach) / g.k).floor().max(0.0) as usize)
+        .saturating_sub(1)
+        .min(gh - 1);
+    let gy1 = ((((y0 + h) as f32 + reach) / g.k).ceil() as usize + 1).min(gh - 1);
+    let (mut gx_min, mut gx_max) = (usize::MAX, 0usize);
+    for gy in gy0..=gy1 {
+        let row = &g.mask.data[gy * gw..(gy + 1) * gw];
+        if let Some(first) = row.iter().position(|m| *m > 0.0) {
+            let last = row.iter().rposition(|m| *m > 0.0).unwrap_or(first);
+            gx_min = gx_min.min(first);
+            gx_max = gx_max.max(last);
+        }
+    }
+    (gx_min != usize::MAX).then_some((gx_min, gx_max))
+}
+
+/// One resolved pore at `at`, from its cell's hashes `h4` and `h5` and the pore density `dens`
+/// there: a pit, its shadowed wall towards the light, its far wall catching a little.
+fn pore(canvas: &mut Canvas, p: &PoreParams, at: [f32; 2], dens: f32, h4: u32, h5: u32) {
+    let (d0, dmed, d1) = PORE_DIAMETER_MM;
+    let [lx, ly] = p.light;
+    // Log-normal opening, larger where pores are dense (nose, inner cheeks: ×1.15) than
+    // on the forehead (×0.97), chin and upper lip (×0.9).
+    let z = gauss_hash(h5, h4, p.seed ^ 0x4f1a);
+    let d = (dmed * (PORE_DIAMETER_LOG_SD * z).exp() * (0.7 + 0.45 * dens)).clamp(d0, d1);
+    let sg = p.sigma_of(d);
+    // Depth 0.6–1.4, fainter for openings narrower than the camera's blur (a blurred
+    // small pit prints fainter): small openings print faint, large ones darker, the long
+    // tail real skin shows without a few black dots standing out.
+    let u4 = unit(h4);
+    let sg_geom = d * p.ppm / 2.355;
+    let depth = (0.6 + 0.8 * u4 * u4) * (sg_geom / sg) * (0.6 + 0.4 * dens.min(1.0));
+    let off = 0.45 * sg;
+    canvas.splat(at[0] + off * lx, at[1] + off * ly, sg, -depth);
+    let lit = 0.3 * (lx * lx + ly * ly).sqrt();
+    if lit > 0.01 {
+        canvas.splat(
+            at[0] - 1.6 * off * lx,
+            at[1] - 1.6 * off * ly,
+            0.8 * sg,
+            lit * depth,
+        );
+    }
+}
+
+/// The rect of the image pores are added into (`w`×`h` from `x0`, `y0`, row-major), with the
+/// scratch rows of one Gaussian.
+struct Canvas<'b> {
+    buf: &'b mut [f32],
     x0: usize,
     y0: usize,
     w: usize,
     h: usize,
-    px: f32,
-    py: f32,
-    sigma: f32,
-    amp: f32,
-    ex: &mut [f32; 64],
-    ey: &mut [f32; 64],
-) {
-    let r = (2.5 * sigma).ceil() as i64;
-    let ix0 = (px.floor() as i64 - r).max(x0 as i64);
-    let ix1 = (px.floor() as i64 + r + 1).min((x0 + w) as i64);
-    let iy0 = (py.floor() as i64 - r).max(y0 as i64);
-    let iy1 = (py.floor() as i64 + r + 1).min((y0 + h) as i64);
-    if ix0 >= ix1 || iy0 >= iy1 {
-        return;
-    }
-    let inv = -0.5 / (sigma * sigma);
-    let nx = (ix1 - ix0) as usize;
-    let ny = (iy1 - iy0) as usize;
-    for (i, e) in ex[..nx].iter_mut().enumerate() {
-        let d = (ix0 + i as i64) as f32 + 0.5 - px;
-        *e = (d * d * inv).exp();
-    }
-    for (j, e) in ey[..ny].iter_mut().enumerate() {
-        let d = (iy0 + j as i64) as f32 + 0.5 - py;
-        *e = amp * (d * d * inv).exp();
-    }
-    for (j, &e) in ey[..ny].iter().enumerate() {
-        let row = ((iy0 as usize + j) - y0) * w + (ix0 as usize - x0);
-        for (b, exv) in buf[row..row + nx].iter_mut().zip(&ex[..nx]) {
-            *b += e * exv;
+    ex: [f32; 64],
+    ey: [f32; 64],
+}
+
+impl Canvas<'_> {
+    /// Adds amp · exp(−r²/2σ²) around (px, py).
+    #[inline]
+    fn splat(&mut self, px: f32, py: f32, sigma: f32, amp: f32) {
+        let (x0, y0, w) = (self.x0, self.y0, self.w);
+        let r = (2.5 * sigma).ceil() as i64;
+        let ix0 = (px.floor() as i64 - r).max(x0 as i64);
+        let ix1 = (px.floor() as i64 + r + 1).min((x0 + w) as i64);
+        let iy0 = (py.floor() as i64 - r).max(y0 as i64);
+        let iy1 = (py.floor() as i64 + r + 1).min((y0 + self.h) as i64);
+        if ix0 >= ix1 || iy0 >= iy1 {
+            return;
+        }
+        let inv = -0.5 / (sigma * sigma);
+        let nx = (ix1 - ix0) as usize;
+        let ny = (iy1 - iy0) as usize;
+        for (i, e) in self.ex[..nx].iter_mut().enumerate() {
+            let d = (ix0 + i as i64) as f32 + 0.5 - px;
+            *e = (d * d * inv).exp();
+        }
+        for (j, e) in self.ey[..ny].iter_mut().enumerate() {
+            let d = (iy0 + j as i64) as f32 + 0.5 - py;
+            *e = amp * (d * d * inv).exp();
+        }
+        for (j, &e) in self.ey[..ny].iter().enumerate() {
+            let row = ((iy0 as usize + j) - y0) * w + (ix0 as usize - x0);
+            for (b, exv) in self.buf[row..row + nx].iter_mut().zip(&self.ex[..nx]) {
+                *b += e * exv;
+            }
         }
     }
 }
