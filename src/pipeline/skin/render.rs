@@ -328,6 +328,224 @@ impl<T: Sample> PixelIo<'_, T> {
     }
 }
 
+/// Index into the render pass's lookup tables for a linear luminance.
+#[inline(always)]
+fn lut_i(y: f32) -> usize {
+    ((y.clamp(0.0, 1.0) * LUT_N as f32 + 8_388_608.0).to_bits() & 0x7ff) as usize
+}
+
+/// What the render pass over one rect works with: its parameters, the lookup tables, the
+/// column taps into the grid, the tiles and the grain, and the rect's pores.
+struct Pass<'a> {
+    p: &'a RenderParams<'a>,
+    shade_t: &'static [f32],
+    grain_t: &'static [f32],
+    pit_t: &'static [f32],
+    tx: Taps,
+    /// Column indices into the tiles (every tile pair shares the mottling's sizes, except a
+    /// flat micro-grain and relief where real skin detail replaces them).
+    xa: Vec<u32>,
+    xb: Vec<u32>,
+    procedural: bool,
+    /// Real skin detail read from an exemplar instead of drawn pores.
+    detail_on: bool,
+    mottle: bool,
+    /// The rect's first column and width, and its drawn pores (empty when none are drawn).
+    x0: usize,
+    w: usize,
+    pores: Vec<f32>,
+    grain_on: bool,
+    gf: grain::GrainField,
+    gca: Vec<u32>,
+    gcb: Vec<u32>,
+    /// Grain amplitude per unit of the tile pair's sum.
+    gs: f32,
+}
+
+/// One row's grid values and tile rows, on a row with skin.
+struct SkinRow<'r> {
+    /// The row within the rect, and in the image.
+    j: usize,
+    y: usize,
+    density: &'r [f32],
+    sheen: &'r [f32],
+    micro: (&'r [f32], &'r [f32]),
+    relief: (&'r [f32], &'r [f32]),
+    redness: (&'r [f32], &'r [f32]),
+    pigment: (&'r [f32], &'r [f32]),
+}
+
+impl<'a> Pass<'a> {
+    fn new(p: &'a RenderParams<'a>, rect: Rect, skin: bool) -> Pass<'a> {
+        let (w, h) = (rect.w(), rect.h());
+        let tex = p.tex;
+        let textured = p.a_pore != 0.0 || p.a_pore_chroma != 0.0;
+        let mut pores = vec![
+            0f32;
+            if skin && tex.detail.is_none() && textured {
+                w * h
+            } else {
+                0
+            }
+        ];
+        if !pores.is_empty() {
+            let gs = GridSampler {
+                k: p.k as f32,
+                mask: p.mask,
+                density: p.density,
+            };
+            splat_pores(&mut pores, rect.x0, rect.y0, w, h, &tex.pores, &gs);
+        }
+        let grain_on = p.grain > 0.0;
+        let gf = grain::GrainField::new(p.grain_seed);
+        let (gca, gcb) = if grain_on {
+            gf.cols(rect.x0, w)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let (na, nb) = (tex.redness.a.w, tex.redness.b.w);
+        Pass {
+            p,
+            shade_t: shade_lut(),
+            grain_t: grain_lut(),
+            pit_t: pit_depth_lut(),
+            tx: taps(rect.x0, w, p.k, p.mask.w),
+            xa: (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect(),
+            xb: (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect(),
+            procedural: tex.micro.a.w == na,
+            detail_on: tex.detail.is_some() && textured,
+            mottle: p.a_redness != 0.0 || p.a_pigment != 0.0 || p.a_pore_chroma != 0.0,
+            x0: rect.x0,
+            w,
+            pores,
+            grain_on,
+            gf,
+            gca,
+            gcb,
+            gs: p.grain * grain::TILE_WEIGHT,
+        }
+    }
+
+    /// The grain's gain at column `i` of a row whose tile rows are `(ga, gb)`, for luminance `yl`.
+    #[inline(always)]
+    fn grain(&self, ga: &[f32], gb: &[f32], i: usize, yl: f32) -> f32 {
+        let n = ga[self.gca[i] as usize] + gb[self.gcb[i] as usize];
+        1.0 + self.gs * self.grain_t[lut_i(yl)] * n
+    }
+
+    /// A row without skin: copied, or with the cast corrected and grain only.
+    fn plain_row<T: Sample>(
+        &self,
+        io: &PixelIo<T>,
+        y: usize,
+        ch: usize,
+        src_row: &[T],
+        out_row: &mut [T],
+    ) {
+        if self.p.cast.is_none() && !self.grain_on {
+            out_row.copy_from_slice(src_row);
+            return;
+        }
+        let (ga, gb) = self.gf.rows(y);
+        for (i, (sp, op)) in src_row
+            .chunks_exact(ch)
+            .zip(out_row.chunks_exact_mut(ch))
+            .enumerate()
+        {
+            let c = io.read(sp);
+            let g = if self.grain_on {
+                let yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
+                self.grain(ga, gb, i, yl)
+            } else {
+                1.0
+            };
+            io.write(op, [c[0] * g, c[1] * g, c[2] * g]);
+            if ch == 4 {
+                op[3] = sp[3];
+            }
+        }
+    }
+
+    /// The skin's texture at column `i` of row `r`, under mask `m` > 0: tones `c` (saturation,
+    /// mottling) and returns the luminance gain, the pits' share of it (≤ 0, tinted per
+    /// channel by the caller) and the luminance the grain is weighed by.
+    #[inline(always)]
+    fn skin_pixel(
+        &self,
+        r: &SkinRow,
+        cur: &mut Cursor,
+        i: usize,
+        m: f32,
+        c: &mut [f32; 3],
+    ) -> (f32, f32, f32) {
+        let (p, tex, tx) = (self.p, self.p.tex, &self.tx);
+        let mut yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
+        if p.saturation != 1.0 {
+            let f = 1.0 - m * (1.0 - p.saturation);
+            for v in c.iter_mut() {
+                *v = yl + f * (*v - yl);
+            }
+        }
+        let (ia, ib) = (self.xa[i] as usize, self.xb[i] as usize);
+        let lerp = |row: &[f32]| {
+            row[tx.i0[i] as usize] + (row[tx.i1[i] as usize] - row[tx.i0[i] as usize]) * tx.f[i]
+        };
+        let dens = lerp(r.density);
+        let raw = if self.detail_on {
+            tex.detail_at(cur, self.x0 + i, r.y, dens).unwrap_or(0.0)
+        } else if self.pores.is_empty() {
+            0.0
+        } else {
+            self.pores[r.j * self.w + i]
+        };
+        let (comp, comp_pits) = tex.pore_means(dens);
+        let pore = raw + comp;
+        if self.mottle {
+            // Only the pits carry colour (the bright specks are light, not pigment).
+            let pc = p.a_pore_chroma * ((-raw).max(0.0) - comp_pits);
+            let ma = p.a_redness
+                * (tex.redness.wa * r.redness.0[ia] + tex.redness.wb * r.redness.1[ib])
+                + PORE_CHROMA_A * pc;
+            let mb = p.a_pigment
+                * (tex.pigment.wa * r.pigment.0[ia] + tex.pigment.wb * r.pigment.1[ib])
+                + PORE_CHROMA_B * pc;
+            for (k, v) in c.iter_mut().enumerate() {
+                *v *= 1.0 + m * (ma * p.va[k] + mb * p.vb[k]);
+            }
+            yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
+        }
+        let (micro, relief) = if self.procedural {
+            (
+                tex.micro.wa * r.micro.0[ia] + tex.micro.wb * r.micro.1[ib],
+                tex.relief.wa * r.relief.0[ia] + tex.relief.wb * r.relief.1[ib],
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        let sheen = lerp(r.sheen);
+        let tp = p.a_pore * pore;
+        let t = tp
+            + p.a_micro * micro
+            + p.a_relief * relief
+            + p.a_sheen * sheen * (2.0 * tp.min(0.0) + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
+        let shade = m * self.shade_t[lut_i(yl)];
+        let mut gain = (1.0 + shade * t).clamp(0.5, 1.5);
+        let mut pit = shade * tp.min(0.0);
+        if gain < 1.0 && sheen > 0.0 {
+            // On the sheen, where the highlight breakup deepens the pits, the
+            // limit holds in full; off it the engine's floor alone.
+            let most = 0.5 - (0.5 - self.pit_t[lut_i(yl)]) * sheen.min(1.0);
+            let d = 1.0 - gain;
+            let eased = ease_darkening(d, most);
+            if eased < d {
+                gain = 1.0 - eased;
+                pit *= eased / d;
+            }
+        }
+        (gain, pit, yl)
+    }
+}
+
 /// Renders `rect` of the source into `out` (rect-sized, interleaved with the source's channel count).
 /// `src` holds whole rows of the image from row `src_y0` on.
 pub fn render_rect<T: Sample>(
@@ -342,65 +560,23 @@ pub fn render_rect<T: Sample>(
     let (w, h) = (rect.w(), rect.h());
     let skin = p.skin_active();
     let space = p.space;
-    let lt = T::lin_table(space);
-    let et = T::enc_table(space);
-    // Another space than sRGB: its linear values go through a matrix to linear sRGB and back.
-    let matrix = space.has_matrix();
-    let shade_t = shade_lut();
-    let grain_t = grain_lut();
-    let pit_t = pit_depth_lut();
-    let lut_i =
-        |y: f32| ((y.clamp(0.0, 1.0) * LUT_N as f32 + 8_388_608.0).to_bits() & 0x7ff) as usize;
-    let mut pores = vec![
-        0f32;
-        if skin && p.tex.detail.is_none() && (p.a_pore != 0.0 || p.a_pore_chroma != 0.0) {
-            w * h
-        } else {
-            0
-        }
-    ];
-    if !pores.is_empty() {
-        let gs = GridSampler {
-            k: p.k as f32,
-            mask: p.mask,
-            density: p.density,
-        };
-        splat_pores(&mut pores, rect.x0, rect.y0, w, h, &p.tex.pores, &gs);
-    }
-    let grain_on = p.grain > 0.0;
-    let gf = grain::GrainField::new(p.grain_seed);
-    let (gca, gcb) = if grain_on {
-        gf.cols(rect.x0, w)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let gs = p.grain * grain::TILE_WEIGHT;
-    let tx = taps(rect.x0, w, p.k, p.mask.w);
-    let gw = p.mask.w;
-    let mut mrow = vec![0f32; gw];
-    let mut drow = vec![0f32; gw];
-    let mut srow = vec![0f32; gw];
-    let mut m_full = vec![0f32; w];
-    let cast = p.cast.unwrap_or([1.0; 3]);
-    let has_cast = p.cast.is_some();
+    let pass = Pass::new(p, rect, skin);
     let tex = p.tex;
-    let detail_on = tex.detail.is_some() && (p.a_pore != 0.0 || p.a_pore_chroma != 0.0);
+    let gw = p.mask.w;
+    let (mut mrow, mut drow, mut srow) = (vec![0f32; gw], vec![0f32; gw], vec![0f32; gw]);
+    let mut m_full = vec![0f32; w];
+    let has_cast = p.cast.is_some();
     // Pits are tinted only where pores carry colour at all: never on a black-and-white or
     // toned picture, nor where pits are single pixels.
     let tint = p.a_pore_chroma > 0.0;
-    // Column indices into the tiles (every tile pair shares the mottling's sizes, except a
-    // flat micro-grain and relief where real skin detail replaces them).
-    let (na, nb) = (tex.redness.a.w, tex.redness.b.w);
-    let procedural = tex.micro.a.w == na;
-    let xa: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect();
-    let xb: Vec<u32> = (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect();
     let mut cur = Cursor::default();
     let io = PixelIo {
-        lt,
-        et,
+        lt: T::lin_table(space),
+        et: T::enc_table(space),
         space,
-        matrix,
-        cast,
+        // Another space than sRGB: its linear values go through a matrix to linear sRGB and back.
+        matrix: space.has_matrix(),
+        cast: p.cast.unwrap_or([1.0; 3]),
     };
     for j in 0..h {
         let y = rect.y0 + j;
@@ -410,6 +586,7 @@ pub fn render_rect<T: Sample>(
         let mut row_has_skin = false;
         if skin {
             grid_row(p.mask, y, p.k, &mut mrow);
+            let tx = &pass.tx;
             for (i, m) in m_full.iter_mut().enumerate() {
                 let (a, b) = (mrow[tx.i0[i] as usize], mrow[tx.i1[i] as usize]);
                 *m = a + (b - a) * tx.f[i];
@@ -417,120 +594,38 @@ pub fn render_rect<T: Sample>(
             }
         }
         if !row_has_skin {
-            // Off the skin: copy, or cast and grain only.
-            if !has_cast && !grain_on {
-                out_row.copy_from_slice(src_row);
-                continue;
-            }
-            let (ga, gb) = gf.rows(y);
-            for (i, (sp, op)) in src_row
-                .chunks_exact(ch)
-                .zip(out_row.chunks_exact_mut(ch))
-                .enumerate()
-            {
-                let c = io.read(sp);
-                let g = if grain_on {
-                    let yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
-                    let n = ga[gca[i] as usize] + gb[gcb[i] as usize];
-                    1.0 + gs * grain_t[lut_i(yl)] * n
-                } else {
-                    1.0
-                };
-                io.write(op, [c[0] * g, c[1] * g, c[2] * g]);
-                if ch == 4 {
-                    op[3] = sp[3];
-                }
-            }
+            pass.plain_row(&io, y, ch, src_row, out_row);
             continue;
         }
         grid_row(p.density, y, p.k, &mut drow);
         grid_row(p.sheen, y, p.k, &mut srow);
-        let (mi_a, mi_b) = (tex.micro.a.row(y), tex.micro.b.row(y));
-        let (re_a, re_b) = (tex.relief.a.row(y), tex.relief.b.row(y));
-        let (rd_a, rd_b) = (tex.redness.a.row(y), tex.redness.b.row(y));
-        let (pg_a, pg_b) = (tex.pigment.a.row(y), tex.pigment.b.row(y));
-        let mottle = p.a_redness != 0.0 || p.a_pigment != 0.0 || p.a_pore_chroma != 0.0;
-        let (grain_a, grain_b) = gf.rows(y);
+        let r = SkinRow {
+            j,
+            y,
+            density: &drow,
+            sheen: &srow,
+            micro: (tex.micro.a.row(y), tex.micro.b.row(y)),
+            relief: (tex.relief.a.row(y), tex.relief.b.row(y)),
+            redness: (tex.redness.a.row(y), tex.redness.b.row(y)),
+            pigment: (tex.pigment.a.row(y), tex.pigment.b.row(y)),
+        };
+        let (grain_a, grain_b) = pass.gf.rows(y);
         for i in 0..w {
             let sp = &src_row[i * ch..(i + 1) * ch];
             let op = &mut out_row[i * ch..(i + 1) * ch];
             let m = m_full[i];
-            if m <= 0.0 && !has_cast && !grain_on {
+            if m <= 0.0 && !has_cast && !pass.grain_on {
                 op.copy_from_slice(sp);
                 continue;
             }
             let mut c = io.read(sp);
-            let mut yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
-            let mut gain = 1.0f32;
-            // The pits' share of the darkening (≤ 0), tinted per channel below.
-            let mut pit = 0.0f32;
-            if m > 0.0 {
-                if p.saturation != 1.0 {
-                    let f = 1.0 - m * (1.0 - p.saturation);
-                    for v in c.iter_mut() {
-                        *v = yl + f * (*v - yl);
-                    }
-                }
-                let (ia, ib) = (xa[i] as usize, xb[i] as usize);
-                let lerp = |r: &[f32]| {
-                    r[tx.i0[i] as usize] + (r[tx.i1[i] as usize] - r[tx.i0[i] as usize]) * tx.f[i]
-                };
-                let dens = lerp(&drow);
-                let raw = if detail_on {
-                    tex.detail_at(&mut cur, rect.x0 + i, y, dens).unwrap_or(0.0)
-                } else if pores.is_empty() {
-                    0.0
-                } else {
-                    pores[j * w + i]
-                };
-                let (comp, comp_pits) = tex.pore_means(dens);
-                let pore = raw + comp;
-                if mottle {
-                    // Only the pits carry colour (the bright specks are light, not pigment).
-                    let pc = p.a_pore_chroma * ((-raw).max(0.0) - comp_pits);
-                    let ma = p.a_redness * (tex.redness.wa * rd_a[ia] + tex.redness.wb * rd_b[ib])
-                        + PORE_CHROMA_A * pc;
-                    let mb = p.a_pigment * (tex.pigment.wa * pg_a[ia] + tex.pigment.wb * pg_b[ib])
-                        + PORE_CHROMA_B * pc;
-                    for (k, v) in c.iter_mut().enumerate() {
-                        *v *= 1.0 + m * (ma * p.va[k] + mb * p.vb[k]);
-                    }
-                    yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
-                }
-                let (micro, relief) = if procedural {
-                    (
-                        tex.micro.wa * mi_a[ia] + tex.micro.wb * mi_b[ib],
-                        tex.relief.wa * re_a[ia] + tex.relief.wb * re_b[ib],
-                    )
-                } else {
-                    (0.0, 0.0)
-                };
-                let sheen = lerp(&srow);
-                let tp = p.a_pore * pore;
-                let t = tp
-                    + p.a_micro * micro
-                    + p.a_relief * relief
-                    + p.a_sheen
-                        * sheen
-                        * (2.0 * tp.min(0.0) + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
-                let shade = m * shade_t[lut_i(yl)];
-                gain = (1.0 + shade * t).clamp(0.5, 1.5);
-                pit = shade * tp.min(0.0);
-                if gain < 1.0 && sheen > 0.0 {
-                    // On the sheen, where the highlight breakup deepens the pits, the
-                    // limit holds in full; off it the engine's floor alone.
-                    let most = 0.5 - (0.5 - pit_t[lut_i(yl)]) * sheen.min(1.0);
-                    let d = 1.0 - gain;
-                    let eased = ease_darkening(d, most);
-                    if eased < d {
-                        gain = 1.0 - eased;
-                        pit *= eased / d;
-                    }
-                }
-            }
-            if grain_on {
-                let n = grain_a[gca[i] as usize] + grain_b[gcb[i] as usize];
-                gain *= 1.0 + gs * grain_t[lut_i(yl * gain)] * n;
+            let (mut gain, pit, yl) = if m > 0.0 {
+                pass.skin_pixel(&r, &mut cur, i, m, &mut c)
+            } else {
+                (1.0, 0.0, LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2])
+            };
+            if pass.grain_on {
+                gain *= pass.grain(grain_a, grain_b, i, yl * gain);
             }
             let o: [f32; 3] = if pit < 0.0 && tint {
                 std::array::from_fn(|k| c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0))
