@@ -12,7 +12,7 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, Throughput};
 use image::DynamicImage;
 use realskin::config::Device;
-use realskin::pipeline::upscale::{self, model, onnx};
+use realskin::pipeline::upscale::{self, onnx, session};
 
 #[path = "../tests/common/fixtures.rs"]
 mod fixtures;
@@ -38,8 +38,8 @@ fn main() {
         Ok("auto") => Device::Auto,
         _ => Device::Cpu,
     };
-    model::set_parallel_jobs(1);
-    let m = model::cached(&path, device, std::path::Path::new(""), None).unwrap_or_else(|e| {
+    session::set_parallel_jobs(1);
+    let m = session::cached(&path, device, std::path::Path::new(""), None).unwrap_or_else(|e| {
         eprintln!("{e} {}", e.hint);
         std::process::exit(2);
     });

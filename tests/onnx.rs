@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use image::{DynamicImage, ImageBuffer, Luma, Rgb, Rgba};
 use realskin::config::{Device, UpscaleConfig, UpscaleEngine};
-use realskin::pipeline::upscale::{self, model, onnx};
+use realskin::pipeline::upscale::{self, onnx, session};
 
 fn test_model(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -20,8 +20,8 @@ fn test_model(name: &str) -> PathBuf {
         .join(format!("{name}.onnx"))
 }
 
-fn load(name: &str) -> Arc<model::SrModel> {
-    model::cached(
+fn load(name: &str) -> Arc<session::SrModel> {
+    session::cached(
         &test_model(name),
         Device::Cpu,
         std::path::Path::new(""),
@@ -169,7 +169,7 @@ fn models_that_are_not_super_resolution_are_refused_naming_file_and_reason() {
     ] {
         let path = test_model(name);
         let err =
-            model::cached(&path, Device::Cpu, std::path::Path::new(""), None).expect_err(name);
+            session::cached(&path, Device::Cpu, std::path::Path::new(""), None).expect_err(name);
         assert!(
             err.what.contains(&path.display().to_string()),
             "{name}: {}",
@@ -179,7 +179,7 @@ fn models_that_are_not_super_resolution_are_refused_naming_file_and_reason() {
         assert!(err.hint.contains("super-resolution"), "{}", err.hint);
     }
     let missing = test_model("no-such-model");
-    let err = model::cached(&missing, Device::Cpu, std::path::Path::new(""), None).unwrap_err();
+    let err = session::cached(&missing, Device::Cpu, std::path::Path::new(""), None).unwrap_err();
     assert!(err.what.contains("no-such-model.onnx"), "{}", err.what);
     assert!(err.hint.contains("models install"), "{}", err.hint);
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use image::{DynamicImage, RgbImage};
 
 use crate::config::{Config, Device, UpscaleConfig, UpscaleEngine};
-use crate::pipeline::upscale::{model, onnx, runtime};
+use crate::pipeline::upscale::{onnx, runtime, session};
 
 /// The doctor's report and whether everything configured works.
 pub fn doctor(cfg: &Config) -> (String, bool) {
@@ -120,7 +120,7 @@ pub fn bench(cfg: &Config, opts: &BenchOptions) -> Result<String, String> {
     if let Some(d) = opts.device {
         u.device = d;
     }
-    model::set_parallel_jobs(1);
+    session::set_parallel_jobs(1);
     let (resolved, m) = onnx::load_for(&u, &cfg.daemon.state_dir)?;
     let size = opts.size.max(16);
     let img = DynamicImage::ImageRgb8(RgbImage::from_fn(size, size, |x, y| {

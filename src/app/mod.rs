@@ -16,7 +16,7 @@ use tracing::warn;
 
 use crate::config::LoadedConfig;
 use crate::diagnostics::{Problem, Severity};
-use crate::pipeline::upscale::model;
+use crate::pipeline::upscale::session;
 use crate::{api, daemon};
 
 /// What `realskin run` checks before it starts: the configuration (folders, values) and the
@@ -43,7 +43,7 @@ impl Preflight {
 /// loaded for `parallel_jobs` jobs at once: the process-wide setting the model cache
 /// splits the cores by is set here, where the process is wired, before any is loaded.
 pub fn check_models(loaded: &LoadedConfig, parallel_jobs: usize) -> Vec<Problem> {
-    model::set_parallel_jobs(parallel_jobs);
+    session::set_parallel_jobs(parallel_jobs);
     crate::config::check::onnx(loaded)
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::iptc::{iptc_to_irb, irb_iptc};
-use super::source::{MAX_BLOCK, Source};
+use super::source::{ByteSource, MAX_BLOCK};
 use super::{
     EmbedMetadata, HeaderFacts, MetaError, RawMetadata, TextEntry, TextKind, be16, be32, latin1,
 };
@@ -42,7 +42,7 @@ struct Pieces {
 }
 
 /// Reads the metadata segments of a JPEG file.
-pub(crate) fn read(src: &mut dyn Source, meta: &mut RawMetadata) {
+pub(crate) fn read(src: &mut dyn ByteSource, meta: &mut RawMetadata) {
     let len = src.len();
     let mut off = 2u64;
     let mut p = Pieces::default();

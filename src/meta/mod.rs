@@ -26,7 +26,7 @@ pub use exif::{
 pub use iptc::{IptcRecord, iptc_records, iptc_to_irb, irb_iptc};
 pub use source::MAX_BLOCK;
 
-use source::{Bytes, Source, Stream};
+use source::{ByteSource, Bytes, Stream};
 
 /// The container format of a file, recognised from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -207,7 +207,7 @@ pub fn read_path(path: &Path) -> std::io::Result<RawMetadata> {
     read_from(std::fs::File::open(path)?)
 }
 
-fn read_source(src: &mut dyn Source) -> RawMetadata {
+fn read_source(src: &mut dyn ByteSource) -> RawMetadata {
     let mut head = [0u8; 12];
     let n = head.len().min(src.len() as usize);
     if !src.fill_at(0, &mut head[..n]) {

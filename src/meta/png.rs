@@ -2,7 +2,7 @@
 //! without touching IDAT, and writes metadata chunks right after IHDR.
 
 use super::iptc::{decode_raw_profile, encode_raw_profile, irb_iptc};
-use super::source::{Budget, MAX_BLOCK, Source};
+use super::source::{Budget, ByteSource, MAX_BLOCK};
 use super::{
     EmbedMetadata, HeaderFacts, MetaError, RawMetadata, TextEntry, TextKind, deflate, inflate,
     latin1, latin1_owned,
@@ -59,7 +59,7 @@ fn inflate_charged(z: &[u8], budget: &mut Budget) -> Result<Vec<u8>, String> {
 }
 
 /// Reads the metadata chunks of a PNG file.
-pub(crate) fn read(src: &mut dyn Source, meta: &mut RawMetadata) {
+pub(crate) fn read(src: &mut dyn ByteSource, meta: &mut RawMetadata) {
     let len = src.len();
     let mut off = 8u64;
     loop {

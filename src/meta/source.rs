@@ -64,11 +64,11 @@ impl Budget {
 
 /// Random access to the bytes of one file. Every byte handed out by `read_at` is charged
 /// to the file's [`Budget`].
-pub(crate) trait Source {
+pub(crate) trait ByteSource {
     /// Total length in bytes.
     fn len(&self) -> u64;
     /// Reads exactly `n` bytes at `off`, or `None` when they are not all there or the
-    /// budget cannot pay for them (see [`Source::budget`]).
+    /// budget cannot pay for them (see [`ByteSource::budget`]).
     fn read_at(&mut self, off: u64, n: usize) -> Option<Vec<u8>>;
     /// Reads exactly `buf.len()` bytes at `off` into the caller's (small, fixed) buffer.
     fn fill_at(&mut self, off: u64, buf: &mut [u8]) -> bool;
@@ -91,7 +91,7 @@ impl<'a> Bytes<'a> {
     }
 }
 
-impl Source for Bytes<'_> {
+impl ByteSource for Bytes<'_> {
     fn len(&self) -> u64 {
         self.data.len() as u64
     }
@@ -155,7 +155,7 @@ impl<R: Read + Seek> Stream<R> {
     }
 }
 
-impl<R: Read + Seek> Source for Stream<R> {
+impl<R: Read + Seek> ByteSource for Stream<R> {
     fn len(&self) -> u64 {
         self.len
     }

@@ -6,7 +6,7 @@
 //! the header is pointed at it. Only IFD0 is rewritten; later pages are kept as they are.
 //! BigTIFF is read for its container type only and refused for embedding.
 
-use super::source::{Bytes, MAX_BLOCK, Source};
+use super::source::{ByteSource, Bytes, MAX_BLOCK};
 use super::{EmbedMetadata, HeaderFacts, MetaError, RawMetadata};
 
 /// Byte order of a TIFF structure.
@@ -151,7 +151,7 @@ impl Ifd {
     /// Parses the IFD at `off`. Values of more than four bytes are loaded only when
     /// `load(tag)` says so; the others keep an empty value.
     pub(crate) fn parse(
-        src: &mut dyn Source,
+        src: &mut dyn ByteSource,
         off: u64,
         endian: Endian,
         load: &dyn Fn(u16) -> bool,
@@ -305,7 +305,7 @@ struct ExifParts {
 
 impl ExifParts {
     fn collect(
-        src: &mut dyn Source,
+        src: &mut dyn ByteSource,
         endian: Endian,
         ifd0: &Ifd,
         warnings: &mut Vec<String>,
@@ -401,7 +401,7 @@ fn interesting(tag: u16) -> bool {
 }
 
 /// Reads a TIFF file's IFD0.
-pub(crate) fn read(src: &mut dyn Source, meta: &mut RawMetadata) {
+pub(crate) fn read(src: &mut dyn ByteSource, meta: &mut RawMetadata) {
     let mut head = [0u8; 8];
     if !src.fill_at(0, &mut head) {
         meta.warnings.push("TIFF header is truncated".to_string());

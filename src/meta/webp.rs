@@ -2,7 +2,7 @@
 //! without reading the bitstream, and rewrites a file as extended WebP (VP8X) with ICCP,
 //! EXIF and XMP chunks, flags and canvas size set.
 
-use super::source::{MAX_BLOCK, Source};
+use super::source::{ByteSource, MAX_BLOCK};
 use super::{EmbedMetadata, HeaderFacts, MetaError, RawMetadata, latin1, le32};
 
 const ICC_FLAG: u8 = 0x20;
@@ -50,7 +50,7 @@ struct ImageState {
 }
 
 /// Reads the metadata chunks of a WebP file.
-pub(crate) fn read(src: &mut dyn Source, meta: &mut RawMetadata) {
+pub(crate) fn read(src: &mut dyn ByteSource, meta: &mut RawMetadata) {
     let len = src.len();
     let mut riff = [0u8; 12];
     if !src.fill_at(0, &mut riff) {

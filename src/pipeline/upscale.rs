@@ -8,12 +8,12 @@
 //!   premultiplied, so edges do not fringe) and 16-bit depth;
 //! - **ONNX** ([`onnx`]): a super-resolution model run by ONNX Runtime ([`runtime`],
 //!   loaded only when configured), in tiles ([`tiles`]), sessions cached per model
-//!   ([`model`]), then Lanczos3 to the exact size. It reads its model file; nothing else
+//!   ([`session`]), then Lanczos3 to the exact size. It reads its model file; nothing else
 //!   in the stage touches the filesystem.
 
-pub mod model;
 pub mod onnx;
 pub mod runtime;
+pub mod session;
 pub mod settings;
 pub mod tiles;
 

@@ -261,7 +261,7 @@ pub const FACE_BEFORE_AFTER_FILE: &str = "skin-face.png";
 /// Where a figure came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Source {
+pub enum FigureSource {
     Context,
     /// The face survey run before the upscale.
     Survey,
@@ -283,10 +283,10 @@ pub struct SkinReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub colour_space: Option<String>,
     pub classification: Option<Classification>,
-    pub classification_source: Option<Source>,
+    pub classification_source: Option<FigureSource>,
     /// Faces as detected (or given); `faces_used` passed the skin check.
     pub faces: Vec<FaceBox>,
-    pub faces_source: Option<Source>,
+    pub faces_source: Option<FigureSource>,
     pub faces_used: Vec<FaceBox>,
     /// Faces set aside, each with the reason.
     pub faces_rejected: Vec<RejectedFace>,
@@ -397,7 +397,7 @@ pub struct RejectedFace {
 #[derive(Clone, Debug, Serialize)]
 pub struct ScaleReport {
     pub px_per_mm: f32,
-    pub source: Source,
+    pub source: FigureSource,
     /// Pixels across the largest pores (0.25 mm).
     pub pore_px: f32,
     /// "real skin" when the real-skin detail is drawn (from 1.5 px/mm), otherwise

@@ -2,7 +2,7 @@
 //! face gives one. The face's height from the top of the mesh's forehead (landmark 10) to the chin
 //! (152) is used: it hardly changes as a head turns, where widths shrink.
 
-use super::Source;
+use super::FigureSource;
 use crate::face::{Face, mesh};
 
 /// Adult distance from the mesh's forehead point (landmark 10) to the chin (152), millimetres.
@@ -11,7 +11,7 @@ pub const FACE_HEIGHT_MM: f32 = 165.0;
 #[derive(Clone, Copy, Debug)]
 pub struct Scale {
     pub px_per_mm: f32,
-    pub source: Source,
+    pub source: FigureSource,
 }
 
 /// The largest face sets the scale: it is the face people look at, and smaller faces get texture that is
@@ -21,11 +21,11 @@ pub fn from_faces(faces: &[Face], default_px_per_mm: f32) -> Scale {
     match faces.iter().map(height).reduce(f32::max) {
         Some(h) => Scale {
             px_per_mm: h / FACE_HEIGHT_MM,
-            source: Source::Face,
+            source: FigureSource::Face,
         },
         None => Scale {
             px_per_mm: default_px_per_mm,
-            source: Source::Default,
+            source: FigureSource::Default,
         },
     }
 }

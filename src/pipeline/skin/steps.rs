@@ -25,11 +25,11 @@ use super::scale::{self, Scale};
 use super::space::Space;
 use super::texture::{self, Textures};
 use super::{
-    Amounts, Bands, FACE_BEFORE_AFTER_FILE, FaceCheck, GrainReport, MASK_OVERLAY_FILE,
-    MIN_FACE_WIDTH, MaskReport, RejectedFace, ScaleReport, SkinArtifacts, SkinConfig, SkinContext,
-    SkinReport, Source, Treatment, acuity_region, before_after, exemplar, face_crop,
-    gate as face_gate, grain, join, measure as bands, measure_region, monochrome, ms, presets,
-    render as pass, resolvability, tone,
+    Amounts, Bands, FACE_BEFORE_AFTER_FILE, FaceCheck, FigureSource, GrainReport,
+    MASK_OVERLAY_FILE, MIN_FACE_WIDTH, MaskReport, RejectedFace, ScaleReport, SkinArtifacts,
+    SkinConfig, SkinContext, SkinReport, Treatment, acuity_region, before_after, exemplar,
+    face_crop, gate as face_gate, grain, join, measure as bands, measure_region, monochrome, ms,
+    presets, render as pass, resolvability, tone,
 };
 use crate::face::{self, FaceBox};
 
@@ -72,7 +72,7 @@ struct Survey {
     class: Classification,
     people: face::PersonMask,
     found: Vec<face::Face>,
-    source: Source,
+    source: FigureSource,
 }
 
 /// The engine on an RGB picture: every step in order; `Err` is the reason it stopped.
@@ -187,23 +187,23 @@ fn survey(f: &Frame, ctx: &SkinContext, report: &mut SkinReport) -> Survey {
     let t = Instant::now();
     let small = f.red.to_rgb8();
     let find = || match (&ctx.found, &ctx.faces) {
-        (Some(found), _) => (found.clone(), Source::Survey),
+        (Some(found), _) => (found.clone(), FigureSource::Survey),
         (None, Some(boxes)) => (
             boxes
                 .iter()
                 .filter_map(|b| face::mesh_for_box(f.src, b))
                 .collect::<Vec<_>>(),
-            Source::Context,
+            FigureSource::Context,
         ),
         (None, None) => (
             face::analyse(f.src, f.threads.saturating_sub(1).max(1)),
-            Source::Engine,
+            FigureSource::Engine,
         ),
     };
     let classify = || {
         let class = match &ctx.classification {
-            Some(c) => (c.clone(), Source::Context),
-            None => (classify::classify_reduced(&small), Source::Engine),
+            Some(c) => (c.clone(), FigureSource::Context),
+            None => (classify::classify_reduced(&small), FigureSource::Engine),
         };
         (class, face::people(&small))
     };
@@ -231,7 +231,7 @@ fn gate(
     let t = Instant::now();
     let found = &survey.found;
     let known = match (&ctx.verdicts, survey.source) {
-        (Some(v), Source::Survey) if v.len() == found.len() => Some(v),
+        (Some(v), FigureSource::Survey) if v.len() == found.len() => Some(v),
         _ => None,
     };
     let mut used: Vec<face::Face> = Vec::new();

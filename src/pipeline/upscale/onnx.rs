@@ -25,7 +25,7 @@ use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgb32FImage, Rgba};
 use serde::Serialize;
 
 use super::UpscaleConfig;
-use super::model::{self, SrModel};
+use super::session::{self, SrModel};
 use super::tiles;
 use crate::diagnostics::Severity;
 use crate::error::JobError;
@@ -136,7 +136,7 @@ pub fn upscale(
 ) -> Result<(DynamicImage, OnnxDetails), JobError> {
     let resolved = crate::models::resolve(&cfg.model, &cfg.models_dir)
         .map_err(|e| JobError::input("upscale-model", e.what, e.hint))?;
-    let model = model::cached(&resolved.path, cfg.device, &cfg.onnxruntime, None)
+    let model = session::cached(&resolved.path, cfg.device, &cfg.onnxruntime, None)
         .map_err(|e| JobError::input("upscale-model", e.what, e.hint))?;
     let (out, mut details) = upscale_with(&model, img, to, cfg.tile).map_err(|e| {
         JobError::input(
@@ -232,7 +232,7 @@ fn auto_tile(model: &SrModel) -> u32 {
         })
         .filter(|m| *m > 0)
         .unwrap_or(4 << 30);
-    let budget = free / 4 / model::parallel_jobs() as u64;
+    let budget = free / 4 / session::parallel_jobs() as u64;
     // Per input pixel: input and output tiles in ORT and here (float32, RGB), and the
     // activations of a 64-feature network, a few layers alive at once.
     let s2 = u64::from(model.scale * model.scale);
@@ -429,7 +429,7 @@ fn rebuild(
 /// float images before and after the largest pass, the final image and a tile's worth
 /// of runtime buffers. The model's scale is taken from the cache when loaded, else 4.
 pub fn peak_bytes(w: u32, h: u32, to: [u32; 2]) -> u64 {
-    let scale = model::loaded_scale().unwrap_or(4);
+    let scale = session::loaded_scale().unwrap_or(4);
     let passes = plan_passes([w, h], to, scale);
     let biggest = passes
         .iter()
@@ -459,7 +459,7 @@ pub struct Finding {
 /// Start-up check of ONNX `[upscale]` sections (named by `names`, for messages): the
 /// library loads, each model resolves, loads, is a super-resolution model, and matches
 /// the manifest's scale. Loaded models stay in the cache, so the first job does not pay
-/// for them; call [`model::set_parallel_jobs`] first so they are made for that many jobs.
+/// for them; call [`session::set_parallel_jobs`] first so they are made for that many jobs.
 pub fn check(sections: &[(String, &UpscaleConfig)], state_dir: &Path) -> Vec<Finding> {
     let mut found = Vec::new();
     let Some((first, first_cfg)) = sections.first() else {
@@ -503,7 +503,7 @@ pub fn check(sections: &[(String, &UpscaleConfig)], state_dir: &Path) -> Vec<Fin
                 continue;
             }
         };
-        let m = match model::cached(&resolved.path, u.device, &u.onnxruntime, Some(state_dir)) {
+        let m = match session::cached(&resolved.path, u.device, &u.onnxruntime, Some(state_dir)) {
             Ok(m) => m,
             Err(e) => {
                 problem(Severity::Error, sentence(&e.what, &e.hint));
@@ -559,7 +559,7 @@ pub fn load_for(
 ) -> Result<(crate::models::Resolved, Arc<SrModel>), String> {
     let resolved = crate::models::resolve(&cfg.model, &cfg.models_dir)
         .map_err(|e| sentence(&e.what, &e.hint))?;
-    let m = model::cached(
+    let m = session::cached(
         &resolved.path,
         cfg.device,
         &cfg.onnxruntime,

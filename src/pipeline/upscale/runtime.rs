@@ -24,7 +24,7 @@ pub const INSTALL_HINT: &str = "Install ONNX Runtime 1.31 or newer: `pip install
 
 /// Where a library was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub enum FoundIn {
     /// The `ORT_DYLIB_PATH` environment variable.
     Env,
     /// `[upscale] onnxruntime`.
@@ -39,7 +39,7 @@ pub enum Source {
     System,
 }
 
-impl Source {
+impl FoundIn {
     /// How the source reads in messages.
     pub fn describe(&self) -> &'static str {
         match self {
@@ -61,7 +61,7 @@ pub struct Library {
     /// `GetVersionString`, like `1.31.1`.
     pub version: String,
     /// How it was found.
-    pub source: Source,
+    pub source: FoundIn,
 }
 
 /// Why no library could be used.
@@ -164,7 +164,7 @@ fn minor_of(version: &str) -> Option<u32> {
 }
 
 /// Checks one candidate file: loads, is ONNX Runtime, is new enough.
-fn check_candidate(path: &Path, source: Source) -> Result<Library, String> {
+fn check_candidate(path: &Path, source: FoundIn) -> Result<Library, String> {
     let version = library_version(path)?;
     match minor_of(&version) {
         Some(m) if m >= MIN_MINOR => Ok(Library {
@@ -225,7 +225,7 @@ fn python_package_dirs() -> Vec<PathBuf> {
 /// Looks for the library in the documented order. `configured` is `[upscale]
 /// onnxruntime` (empty: not set); `state_dir` is the daemon's state folder.
 pub fn find(configured: &Path, state_dir: Option<&Path>) -> Result<Library, RuntimeError> {
-    let explicit = |path: PathBuf, source: Source| {
+    let explicit = |path: PathBuf, source: FoundIn| {
         check_candidate(&path, source.clone()).map_err(|why| RuntimeError {
             what: format!(
                 "The ONNX Runtime library {} (from {}) cannot be used: {why}.",
@@ -236,30 +236,30 @@ pub fn find(configured: &Path, state_dir: Option<&Path>) -> Result<Library, Runt
         })
     };
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        return explicit(PathBuf::from(p), Source::Env);
+        return explicit(PathBuf::from(p), FoundIn::Env);
     }
     if !configured.as_os_str().is_empty() {
-        return explicit(configured.to_path_buf(), Source::Config);
+        return explicit(configured.to_path_buf(), FoundIn::Config);
     }
 
     let mut tried: Vec<String> = Vec::new();
-    let mut candidates: Vec<(PathBuf, Source)> = Vec::new();
+    let mut candidates: Vec<(PathBuf, FoundIn)> = Vec::new();
     if let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
-        candidates.extend(library_in(&dir).map(|p| (p, Source::BesideBinary)));
+        candidates.extend(library_in(&dir).map(|p| (p, FoundIn::BesideBinary)));
         tried.push(dir.display().to_string());
     }
     if let Some(state) = state_dir {
         for dir in crate::state_dir::StateDir::new(state).onnxruntime_dirs() {
-            candidates.extend(library_in(&dir).map(|p| (p, Source::StateDir)));
+            candidates.extend(library_in(&dir).map(|p| (p, FoundIn::StateDir)));
             tried.push(dir.display().to_string());
         }
     }
     for dir in python_package_dirs() {
         let capi = dir.join("capi");
-        candidates.extend(library_in(&capi).map(|p| (p, Source::Python)));
+        candidates.extend(library_in(&capi).map(|p| (p, FoundIn::Python)));
         if dir.exists() {
             tried.push(capi.display().to_string());
         }
@@ -273,7 +273,7 @@ pub fn find(configured: &Path, state_dir: Option<&Path>) -> Result<Library, Runt
         }
     }
     for name in dylib_names() {
-        match check_candidate(Path::new(name), Source::System) {
+        match check_candidate(Path::new(name), FoundIn::System) {
             Ok(lib) => return Ok(lib),
             Err(why) if why.contains("older") => {
                 refused.push(format!("{name} on the system library path ({why})"))
@@ -407,7 +407,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fake = dir.path().join("libonnxruntime.so");
         std::fs::write(&fake, b"not a library").unwrap();
-        let err = check_candidate(&fake, Source::Config).unwrap_err();
+        let err = check_candidate(&fake, FoundIn::Config).unwrap_err();
         assert!(!err.is_empty());
     }
 }
