@@ -312,8 +312,47 @@ fn default_output_on_the_synthetic_face_is_pinned() {
     let (out, _) = applied(apply(&img, &cfg, &face_ctx(SIZE)));
     let hash = blake3::hash(out.as_bytes()).to_hex().to_string();
     assert_eq!(
-        hash, "8a3e115e341c6a9faefa572b7a621e2816d1a4048e66732457a9be7ef8154440",
+        hash, "cb96c66faefa0d6b1234f08fc4d3fa435b993f15a1f5023dfda68734e2c06e6e",
         "the skin engine's output changed; if that is intended, update this pin"
+    );
+}
+
+/// Grain is the camera's, not the skin's (issue 11): a grainy setting must not thin the
+/// pores or any other skin texture, which are sized from the skin's own deficit.
+#[test]
+fn grain_never_counts_toward_the_skin_texture() {
+    let img = face_image(SIZE);
+    let with_grain = SkinConfig {
+        grain: 1.0,
+        ..no_grain()
+    };
+    let (_, grainy) = applied(apply(&img, &with_grain, &face_ctx(SIZE)));
+    let (_, clean) = applied(apply(&img, &no_grain(), &face_ctx(SIZE)));
+    let (g, c) = (
+        grainy.amounts.expect("amounts"),
+        clean.amounts.expect("amounts"),
+    );
+    let sigma = grainy.grain.expect("grain report").sigma_lstar;
+    assert!(sigma > 0.0, "grain was applied");
+    assert!(
+        c.pore_depth > 0.0 || c.micro_grain > 0.0,
+        "texture was added"
+    );
+    for (what, a, b) in [
+        ("pore depth", g.pore_depth, c.pore_depth),
+        ("micro-grain", g.micro_grain, c.micro_grain),
+        ("relief", g.relief_amplitude, c.relief_amplitude),
+        ("mottling", g.mottling_lab, c.mottling_lab),
+    ] {
+        assert_eq!(a, b, "{what} changed with grain on");
+    }
+    let (mg, mc) = (
+        grainy.measure.expect("measured"),
+        clean.measure.expect("measured"),
+    );
+    assert_eq!(
+        mg.after, mc.after,
+        "the texture measured after is the skin's, without grain"
     );
 }
 

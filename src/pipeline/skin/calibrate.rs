@@ -75,8 +75,11 @@ struct Crop<'a, T> {
 }
 
 impl<T: Sample> Crop<'_, T> {
-    /// Renders the crop with `p` (two halves side by side) and measures its bands.
+    /// Renders the crop with `p` (two halves side by side) and measures its bands. The camera's
+    /// grain is left out: it is the picture's, over the whole frame, and never counts toward
+    /// the skin's texture, so a grainy setting cannot thin the pores.
     fn render_measure(&self, p: &RenderParams) -> Bands {
+        let p = &RenderParams { grain: 0.0, ..*p };
         let region = self.region;
         let (w, h, ch) = (region.w(), region.h(), self.ch);
         let mut buf = vec![self.src[0]; w * h * ch];

@@ -447,6 +447,8 @@ pub struct MeasureReport {
     /// The face crop measured (full-image pixels).
     pub region: Option<Rect>,
     pub before: Bands,
+    /// The skin after the engine's texture, measured without the camera's grain: grain is the
+    /// picture's, never counted toward the skin's targets.
     pub after: Bands,
     pub target: Bands,
     /// Energy still missing per band (sqrt(target² − measured²), 0 when at or above target).

@@ -41,6 +41,7 @@ pub const MAX_PIT_DL: f32 = 6.0;
 pub const STRIP_ROWS: usize = 32;
 
 /// Everything the pass needs, resolved.
+#[derive(Clone, Copy)]
 pub struct RenderParams<'a> {
     /// Reduced-grid block size.
     pub k: usize,
