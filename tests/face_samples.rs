@@ -369,12 +369,10 @@ fn a_white_shirt_in_warm_light_stays_untouched() {
     );
 }
 
-/// Faces far smaller than the picture (a group, a full figure) are found: three real portraits
-/// pasted at 90, 128 and 180 px face widths on a 4096 px canvas, below the 1/16 of the long edge
-/// (256 px) the coarse search stops at, are each found where they were put.
-#[test]
-fn small_faces_on_a_large_picture_are_found() {
-    let Some(root) = samples() else { return };
+/// Three real portraits pasted at 90, 128 and 180 px face widths on a 4096 px canvas, below
+/// the 1/16 of the long edge (256 px) the coarse search stops at: the canvas, and each face's
+/// centre and width.
+fn small_faces_scene(root: &Path) -> (RgbImage, Vec<(f32, f32, f32)>) {
     let (w, h) = (4096u32, 2731u32);
     let mut canvas = RgbImage::from_fn(w, h, |x, y| {
         let v = (90.0 + 60.0 * x as f32 / w as f32 + 30.0 * y as f32 / h as f32) as u8;
@@ -401,6 +399,15 @@ fn small_faces_on_a_large_picture_are_found() {
         placed.push((x0 as f32 + f.cx() * k, y0 as f32 + f.cy() * k, want));
         x0 += small.width() as i64 + 600;
     }
+    (canvas, placed)
+}
+
+/// Faces far smaller than the picture (a group, a full figure) are each found where they were
+/// put.
+#[test]
+fn small_faces_on_a_large_picture_are_found() {
+    let Some(root) = samples() else { return };
+    let (canvas, placed) = small_faces_scene(&root);
     let faces = face::analyse(&DynamicImage::ImageRgb8(canvas), 2);
     for (cx, cy, size) in placed {
         assert!(
@@ -412,4 +419,47 @@ fn small_faces_on_a_large_picture_are_found() {
         );
     }
     assert_eq!(faces.len(), 3, "no other face on a plain canvas");
+}
+
+/// ... and each is treated: the skin of every one of them is found and textured, however small
+/// a share of the picture it is (the mask's working copy had 11 cells across the 90 px face,
+/// and its eyes and brows took the whole of its skin), and nothing far from them changes.
+#[test]
+fn small_faces_on_a_large_picture_are_treated() {
+    let Some(root) = samples() else { return };
+    let (canvas, placed) = small_faces_scene(&root);
+    let (out, report) = run(&DynamicImage::ImageRgb8(canvas.clone()));
+    let out = out
+        .unwrap_or_else(|| panic!("treated, not skipped: {:?}", report.skipped_reason))
+        .to_rgb8();
+    let treated = report.face_checks.iter().filter(|c| c.treated).count();
+    assert_eq!(treated, 3, "every face treated: {:?}", report.face_checks);
+    let mut far = 0usize;
+    for (x, y, _) in canvas.enumerate_pixels() {
+        let near = placed
+            .iter()
+            .any(|&(cx, cy, s)| (x as f32 - cx).abs() < 1.5 * s && (y as f32 - cy).abs() < 3.0 * s);
+        if !near && changed(&canvas, &out, x, y) > 1 {
+            far += 1;
+        }
+    }
+    assert_eq!(far, 0, "pixels changed away from the people");
+    for (cx, cy, size) in placed {
+        // The middle of the face box: cheeks and forehead, with the eyes, nose and mouth that
+        // stay as they are (21, 30 and 49 % of it changes on the 90, 128 and 180 px faces).
+        let r = (0.3 * size) as i64;
+        let (mut n, mut textured) = (0usize, 0usize);
+        for y in (cy as i64 - r)..(cy as i64 + r) {
+            for x in (cx as i64 - r)..(cx as i64 + r) {
+                n += 1;
+                textured += (changed(&canvas, &out, x as u32, y as u32) > 0) as usize;
+            }
+        }
+        let share = textured as f32 / n as f32;
+        assert!(
+            share > 0.15,
+            "the {size} px face's skin is textured: {:.0} % of its middle changed",
+            share * 100.0
+        );
+    }
 }

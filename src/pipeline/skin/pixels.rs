@@ -208,7 +208,19 @@ impl Reduced {
     /// shared among `threads` workers (the result does not depend on the thread count).
     /// `rgb` and `lin` are in sRGB whatever the picture's own `space`.
     pub fn build(px: &Pixels, w: usize, h: usize, threads: usize, space: &Space) -> Reduced {
-        let k = Self::block_for(w, h);
+        Self::build_at(px, w, h, Self::block_for(w, h), threads, space)
+    }
+
+    /// The same with `k`×`k` blocks (a finer copy for small faces).
+    pub fn build_at(
+        px: &Pixels,
+        w: usize,
+        h: usize,
+        k: usize,
+        threads: usize,
+        space: &Space,
+    ) -> Reduced {
+        let k = k.max(1);
         match px {
             Pixels::U8 { data, channels } => {
                 Self::build_t(data, *channels, w, h, k, threads, space)

@@ -4,7 +4,8 @@
 //! 1. [`check_settings`]: the `[skin]` settings allow a treatment;
 //! 2. [`frame`]: the pixel layout and size, and the reduced copy every analysis reads;
 //! 3. [`survey`]: faces with their landmarks, and the whole-picture classification;
-//! 4. [`gate`]: the photographed faces, or why there is none;
+//! 4. [`gate`]: the photographed faces, or why there is none, and [`finer_grid`]: a finer
+//!    reduced copy when those faces are small in the picture;
 //! 5. [`scale_and_blur`]: pixels per millimetre, and the picture's own softness;
 //! 6. [`skin_mask`]: the skin of those faces' people, or why there is too little;
 //! 7. [`amounts`] and [`render_params`]: preset, tone, cast, texture and grain;
@@ -82,9 +83,10 @@ pub(super) fn treat(
     ctx: &SkinContext,
     report: &mut SkinReport,
 ) -> Result<(), String> {
-    let f = frame(img, cfg, ctx, report)?;
+    let mut f = frame(img, cfg, ctx, report)?;
     let survey = survey(&f, ctx, report);
     let used = gate(&f, &survey, cfg, ctx, report)?;
+    finer_grid(&mut f, &used, report);
     let used_boxes: Vec<FaceBox> = used.iter().map(|f| f.bbox).collect();
     let mono = monochrome(&f.red);
     report.monochrome = mono;
@@ -294,6 +296,36 @@ fn gate(
     Ok(used)
 }
 
+/// Cells of the working copy across the smallest treated face below which the mask, the
+/// locks and the sheen need a finer one: their tests look at a few cells around each (a
+/// 5-cell neighbourhood tells stubble and hair from skin), so a face 20 cells wide lost its
+/// whole skin to its own eyes and brows. Faces from 1/16 of the long edge (32 cells of the
+/// first copy) keep it, so portraits are unchanged.
+const MIN_FACE_CELLS: f32 = 32.0;
+/// Cells across the smallest face in the finer copy.
+const FACE_CELLS: f32 = 48.0;
+/// Longest side of a finer working copy (1.5 M cells at 3:2): bounds its memory and time.
+const FINE_LONG_EDGE: usize = 1536;
+
+/// Step 4b: a finer working copy when the smallest treated face spans too few cells of the
+/// first one (the people of a group, a full figure or a street in a large picture). The
+/// survey and the classification keep the first.
+fn finer_grid(f: &mut Frame, used: &[face::Face], report: &mut SkinReport) {
+    let Some(smallest) = used.iter().map(|u| u.bbox.w).min_by(f32::total_cmp) else {
+        return;
+    };
+    if smallest >= MIN_FACE_CELLS * f.red.k as f32 {
+        return;
+    }
+    let floor = f.w.max(f.h).div_ceil(FINE_LONG_EDGE).max(1);
+    let k = ((smallest / FACE_CELLS) as usize).max(floor);
+    if k < f.red.k {
+        let t = Instant::now();
+        f.red = Reduced::build_at(&f.px, f.w, f.h, k, f.threads, f.space);
+        report.timings_ms.reduce += ms(t);
+    }
+}
+
 /// Step 5: scale, and the picture's own blur around the largest face: pores and grain are
 /// drawn no sharper than its sharpest edges. Returns the scale and the texture's blur.
 fn scale_and_blur(
@@ -361,17 +393,42 @@ fn skin_mask(
     if cfg.artifacts {
         report.artifact_files.push(MASK_OVERLAY_FILE.into());
     }
-    if maps.coverage < cfg.min_skin_share {
+    let in_faces = skin_in_boxes(&maps.mask, used_boxes, f.red.k);
+    if maps.coverage < cfg.min_skin_share && in_faces < MIN_FACE_SKIN {
         report.artifacts = overlay.map(|o| SkinArtifacts {
             mask_overlay: o,
             face_before_after: None,
         });
         return Err(format!(
-            "no visible skin: {:.2} % of the image, below skin.min_skin_share",
-            maps.coverage * 100.0
+            "no visible skin: {:.2} % of the image, below skin.min_skin_share, and {:.0} % of the faces' boxes",
+            maps.coverage * 100.0,
+            in_faces * 100.0
         ));
     }
     Ok((maps, overlay))
+}
+
+/// Share of the treated faces' boxes in skin above which a picture is treated however small
+/// its people are in it: a face's box is about half skin, one whose skin was not found is
+/// nearly none.
+const MIN_FACE_SKIN: f32 = 0.1;
+
+/// The share of the face boxes' cells (`k` full-resolution pixels each) that the mask calls
+/// skin.
+fn skin_in_boxes(mask: &super::filters::Plane, boxes: &[FaceBox], k: usize) -> f32 {
+    let (mut n, mut skin) = (0usize, 0usize);
+    let k = k as f32;
+    for b in boxes {
+        let cells = |a: f32, len: usize| ((a / k).max(0.0) as usize).min(len);
+        let (x0, x1) = (cells(b.x, mask.w), cells(b.x + b.w, mask.w));
+        let (y0, y1) = (cells(b.y, mask.h), cells(b.y + b.h, mask.h));
+        for y in y0..y1 {
+            let row = &mask.data[y * mask.w..][x0..x1];
+            n += row.len();
+            skin += row.iter().filter(|&&m| m > 0.5).count();
+        }
+    }
+    if n == 0 { 0.0 } else { skin as f32 / n as f32 }
 }
 
 /// Step 7a: the preset, and the feature amounts it, the config and the strength give.
