@@ -81,7 +81,7 @@ pub struct SkinConfig {
     /// `false` textures skin found by colour alone at `default_px_per_mm`.
     pub require_face: bool,
     /// Default `0.001`: below this share of the image in skin, the image is left untouched,
-    /// unless the treated faces' own boxes are at least a fifth skin (small people in a large
+    /// unless the treated faces' own boxes are at least a tenth skin (small people in a large
     /// picture).
     pub min_skin_share: f32,
     /// Default `0.0095`: target pore-band (0.1–0.3 mm) energy, from the real photographs (see measure.rs).
