@@ -9,6 +9,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use image::DynamicImage;
 use std::hint::black_box;
 
+#[path = "common/scenes.rs"]
+mod scenes;
+
 fn sample(rel: &str) -> Option<DynamicImage> {
     let p = ["../shared/samples", "/work/shared/samples"]
         .iter()
@@ -24,36 +27,6 @@ fn sample(rel: &str) -> Option<DynamicImage> {
         img.resize_exact(w, h, image::imageops::FilterType::Lanczos3)
             .to_rgb8(),
     ))
-}
-
-/// Three dev-set portraits pasted at 90, 128 and 180 px face widths on a plain 4096×2731 canvas.
-fn small_faces() -> Option<DynamicImage> {
-    let (w, h) = (4096u32, 2731u32);
-    let mut canvas = image::RgbImage::from_pixel(w, h, image::Rgb([120, 112, 104]));
-    let mut x0 = 400i64;
-    for (rel, want) in [
-        ("dev/ai-photo/pixart-alpha_woman-portrait.png", 90.0),
-        ("dev/real-photo/pulid-input_lifeifei.jpg", 128.0),
-        ("dev/real-photo/facerec_rose-leslie.jpg", 180.0),
-    ] {
-        let p = ["../shared/samples", "/work/shared/samples"]
-            .iter()
-            .map(|r| std::path::Path::new(r).join(rel))
-            .find(|p| p.exists())?;
-        let img = image::open(p).expect("sample decodes");
-        let f = realskin::face::analyse(&img, 2).first()?.bbox;
-        let k = want / f.w;
-        let small = img
-            .resize_exact(
-                (img.width() as f32 * k) as u32,
-                (img.height() as f32 * k) as u32,
-                image::imageops::FilterType::Lanczos3,
-            )
-            .to_rgb8();
-        image::imageops::replace(&mut canvas, &small, x0, 900);
-        x0 += small.width() as i64 + 600;
-    }
-    Some(DynamicImage::ImageRgb8(canvas))
 }
 
 fn bench(c: &mut Criterion) {
@@ -99,7 +72,7 @@ fn bench(c: &mut Criterion) {
     }
     // Three faces of 90, 128 and 180 px on a 4096 px canvas, below the coarse search's
     // 256 px: found by looking closer.
-    if let Some(img) = small_faces() {
+    if let Some(img) = scenes::small_faces() {
         assert_eq!(realskin::face::analyse(&img, 2).len(), 3);
         g.bench_function("analyse-4096/three-small-faces", |b| {
             b.iter(|| black_box(realskin::face::analyse(black_box(&img), 2)))

@@ -1,6 +1,7 @@
 //! Criterion benchmark of the whole skin engine on 2048² and 4096² portraits (the stubble portrait from
 //! `shared/samples` upscaled with Lanczos3 when present, otherwise the synthetic test face), with the
-//! engine's own face detection and with faces handed over by the profiler.
+//! engine's own face detection and with faces handed over by the profiler; and on three small
+//! faces on a 4096 px canvas (their skin is worked out on a finer copy), when the samples are there.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use image::DynamicImage;
@@ -8,6 +9,9 @@ use realskin::face::FaceBox;
 use realskin::pipeline::skin::classify::{Classification, PictureKind};
 use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, apply};
 use std::hint::black_box;
+
+#[path = "common/scenes.rs"]
+mod scenes;
 
 fn portrait(size: u32) -> (DynamicImage, Option<Vec<FaceBox>>) {
     let sample = ["../shared/samples", "/work/shared/samples"]
@@ -78,6 +82,18 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function(format!("{size}x{size}/faces-given"), |b| {
             b.iter(|| black_box(apply(black_box(&img), &cfg, &given)))
+        });
+    }
+    if let Some(img) = scenes::small_faces() {
+        let cfg = SkinConfig::default();
+        let own = SkinContext::default();
+        assert!(
+            matches!(apply(&img, &cfg, &own), SkinOutcome::Applied { .. }),
+            "the small faces must be treated"
+        );
+        g.throughput(Throughput::Elements(u64::from(img.width() * img.height())));
+        g.bench_function("4096x2731/three-small-faces", |b| {
+            b.iter(|| black_box(apply(black_box(&img), &cfg, &own)))
         });
     }
     g.finish();
