@@ -19,6 +19,7 @@ use image::DynamicImage;
 
 use super::calibrate::{self, Aims, CHROMA_PER_SKIN_CHROMA};
 use super::classify::{self, Classification, PictureKind};
+use super::filters::Plane;
 use super::mask::{self, SkinMaps};
 use super::measure::Rect;
 use super::pixels::{self, Layout, Pixels, Reduced};
@@ -393,17 +394,19 @@ fn skin_mask(
     if cfg.artifacts {
         report.artifact_files.push(MASK_OVERLAY_FILE.into());
     }
-    let in_faces = skin_in_boxes(&maps.mask, used_boxes, f.red.k);
-    if maps.coverage < cfg.min_skin_share && in_faces < MIN_FACE_SKIN {
-        report.artifacts = overlay.map(|o| SkinArtifacts {
-            mask_overlay: o,
-            face_before_after: None,
-        });
-        return Err(format!(
-            "no visible skin: {:.2} % of the image, below skin.min_skin_share, and {:.0} % of the faces' boxes",
-            maps.coverage * 100.0,
-            in_faces * 100.0
-        ));
+    if maps.coverage < cfg.min_skin_share {
+        let in_faces = skin_in_boxes(&maps.mask, used_boxes, f.red.k);
+        if in_faces < MIN_FACE_SKIN {
+            report.artifacts = overlay.map(|o| SkinArtifacts {
+                mask_overlay: o,
+                face_before_after: None,
+            });
+            return Err(format!(
+                "no visible skin: {:.2} % of the image, below skin.min_skin_share, and {:.0} % of the faces' boxes",
+                maps.coverage * 100.0,
+                in_faces * 100.0
+            ));
+        }
     }
     Ok((maps, overlay))
 }
@@ -415,7 +418,7 @@ const MIN_FACE_SKIN: f32 = 0.1;
 
 /// The share of the face boxes' cells (`k` full-resolution pixels each) that the mask calls
 /// skin.
-fn skin_in_boxes(mask: &super::filters::Plane, boxes: &[FaceBox], k: usize) -> f32 {
+fn skin_in_boxes(mask: &Plane, boxes: &[FaceBox], k: usize) -> f32 {
     let (mut n, mut skin) = (0usize, 0usize);
     let k = k as f32;
     for b in boxes {
