@@ -315,6 +315,30 @@ fn photographed_faces_of_the_dev_set_are_treated_and_drawn_ones_are_not() {
     }
 }
 
+/// The big-eyed 3D toon portrait stays a toon under a warm grade: its irises are measured at
+/// their limbus, not at the pupil inside them, whichever of the two edges the grade makes the
+/// stronger.
+#[test]
+fn a_warm_graded_toon_portrait_is_still_left_alone() {
+    let Some(root) = samples() else { return };
+    let img = open(&root.join("dev/not-photo/nanobanana_pixar-portrait.png")).to_rgb8();
+    // A warm grade, as a colourist's "golden hour": red ×1.12, blue ×0.85.
+    let warm = RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        let [r, g, b] = img.get_pixel(x, y).0;
+        Rgb([
+            (r as f32 * 1.12).min(255.0) as u8,
+            g,
+            (b as f32 * 0.85) as u8,
+        ])
+    });
+    let (out, report) = run(&DynamicImage::ImageRgb8(warm));
+    assert!(
+        out.is_none(),
+        "the warm-graded toon is left alone; its faces: {:?}",
+        report.face_checks
+    );
+}
+
 #[test]
 fn same_bytes_at_one_and_three_threads_on_a_real_portrait() {
     let Some(root) = samples() else { return };
