@@ -9,12 +9,24 @@
 #
 #   bench/gate.sh                  (SHARED=/path/to/shared to point elsewhere)
 #   bench/gate.sh DIR...           (any folders laid out as DIR/{ai-photo,real-photo,not-photo})
+#   bench/gate.sh --variants [DIR] (each picture halved, doubled, recompressed, turned 90°,
+#                                   mirrored and turned 20°, greyed and warm-graded, by
+#                                   examples/gate_variants.rs: do the verdicts generalise?)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${SHARED:-}
 for d in "$shared" ../shared /work/shared; do
   [ -n "$d" ] && [ -d "$d/samples/dev" ] && { shared=$d; break; }
 done
+if [ "${1:-}" = --variants ]; then
+  shift
+  src=${1:-$shared/samples/dev}
+  [ -d "$src" ] || { echo "$src not found: set SHARED or name a folder" >&2; exit 2; }
+  cargo build -q --release --example gate_variants
+  rm -rf target/gate-variants
+  target/release/examples/gate_variants "$src" target/gate-variants
+  set -- target/gate-variants
+fi
 roots=("$@")
 if [ ${#roots[@]} -eq 0 ]; then
   [ -d "$shared/samples/dev" ] || { echo "shared/samples/dev not found: set SHARED or name folders" >&2; exit 2; }

@@ -1,0 +1,105 @@
+//! Writes variants of a labelled picture set, for checking that the per-face gate's verdicts
+//! generalise beyond the pictures as they were made: each picture of `SRC/{ai-photo,real-photo,
+//! not-photo}` is written to `OUT/<class>/` halved, doubled, recompressed as JPEG at quality
+//! 55, turned 90°, mirrored and turned 20°, made grey, and warm-graded (red ×1.12, blue
+//! ×0.85), as a studio receives pictures that were resized, re-saved, rotated and graded.
+//!
+//! `cargo run --release --example gate_variants -- SRC OUT`, then `bench/gate.sh OUT`
+//! (`bench/gate.sh --variants` does both).
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::{self, FilterType};
+use image::{Rgb, RgbImage};
+use std::path::Path;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(src), Some(out)) = (args.next(), args.next()) else {
+        eprintln!("usage: gate_variants SRC OUT (SRC holds ai-photo/, real-photo/, not-photo/)");
+        std::process::exit(2);
+    };
+    for class in ["ai-photo", "real-photo", "not-photo"] {
+        let dir = Path::new(&src).join(class);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let to = Path::new(&out).join(class);
+        std::fs::create_dir_all(&to).expect("create the output folder");
+        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for p in files {
+            let Ok(img) = image::open(&p) else { continue };
+            let img = img.to_rgb8();
+            let stem = p.file_stem().unwrap_or_default().to_string_lossy();
+            let (w, h) = img.dimensions();
+            let save = |tag: &str, im: &RgbImage| {
+                im.save(to.join(format!("{stem}__{tag}.png")))
+                    .expect("write a variant");
+            };
+            save(
+                "half",
+                &imageops::resize(&img, (w / 2).max(1), (h / 2).max(1), FilterType::Lanczos3),
+            );
+            save(
+                "double",
+                &imageops::resize(&img, w * 2, h * 2, FilterType::Lanczos3),
+            );
+            save("rot90", &imageops::rotate90(&img));
+            save(
+                "mirror_rot20",
+                &rotate(&imageops::flip_horizontal(&img), 20.0),
+            );
+            save(
+                "gray",
+                &RgbImage::from_fn(w, h, |x, y| {
+                    let [r, g, b] = img.get_pixel(x, y).0;
+                    let l = (0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32).round() as u8;
+                    Rgb([l, l, l])
+                }),
+            );
+            save(
+                "warm",
+                &RgbImage::from_fn(w, h, |x, y| {
+                    let [r, g, b] = img.get_pixel(x, y).0;
+                    Rgb([
+                        (r as f32 * 1.12).min(255.0) as u8,
+                        g,
+                        (b as f32 * 0.85) as u8,
+                    ])
+                }),
+            );
+            let mut jpeg = Vec::new();
+            JpegEncoder::new_with_quality(&mut jpeg, 55)
+                .encode_image(&img)
+                .expect("encode JPEG");
+            std::fs::write(to.join(format!("{stem}__q55.jpg")), jpeg).expect("write a variant");
+        }
+    }
+}
+
+/// Turned by `deg` counter-clockwise about the centre onto a canvas that holds it all, bilinear,
+/// the corners dark grey.
+fn rotate(img: &RgbImage, deg: f32) -> RgbImage {
+    let (s, c) = deg.to_radians().sin_cos();
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let (nw, nh) = (w * c.abs() + h * s.abs(), w * s.abs() + h * c.abs());
+    RgbImage::from_fn(nw.ceil() as u32, nh.ceil() as u32, |x, y| {
+        let (dx, dy) = (x as f32 + 0.5 - nw / 2.0, y as f32 + 0.5 - nh / 2.0);
+        let sx = c * dx - s * dy + w / 2.0 - 0.5;
+        let sy = s * dx + c * dy + h / 2.0 - 0.5;
+        if sx < 0.0 || sy < 0.0 || sx > w - 1.0 || sy > h - 1.0 {
+            return Rgb([40, 40, 40]);
+        }
+        let (x0, y0) = (sx as u32, sy as u32);
+        let (x1, y1) = (
+            (x0 + 1).min(img.width() - 1),
+            (y0 + 1).min(img.height() - 1),
+        );
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let p = |xx, yy, k: usize| img.get_pixel(xx, yy).0[k] as f32;
+        Rgb(std::array::from_fn(|k| {
+            let top = p(x0, y0, k) + (p(x1, y0, k) - p(x0, y0, k)) * fx;
+            let bot = p(x0, y1, k) + (p(x1, y1, k) - p(x0, y1, k)) * fx;
+            (top + (bot - top) * fy).round() as u8
+        }))
+    })
+}
