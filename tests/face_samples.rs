@@ -6,7 +6,9 @@
 
 use image::{DynamicImage, Rgb, RgbImage};
 use realskin::face::{self, mesh};
-use realskin::pipeline::skin::{SkinConfig, SkinContext, SkinOutcome, SkinReport, apply};
+use realskin::pipeline::skin::{
+    FaceChoice, SkinConfig, SkinContext, SkinOutcome, SkinReport, apply,
+};
 mod skin_common;
 
 use skin_common::{no_grain, samples_with};
@@ -336,6 +338,33 @@ fn a_warm_graded_toon_portrait_is_still_left_alone() {
         out.is_none(),
         "the warm-graded toon is left alone; its faces: {:?}",
         report.face_checks
+    );
+}
+
+/// `faces = "all"` treats a face the gate judges drawn, and the report keeps the gate's
+/// verdict and says why the face was treated anyway.
+#[test]
+fn faces_all_treats_a_face_the_gate_would_leave_alone() {
+    let Some(root) = samples() else { return };
+    let img = open(&root.join("dev/not-photo/nanobanana_pixar-portrait.png"));
+    let cfg = SkinConfig {
+        faces: FaceChoice::All,
+        ..no_grain()
+    };
+    let SkinOutcome::Applied { image, report } = apply(&img, &cfg, &SkinContext::default()) else {
+        panic!("faces = \"all\" treats the toon's face");
+    };
+    assert_ne!(image.to_rgb8().as_raw(), img.to_rgb8().as_raw());
+    let check = &report.face_checks[0];
+    assert!(check.treated && !check.verdict.photographed, "{check:?}");
+    assert!(
+        check.verdict.reason.contains("irises are larger")
+            && check
+                .verdict
+                .reason
+                .ends_with("treated anyway: [skin] faces = \"all\""),
+        "{}",
+        check.verdict.reason
     );
 }
 

@@ -45,6 +45,17 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::time::Instant;
 
+/// Which faces the engine treats: `faces = "photographed"` or `"all"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaceChoice {
+    /// The faces the per-face gate judges photographed.
+    #[default]
+    Photographed,
+    /// Every face found, whatever the gate says (its verdict stays in the report).
+    All,
+}
+
 /// `[skin]` settings; every hotfolder may override any of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -80,6 +91,10 @@ pub struct SkinConfig {
     /// Default `true`: without a detected face the picture counts as "no person" and is left untouched;
     /// `false` textures skin found by colour alone at `default_px_per_mm`.
     pub require_face: bool,
+    /// Default `"photographed"`: the per-face gate decides which faces are treated; `"all"`
+    /// treats every face found, for a folder known to hold photographs only (a heavy film
+    /// grade can read as rendered skin).
+    pub faces: FaceChoice,
     /// Default `0.001`: below this share of the image in skin, the image is left untouched,
     /// unless the treated faces' own boxes are at least a tenth skin (small people in a large
     /// picture).
@@ -111,6 +126,7 @@ impl Default for SkinConfig {
             grain: 1.0,
             default_px_per_mm: 4.0,
             require_face: true,
+            faces: FaceChoice::Photographed,
             min_skin_share: 0.001,
             target_fine: measure::TARGET_FINE,
             target_mid: measure::TARGET_MID,
@@ -215,7 +231,7 @@ pub fn survey(img: &DynamicImage, cfg: &SkinConfig, space: &space::Space) -> Sur
     let photographed: Vec<face::Face> = faces
         .iter()
         .zip(&verdicts)
-        .filter(|(_, v)| v.photographed)
+        .filter(|(_, v)| v.photographed || cfg.faces == FaceChoice::All)
         .map(|(f, _)| f.clone())
         .collect();
     let px_per_mm = (!photographed.is_empty())

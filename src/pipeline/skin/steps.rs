@@ -27,7 +27,7 @@ use super::scale::{self, Scale};
 use super::space::Space;
 use super::texture::{self, Textures};
 use super::{
-    Amounts, Bands, FACE_BEFORE_AFTER_FILE, FaceCheck, FigureSource, GrainReport,
+    Amounts, Bands, FACE_BEFORE_AFTER_FILE, FaceCheck, FaceChoice, FigureSource, GrainReport,
     MASK_OVERLAY_FILE, MIN_FACE_WIDTH, MaskReport, RejectedFace, ScaleReport, SkinArtifacts,
     SkinConfig, SkinContext, SkinReport, Treatment, acuity_region, before_after, exemplar,
     face_crop, gate as face_gate, grain, join, measure as bands, measure_region, monochrome, ms,
@@ -239,16 +239,19 @@ fn gate(
     };
     let mut used: Vec<face::Face> = Vec::new();
     for (i, face) in found.iter().enumerate() {
-        let verdict = match known {
+        let mut verdict = match known {
             Some(v) => v[i].clone(),
             None => face_gate::judge(f.src, face, f.space),
         };
         let why = if face.bbox.w < MIN_FACE_WIDTH {
             Some(format!("smaller than {MIN_FACE_WIDTH} px"))
-        } else if !verdict.photographed {
-            Some(verdict.reason.clone())
-        } else {
+        } else if verdict.photographed {
             None
+        } else if cfg.faces == FaceChoice::All {
+            verdict.reason += "; treated anyway: [skin] faces = \"all\"";
+            None
+        } else {
+            Some(verdict.reason.clone())
         };
         report.face_checks.push(FaceCheck {
             face: face.bbox,
@@ -276,7 +279,7 @@ fn gate(
                 "no person: no face found".to_string()
             } else {
                 format!(
-                    "no photographed face: {}",
+                    "no photographed face: {} (if this is a photograph, set [skin] faces = \"all\" for its hotfolder)",
                     report
                         .faces_rejected
                         .iter()
