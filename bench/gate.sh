@@ -20,6 +20,7 @@ for d in "$shared" ../shared /work/shared; do
 done
 if [ "${1:-}" = --variants ]; then
   shift
+  [ $# -le 1 ] || { echo "--variants takes one folder" >&2; exit 2; }
   src=${1:-$shared/samples/dev}
   [ -d "$src" ] || { echo "$src not found: set SHARED or name a folder" >&2; exit 2; }
   cargo build -q --release --example gate_variants

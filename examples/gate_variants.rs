@@ -2,13 +2,17 @@
 //! generalise beyond the pictures as they were made: each picture of `SRC/{ai-photo,real-photo,
 //! not-photo}` is written to `OUT/<class>/` halved, doubled, recompressed as JPEG at quality
 //! 55, turned 90°, mirrored and turned 20°, made grey, and warm-graded (red ×1.12, blue
-//! ×0.85), as a studio receives pictures that were resized, re-saved, rotated and graded.
+//! ×0.85), as a studio receives pictures that were resized, re-saved, rotated and graded. Each
+//! variant keeps its picture's ICC profile.
 //!
 //! `cargo run --release --example gate_variants -- SRC OUT`, then `bench/gate.sh OUT`
 //! (`bench/gate.sh --variants` does both).
 use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::PngEncoder;
 use image::imageops::{self, FilterType};
-use image::{Rgb, RgbImage};
+use image::{
+    DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageReader, Rgb, RgbImage,
+};
 use std::path::Path;
 
 fn main() {
@@ -27,12 +31,24 @@ fn main() {
         let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         files.sort();
         for p in files {
-            let Ok(img) = image::open(&p) else { continue };
-            let img = img.to_rgb8();
+            let Some((img, icc)) = open(&p) else { continue };
             let stem = p.file_stem().unwrap_or_default().to_string_lossy();
             let (w, h) = img.dimensions();
             let save = |tag: &str, im: &RgbImage| {
-                im.save(to.join(format!("{stem}__{tag}.png")))
+                let mut png = Vec::new();
+                let mut enc = PngEncoder::new(&mut png);
+                if let Some(icc) = &icc {
+                    enc.set_icc_profile(icc.clone())
+                        .expect("PNG takes a profile");
+                }
+                enc.write_image(
+                    im.as_raw(),
+                    im.width(),
+                    im.height(),
+                    ExtendedColorType::Rgb8,
+                )
+                .expect("encode PNG");
+                std::fs::write(to.join(format!("{stem}__{tag}.png")), png)
                     .expect("write a variant");
             };
             save(
@@ -68,12 +84,30 @@ fn main() {
                 }),
             );
             let mut jpeg = Vec::new();
-            JpegEncoder::new_with_quality(&mut jpeg, 55)
-                .encode_image(&img)
+            let mut enc = JpegEncoder::new_with_quality(&mut jpeg, 55);
+            if let Some(icc) = &icc {
+                enc.set_icc_profile(icc.clone())
+                    .expect("JPEG takes a profile");
+            }
+            enc.write_image(img.as_raw(), w, h, ExtendedColorType::Rgb8)
                 .expect("encode JPEG");
             std::fs::write(to.join(format!("{stem}__q55.jpg")), jpeg).expect("write a variant");
         }
     }
+}
+
+/// The picture as 8-bit RGB and its ICC profile, which every variant keeps (the gate measures
+/// skin colour in the picture's own colour space).
+fn open(p: &Path) -> Option<(RgbImage, Option<Vec<u8>>)> {
+    let mut dec = ImageReader::open(p)
+        .ok()?
+        .with_guessed_format()
+        .ok()?
+        .into_decoder()
+        .ok()?;
+    let icc = dec.icc_profile().ok().flatten();
+    let img = DynamicImage::from_decoder(dec).ok()?;
+    Some((img.to_rgb8(), icc))
 }
 
 /// Turned by `deg` counter-clockwise about the centre onto a canvas that holds it all, bilinear,

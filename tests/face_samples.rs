@@ -339,6 +339,8 @@ fn a_warm_graded_toon_portrait_is_still_left_alone() {
         "the warm-graded toon is left alone; its faces: {:?}",
         report.face_checks
     );
+    let reason = &report.face_checks[0].verdict.reason;
+    assert!(reason.contains("irises are larger"), "{reason}");
 }
 
 /// `faces = "all"` treats a face the gate judges drawn, and the report keeps the gate's

@@ -278,15 +278,19 @@ fn gate(
             return Err(if found.is_empty() {
                 "no person: no face found".to_string()
             } else {
-                format!(
-                    "no photographed face: {} (if this is a photograph, set [skin] faces = \"all\" for its hotfolder)",
-                    report
-                        .faces_rejected
-                        .iter()
-                        .map(|r| r.reason.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
+                let reasons: Vec<&str> = report
+                    .faces_rejected
+                    .iter()
+                    .map(|r| r.reason.as_str())
+                    .collect();
+                // Only a face the gate turned away could be treated with `faces = "all"`.
+                let judged = report.face_checks.iter().any(|c| !c.verdict.photographed);
+                let hint = if judged && cfg.faces == FaceChoice::Photographed {
+                    " (if this is a photograph, set [skin] faces = \"all\" for its hotfolder)"
+                } else {
+                    ""
+                };
+                format!("no photographed face: {}{hint}", reasons.join("; "))
             });
         }
         // Skin by colour alone (require_face = false): the whole picture must be a photograph.
