@@ -317,11 +317,11 @@ fn photographed_faces_of_the_dev_set_are_treated_and_drawn_ones_are_not() {
     }
 }
 
-/// The big-eyed 3D toon portrait stays a toon under a warm grade: its irises are measured at
-/// their limbus, not at the pupil inside them, whichever of the two edges the grade makes the
-/// stronger.
+/// The big-eyed 3D toon portrait stays a toon under a warm grade and mirrored and turned 20°:
+/// its irises are measured at their limbus, not at the pupil inside them, whichever of the two
+/// edges the grade or the resampling makes the stronger.
 #[test]
-fn a_warm_graded_toon_portrait_is_still_left_alone() {
+fn a_graded_or_turned_toon_portrait_is_still_left_alone() {
     let Some(root) = samples() else { return };
     let img = open(&root.join("dev/not-photo/nanobanana_pixar-portrait.png")).to_rgb8();
     // A warm grade, as a colourist's "golden hour": red ×1.12, blue ×0.85.
@@ -333,14 +333,45 @@ fn a_warm_graded_toon_portrait_is_still_left_alone() {
             (b as f32 * 0.85) as u8,
         ])
     });
-    let (out, report) = run(&DynamicImage::ImageRgb8(warm));
-    assert!(
-        out.is_none(),
-        "the warm-graded toon is left alone; its faces: {:?}",
-        report.face_checks
-    );
-    let reason = &report.face_checks[0].verdict.reason;
-    assert!(reason.contains("irises are larger"), "{reason}");
+    let turned = turn(&image::imageops::flip_horizontal(&img), 20.0);
+    for (what, variant) in [("warm-graded", warm), ("mirrored and turned", turned)] {
+        let (out, report) = run(&DynamicImage::ImageRgb8(variant));
+        assert!(
+            out.is_none(),
+            "the {what} toon is left alone; its faces: {:?}",
+            report.face_checks
+        );
+        let reason = &report.face_checks[0].verdict.reason;
+        assert!(reason.contains("irises are larger"), "{what}: {reason}");
+    }
+}
+
+/// Turned by `deg` counter-clockwise about the centre onto a canvas that holds it all
+/// (bilinear, the corners dark grey), as `examples/gate_variants.rs` turns its variants.
+fn turn(img: &RgbImage, deg: f32) -> RgbImage {
+    let (s, c) = deg.to_radians().sin_cos();
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let (nw, nh) = (w * c.abs() + h * s.abs(), w * s.abs() + h * c.abs());
+    RgbImage::from_fn(nw.ceil() as u32, nh.ceil() as u32, |x, y| {
+        let (dx, dy) = (x as f32 + 0.5 - nw / 2.0, y as f32 + 0.5 - nh / 2.0);
+        let sx = c * dx - s * dy + w / 2.0 - 0.5;
+        let sy = s * dx + c * dy + h / 2.0 - 0.5;
+        if sx < 0.0 || sy < 0.0 || sx > w - 1.0 || sy > h - 1.0 {
+            return Rgb([40, 40, 40]);
+        }
+        let (x0, y0) = (sx as u32, sy as u32);
+        let (x1, y1) = (
+            (x0 + 1).min(img.width() - 1),
+            (y0 + 1).min(img.height() - 1),
+        );
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let p = |xx, yy, k: usize| img.get_pixel(xx, yy).0[k] as f32;
+        Rgb(std::array::from_fn(|k| {
+            let top = p(x0, y0, k) + (p(x1, y0, k) - p(x0, y0, k)) * fx;
+            let bot = p(x0, y1, k) + (p(x1, y1, k) - p(x0, y1, k)) * fx;
+            (top + (bot - top) * fy).round() as u8
+        }))
+    })
 }
 
 /// `faces = "all"` treats a face the gate judges drawn, and the report keeps the gate's
