@@ -10,6 +10,8 @@ use realskin::pipeline::skin::{
     FaceChoice, SkinConfig, SkinContext, SkinOutcome, SkinReport, apply,
 };
 mod skin_common;
+#[path = "skin_common/turn.rs"]
+mod turn;
 
 use skin_common::{no_grain, samples_with};
 use std::path::{Path, PathBuf};
@@ -333,7 +335,7 @@ fn a_graded_or_turned_toon_portrait_is_still_left_alone() {
             (b as f32 * 0.85) as u8,
         ])
     });
-    let turned = turn(&image::imageops::flip_horizontal(&img), 20.0);
+    let turned = turn::rotate(&image::imageops::flip_horizontal(&img), 20.0);
     for (what, variant) in [("warm-graded", warm), ("mirrored and turned", turned)] {
         let (out, report) = run(&DynamicImage::ImageRgb8(variant));
         assert!(
@@ -344,34 +346,6 @@ fn a_graded_or_turned_toon_portrait_is_still_left_alone() {
         let reason = &report.face_checks[0].verdict.reason;
         assert!(reason.contains("irises are larger"), "{what}: {reason}");
     }
-}
-
-/// Turned by `deg` counter-clockwise about the centre onto a canvas that holds it all
-/// (bilinear, the corners dark grey), as `examples/gate_variants.rs` turns its variants.
-fn turn(img: &RgbImage, deg: f32) -> RgbImage {
-    let (s, c) = deg.to_radians().sin_cos();
-    let (w, h) = (img.width() as f32, img.height() as f32);
-    let (nw, nh) = (w * c.abs() + h * s.abs(), w * s.abs() + h * c.abs());
-    RgbImage::from_fn(nw.ceil() as u32, nh.ceil() as u32, |x, y| {
-        let (dx, dy) = (x as f32 + 0.5 - nw / 2.0, y as f32 + 0.5 - nh / 2.0);
-        let sx = c * dx - s * dy + w / 2.0 - 0.5;
-        let sy = s * dx + c * dy + h / 2.0 - 0.5;
-        if sx < 0.0 || sy < 0.0 || sx > w - 1.0 || sy > h - 1.0 {
-            return Rgb([40, 40, 40]);
-        }
-        let (x0, y0) = (sx as u32, sy as u32);
-        let (x1, y1) = (
-            (x0 + 1).min(img.width() - 1),
-            (y0 + 1).min(img.height() - 1),
-        );
-        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-        let p = |xx, yy, k: usize| img.get_pixel(xx, yy).0[k] as f32;
-        Rgb(std::array::from_fn(|k| {
-            let top = p(x0, y0, k) + (p(x1, y0, k) - p(x0, y0, k)) * fx;
-            let bot = p(x0, y1, k) + (p(x1, y1, k) - p(x0, y1, k)) * fx;
-            (top + (bot - top) * fy).round() as u8
-        }))
-    })
 }
 
 /// `faces = "all"` treats a face the gate judges drawn, and the report keeps the gate's
