@@ -11,7 +11,7 @@
 //! | [`ledger`]   | the SQLite job database: claim, progress, outcome, resume             | pixels               |
 //! | [`decode`]   | bytes to pixels with limits (format sniffing, bombs, truncation)      | the filesystem       |
 //! | [`meta`]     | metadata containers: read ICC/EXIF/XMP/IPTC/C2PA, splice into outputs | pixels               |
-//! | [`face`]     | faces and their 468 landmarks (embedded MediaPipe models, run by tract) | skin, the filesystem |
+//! | [`face`]     | faces and their 468 landmarks (embedded MediaPipe models, own ONNX interpreter) | skin, the filesystem |
 //! | [`profile`]  | what an image is and which generator made it, with the evidence       | the filesystem       |
 //! | [`pipeline`] | face survey, plan (sizes the upscale), stages: pure image functions   | the filesystem       |
 //! | [`job`]      | one image: decode → profile → survey → plan → stages → encode         | the filesystem       |

@@ -1,6 +1,6 @@
 //! Face analysis: every face in a picture, with its 468 landmarks, found by MediaPipe's
-//! BlazeFace detector and Face Mesh model, embedded in the binary and run in-process by tract.
-//! Nothing to download, no ONNX Runtime.
+//! BlazeFace detector and Face Mesh model, embedded in the binary and run in-process by a small
+//! interpreter of their ONNX graphs (`graph.rs`). Nothing to download, no ONNX Runtime.
 //!
 //! [`analyse`] is a pure function from an image to its faces:
 //! 1. a copy of at most 1024 px ([`sample::Pyramid`]) is searched whole and in overlapping
@@ -15,8 +15,10 @@
 //! engine's business; this module knows nothing of it.
 
 pub mod detect;
+mod graph;
 pub mod mesh;
 mod net;
+mod proto;
 pub mod sample;
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
@@ -160,7 +162,7 @@ pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
             }
         });
     }
-    let meshed = landmark(img, &pyr, scale, &dets, threads, true);
+    let meshed = landmark(img, &pyr, scale, &dets, threads);
     // Sure detections the mesh did not confirm are looked at closer too (a small face's box
     // from a coarse window can be too loose for its landmarks).
     let unconfirmed = dets.iter().zip(&meshed).filter(|(_, f)| f.is_none());
@@ -178,7 +180,7 @@ pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
             .collect();
         // Found by looking closer at a hint, a face must be unmistakable: a torso or a fold
         // can pass the detector and the mesh's 0.5 in a window centred on it.
-        let sure_faces = landmark(img, &pyr, scale, &new, threads, false)
+        let sure_faces = landmark(img, &pyr, scale, &new, threads)
             .into_iter()
             .flatten()
             .filter(|f| f.mesh.presence >= MIN_PRESENCE_LOOKING_CLOSER);
@@ -279,32 +281,24 @@ fn fine_windows(long: f32, coarse: f32, candidates: &[detect::Detection]) -> Vec
         .collect()
 }
 
-/// Landmarks for each detection: the face, where the mesh confirms one. With `preload`, a core the
-/// landmarks leave idle loads the person segmentation's model, which the skin mask needs next
-/// (about 70 ms of one core, once per process).
+/// Landmarks for each detection: the face, where the mesh confirms one.
 fn landmark(
     img: &DynamicImage,
     pyr: &sample::Pyramid,
     scale: f32,
     dets: &[detect::Detection],
     threads: usize,
-    preload: bool,
 ) -> Vec<Option<Face>> {
-    std::thread::scope(|s| {
-        if preload && !dets.is_empty() && dets.len() < threads {
-            s.spawn(net::preload_segmenter);
-        }
-        par_map(dets, threads, |d| {
-            let roi0 = mesh::roi_from_detection(d);
-            // On a reduced copy, faces are landmarked on pixels resampled from full
-            // resolution (a small face would otherwise be upscaled from the copy).
-            let mesh = if scale > 1.0 {
-                mesh::landmarks(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
-            } else {
-                mesh::landmarks(pyr, &roi0)
-            };
-            Face::confirmed(mesh, d.score)
-        })
+    par_map(dets, threads, |d| {
+        let roi0 = mesh::roi_from_detection(d);
+        // On a reduced copy, faces are landmarked on pixels resampled from full
+        // resolution (a small face would otherwise be upscaled from the copy).
+        let mesh = if scale > 1.0 {
+            mesh::landmarks(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
+        } else {
+            mesh::landmarks(pyr, &roi0)
+        };
+        Face::confirmed(mesh, d.score)
     })
 }
 

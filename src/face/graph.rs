@@ -1,0 +1,869 @@
+//! A small interpreter for the face models' ONNX graphs, channels last (NHWC), so the
+//! depthwise and pointwise convolutions that make up BlazeFace and Face Mesh run as plain loops
+//! over contiguous channels, which the compiler vectorises.
+//!
+//! tract, which ran them before, works channels first, and on these small maps (64×64 down to
+//! 8×8, 16 to 128 channels) most of its time went to im2col, packing and border zones rather
+//! than to arithmetic. Here a dense convolution is one matrix product (a register-blocked
+//! kernel, compiled for AVX2 and FMA where the processor has them), a depthwise one a loop
+//! over each pixel's contiguous channels, and elementwise steps work in place. The outputs
+//! equal tract's within float rounding (`net::tests`: fingerprints tract gave on the same
+//! inputs).
+//!
+//! Only what the MediaPipe conversions use is understood: `Conv` (dense, or depthwise with
+//! `group` = channels), `Relu`, `PRelu`, `Add`, `MaxPool` 2×2, `Pad` on the channel axis, the
+//! `Transpose`s that tf2onnx puts round the graph (NHWC in, NHWC out), `Reshape` to rows and
+//! `Concat` of rows. Anything else fails to load, and the tests load every embedded model.
+
+use super::proto::{self, Node as NodeProto, Tensor as TensorProto};
+use std::collections::HashMap;
+
+/// A value between two nodes: a picture of `c` channels, channels last, or rows.
+#[derive(Debug)]
+struct Value {
+    h: usize,
+    w: usize,
+    c: usize,
+    data: Vec<f32>,
+}
+
+#[derive(Debug)]
+enum Op {
+    /// Dense convolution; weights `[ky][kx][ci][co]`, `co` and the bias padded to whole
+    /// registers.
+    Conv(Conv),
+    /// Depthwise convolution; weights `[ky][kx][c]`.
+    Depthwise(Conv),
+    /// Transposed convolution with a k×k kernel and stride k (the segmentation's last
+    /// upsampling); weights `[ci][co][ky][kx]`.
+    Upsample(Conv),
+    Relu,
+    /// Slope per channel.
+    PRelu(Vec<f32>),
+    Sigmoid,
+    HardSwish,
+    Add,
+    /// Elementwise, or by a value per channel (a squeeze-and-excitation gate).
+    Mul,
+    MaxPool2,
+    /// The mean of each channel over the whole map (the pool's window, checked against the
+    /// map).
+    GlobalMean([usize; 2]),
+    /// Bilinear, twice the size, half-pixel centres.
+    Resize2,
+    /// Zero channels appended.
+    PadChannels(usize),
+    /// A tf2onnx layout change: the data stays channels last.
+    Layout,
+    /// To rows: channels-last data is already in row order.
+    Rows,
+    Concat,
+}
+
+#[derive(Debug)]
+struct Conv {
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    cin: usize,
+    cout: usize,
+    k: [usize; 2],
+    stride: usize,
+    /// Top, left, bottom, right.
+    pads: [usize; 4],
+}
+
+#[derive(Debug)]
+struct Node {
+    op: Op,
+    inputs: Vec<usize>,
+    output: usize,
+}
+
+/// A loaded graph: its nodes in order, over numbered value slots.
+#[derive(Debug)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    slots: usize,
+    input: usize,
+    outputs: Vec<usize>,
+    /// For each slot, the last node that reads it (its value is dropped after).
+    last_use: Vec<usize>,
+}
+
+/// Why a graph did not load.
+#[derive(Debug)]
+pub struct Unsupported(pub String);
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn attr_ints(n: &NodeProto, name: &str) -> Option<Vec<i64>> {
+    n.attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.ints.clone())
+}
+
+fn attr_int(n: &NodeProto, name: &str) -> Option<i64> {
+    n.attributes.iter().find(|a| a.name == name).map(|a| a.i)
+}
+
+impl Graph {
+    /// Loads an ONNX model of the kind described in the module's documentation.
+    pub fn load(bytes: &[u8]) -> Result<Graph, Unsupported> {
+        let graph = proto::read_model(bytes)
+            .map_err(|e| Unsupported(format!("not an ONNX model: {}", e.0)))?;
+        Self::from_proto(&graph)
+    }
+
+    fn from_proto(g: &proto::Graph) -> Result<Graph, Unsupported> {
+        let init: HashMap<&str, &TensorProto> = g
+            .initializers
+            .iter()
+            .map(|t| (t.name.as_str(), t))
+            .collect();
+        let mut slot_of: HashMap<String, usize> = HashMap::new();
+        let input_name = g
+            .inputs
+            .iter()
+            .map(String::as_str)
+            .find(|n| !init.contains_key(n))
+            .ok_or_else(|| Unsupported("no input".into()))?;
+        slot_of.insert(input_name.to_string(), 0);
+        let mut nodes = Vec::new();
+        for n in &g.nodes {
+            let bad = |why: &str| Unsupported(format!("{} {}: {why}", n.op_type, n.name));
+            let data_inputs: Vec<&String> = n
+                .inputs
+                .iter()
+                .filter(|i| !init.contains_key(i.as_str()))
+                .collect();
+            let param = |k: usize| {
+                n.inputs
+                    .get(k)
+                    .and_then(|name| init.get(name.as_str()).copied())
+                    .ok_or_else(|| bad(&format!("input {k} is not a constant")))
+            };
+            let op = match n.op_type.as_str() {
+                "Conv" => {
+                    let wt = param(1)?;
+                    let dims: Vec<usize> = wt.dims.iter().map(|&d| d as usize).collect();
+                    let [cout, cin_g, kh, kw] = dims[..] else {
+                        return Err(bad("weights are not 4-D"));
+                    };
+                    let w = wt.f32s();
+                    let bias = match n.inputs.get(2) {
+                        Some(_) => param(2)?.f32s(),
+                        None => vec![0.0; cout],
+                    };
+                    let group = attr_int(n, "group").unwrap_or(1).max(1) as usize;
+                    let stride = attr_ints(n, "strides").unwrap_or_else(|| vec![1, 1]);
+                    if stride.len() != 2 || stride[0] != stride[1] {
+                        return Err(bad("strides differ"));
+                    }
+                    if attr_ints(n, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
+                        return Err(bad("dilated"));
+                    }
+                    let p = attr_ints(n, "pads").unwrap_or_else(|| vec![0; 4]);
+                    let pads = [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize];
+                    let conv = |weights| Conv {
+                        weights,
+                        bias: bias.clone(),
+                        cin: cin_g * group,
+                        cout,
+                        k: [kh, kw],
+                        stride: stride[0] as usize,
+                        pads,
+                    };
+                    if group == 1 {
+                        // [co][ci][ky][kx] → [ky][kx][ci][co], the output channels padded
+                        // with zeros to whole registers.
+                        let cpad = kernels::padded(cout);
+                        let mut t = vec![0.0; kh * kw * cin_g * cpad];
+                        for co in 0..cout {
+                            for ci in 0..cin_g {
+                                for ky in 0..kh {
+                                    for kx in 0..kw {
+                                        t[((ky * kw + kx) * cin_g + ci) * cpad + co] =
+                                            w[((co * cin_g + ci) * kh + ky) * kw + kx];
+                                    }
+                                }
+                            }
+                        }
+                        let mut c = conv(t);
+                        c.bias.resize(cpad, 0.0);
+                        Op::Conv(c)
+                    } else if group == cout && cin_g == 1 {
+                        // [c][1][ky][kx] → [ky][kx][c]
+                        let mut t = vec![0.0; w.len()];
+                        for c in 0..cout {
+                            for k in 0..kh * kw {
+                                t[k * cout + c] = w[c * kh * kw + k];
+                            }
+                        }
+                        Op::Depthwise(conv(t))
+                    } else {
+                        return Err(bad("grouped but not depthwise"));
+                    }
+                }
+                "ConvTranspose" => {
+                    let wt = param(1)?;
+                    let dims: Vec<usize> = wt.dims.iter().map(|&d| d as usize).collect();
+                    let [cin, cout, kh, kw] = dims[..] else {
+                        return Err(bad("weights are not 4-D"));
+                    };
+                    let stride = attr_ints(n, "strides").unwrap_or_else(|| vec![1, 1]);
+                    let untouched = ["pads", "output_padding", "dilations", "output_shape"]
+                        .iter()
+                        .all(|a| {
+                            attr_ints(n, a).is_none_or(|v| v.iter().all(|&x| x == 0 || x == 1))
+                        });
+                    if kh != kw
+                        || stride != [kh as i64, kw as i64]
+                        || !untouched
+                        || attr_int(n, "group").is_some_and(|g| g > 1)
+                    {
+                        return Err(bad("only a k×k kernel with stride k"));
+                    }
+                    Op::Upsample(Conv {
+                        weights: wt.f32s(),
+                        bias: match n.inputs.get(2) {
+                            Some(_) => param(2)?.f32s(),
+                            None => vec![0.0; cout],
+                        },
+                        cin,
+                        cout,
+                        k: [kh, kw],
+                        stride: kh,
+                        pads: [0; 4],
+                    })
+                }
+                "Relu" => Op::Relu,
+                "PRelu" => Op::PRelu(param(1)?.f32s()),
+                "Sigmoid" => Op::Sigmoid,
+                "HardSwish" => {
+                    let defaults = n.attributes.iter().all(|a| match a.name.as_str() {
+                        "alpha" => (a.f - 1.0 / 6.0).abs() < 1e-7,
+                        "beta" => (a.f - 0.5).abs() < 1e-7,
+                        _ => false,
+                    });
+                    if !defaults {
+                        return Err(bad("only the default slope and offset"));
+                    }
+                    Op::HardSwish
+                }
+                "Add" => Op::Add,
+                "Mul" => Op::Mul,
+                "AveragePool" => {
+                    let p = attr_ints(n, "pads").unwrap_or_default();
+                    if p.iter().any(|&v| v != 0) {
+                        return Err(bad("padded pooling"));
+                    }
+                    let k = attr_ints(n, "kernel_shape").unwrap_or_default();
+                    let [kh, kw] = k[..] else {
+                        return Err(bad("pooling window is not 2-D"));
+                    };
+                    Op::GlobalMean([kh as usize, kw as usize])
+                }
+                "Resize" => {
+                    let s_attr = |name: &str| {
+                        n.attributes
+                            .iter()
+                            .find(|a| a.name == name)
+                            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+                            .unwrap_or_default()
+                    };
+                    let scales = param(2)?.f32s();
+                    if s_attr("mode") != "linear"
+                        || s_attr("coordinate_transformation_mode") != "half_pixel"
+                        || scales != [1.0, 1.0, 2.0, 2.0]
+                    {
+                        return Err(bad("only bilinear, half-pixel, twice the size"));
+                    }
+                    Op::Resize2
+                }
+                "MaxPool" => {
+                    let k = attr_ints(n, "kernel_shape").unwrap_or_default();
+                    let s = attr_ints(n, "strides").unwrap_or_default();
+                    let p = attr_ints(n, "pads").unwrap_or_else(|| vec![0; 4]);
+                    if k != [2, 2] || s != [2, 2] || p.iter().any(|&v| v != 0) {
+                        return Err(bad("only 2×2 pooling by 2 is supported"));
+                    }
+                    Op::MaxPool2
+                }
+                "Pad" => {
+                    let p = param(1)?.i64s();
+                    let mode = n.attributes.iter().find(|a| a.name == "mode");
+                    if mode.is_some_and(|m| m.s != b"constant") || n.inputs.len() > 2 {
+                        return Err(bad("only zero padding"));
+                    }
+                    // [n, c, h, w] begins, then ends: only channels appended.
+                    if p.len() != 8 || p.iter().enumerate().any(|(i, &v)| i != 5 && v != 0) {
+                        return Err(bad("only padding of the channel axis's end"));
+                    }
+                    Op::PadChannels(p[5] as usize)
+                }
+                "Transpose" => {
+                    let perm = attr_ints(n, "perm").unwrap_or_default();
+                    if perm != [0, 3, 1, 2] && perm != [0, 2, 3, 1] {
+                        return Err(bad("only NHWC ↔ NCHW"));
+                    }
+                    Op::Layout
+                }
+                "Reshape" => Op::Rows,
+                "Concat" => {
+                    if attr_int(n, "axis") != Some(1) {
+                        return Err(bad("only rows are concatenated"));
+                    }
+                    Op::Concat
+                }
+                _ => return Err(bad("not supported")),
+            };
+            let inputs = data_inputs
+                .iter()
+                .map(|name| {
+                    slot_of
+                        .get(name.as_str())
+                        .copied()
+                        .ok_or_else(|| bad(&format!("{name} is used before it is made")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let output = slot_of.len();
+            slot_of.insert(n.outputs[0].clone(), output);
+            nodes.push(Node { op, inputs, output });
+        }
+        let outputs = g
+            .outputs
+            .iter()
+            .map(|o| {
+                slot_of
+                    .get(o)
+                    .copied()
+                    .ok_or_else(|| Unsupported(format!("output {o} is not made")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let slots = slot_of.len();
+        let mut last_use = vec![usize::MAX; slots];
+        for (i, n) in nodes.iter().enumerate() {
+            for &s in &n.inputs {
+                last_use[s] = i;
+            }
+        }
+        for &o in &outputs {
+            last_use[o] = usize::MAX;
+        }
+        Ok(Graph {
+            nodes,
+            slots,
+            input: 0,
+            outputs,
+            last_use,
+        })
+    }
+
+    /// Runs the graph on one `side`×`side` picture of `channels`, channels last; the outputs
+    /// flattened, channels last.
+    pub fn run(&self, side: usize, channels: usize, input: Vec<f32>) -> Vec<Vec<f32>> {
+        assert_eq!(
+            input.len(),
+            side * side * channels,
+            "input has the model's shape"
+        );
+        let mut vals: Vec<Option<Value>> = vec![None; self.slots];
+        vals[self.input] = Some(Value {
+            h: side,
+            w: side,
+            c: channels,
+            data: input,
+        });
+        for (i, n) in self.nodes.iter().enumerate() {
+            // The first input, owned: moved out where this node is its last reader (and reads
+            // it once), else copied. Elementwise operations then work in place.
+            let first_owned = self.last_use[n.inputs[0]] == i
+                && n.inputs.iter().filter(|&&x| x == n.inputs[0]).count() == 1;
+            let owned = |vals: &mut [Option<Value>]| -> Value {
+                let slot = &mut vals[n.inputs[0]];
+                if first_owned {
+                    slot.take()
+                } else {
+                    slot.clone()
+                }
+                .expect("a value is made before it is used")
+            };
+            fn slot(vals: &[Option<Value>], s: usize) -> &Value {
+                vals[s].as_ref().expect("a value is made before it is used")
+            }
+            let out = match &n.op {
+                Op::Conv(c) => conv(slot(&vals, n.inputs[0]), c),
+                Op::Depthwise(c) => depthwise(slot(&vals, n.inputs[0]), c),
+                Op::Upsample(c) => upsample(slot(&vals, n.inputs[0]), c),
+                Op::Relu => map(owned(&mut vals), |v, _| v.max(0.0)),
+                Op::PRelu(s) => map(owned(&mut vals), |v, c| if v < 0.0 { v * s[c] } else { v }),
+                Op::Sigmoid => map(owned(&mut vals), |v, _| 1.0 / (1.0 + (-v).exp())),
+                Op::HardSwish => map(owned(&mut vals), |v, _| v * (v / 6.0 + 0.5).clamp(0.0, 1.0)),
+                Op::Add => {
+                    let mut a = owned(&mut vals);
+                    let b = slot(&vals, n.inputs[1]);
+                    assert_eq!(a.data.len(), b.data.len(), "Add's inputs agree");
+                    a.data.iter_mut().zip(&b.data).for_each(|(x, y)| *x += y);
+                    a
+                }
+                Op::Mul => {
+                    let (la, lb) = (
+                        slot(&vals, n.inputs[0]).data.len(),
+                        slot(&vals, n.inputs[1]).data.len(),
+                    );
+                    if la >= lb {
+                        let mut a = owned(&mut vals);
+                        let b = slot(&vals, n.inputs[1]);
+                        if la == lb {
+                            a.data.iter_mut().zip(&b.data).for_each(|(x, y)| *x *= y);
+                            a
+                        } else {
+                            // The second holds one value per channel of the first.
+                            assert_eq!(lb, a.c, "Mul by one value per channel");
+                            map(a, |v, c| v * b.data[c])
+                        }
+                    } else {
+                        let gate = owned(&mut vals).data;
+                        let big = slot(&vals, n.inputs[1]).clone();
+                        assert_eq!(gate.len(), big.c, "Mul by one value per channel");
+                        map(big, |v, c| v * gate[c])
+                    }
+                }
+                Op::MaxPool2 => max_pool(slot(&vals, n.inputs[0])),
+                Op::GlobalMean(k) => {
+                    let a = slot(&vals, n.inputs[0]);
+                    assert_eq!(*k, [a.h, a.w], "AveragePool covers the whole map");
+                    let n = (a.h * a.w) as f32;
+                    let mut data = vec![0.0; a.c];
+                    for px in a.data.chunks_exact(a.c) {
+                        for (m, &v) in data.iter_mut().zip(px) {
+                            *m += v;
+                        }
+                    }
+                    data.iter_mut().for_each(|m| *m /= n);
+                    Value {
+                        h: 1,
+                        w: 1,
+                        c: a.c,
+                        data,
+                    }
+                }
+                Op::Resize2 => resize2(slot(&vals, n.inputs[0])),
+                Op::PadChannels(extra) => pad_channels(slot(&vals, n.inputs[0]), *extra),
+                Op::Layout => owned(&mut vals),
+                Op::Rows => {
+                    // Rows of channels-last data, or a 1×1 map's channels, which read the same
+                    // in either layout.
+                    let a = owned(&mut vals);
+                    Value {
+                        h: 1,
+                        w: 1,
+                        c: a.data.len(),
+                        data: a.data,
+                    }
+                }
+                Op::Concat => {
+                    let mut data = Vec::new();
+                    for k in 0..n.inputs.len() {
+                        data.extend_from_slice(&slot(&vals, n.inputs[k]).data);
+                    }
+                    Value {
+                        h: 1,
+                        w: 1,
+                        c: data.len(),
+                        data,
+                    }
+                }
+            };
+            vals[n.output] = Some(out);
+            for &s in &n.inputs {
+                if self.last_use[s] == i {
+                    vals[s] = None;
+                }
+            }
+        }
+        self.outputs
+            .iter()
+            .map(|&o| vals[o].take().map(|v| v.data).unwrap_or_default())
+            .collect()
+    }
+}
+
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        Value {
+            data: self.data.clone(),
+            ..*self
+        }
+    }
+}
+
+/// `f(value, channel)` on every value, in place.
+fn map(mut a: Value, f: impl Fn(f32, usize) -> f32) -> Value {
+    for px in a.data.chunks_exact_mut(a.c) {
+        for (c, v) in px.iter_mut().enumerate() {
+            *v = f(*v, c);
+        }
+    }
+    a
+}
+
+fn out_size(size: usize, k: usize, stride: usize, before: usize, after: usize) -> usize {
+    (size + before + after - k) / stride + 1
+}
+
+/// Dense convolution as a matrix product: the input's taps per output pixel (the pixels
+/// themselves for a 1×1 convolution) times the weights.
+fn conv(a: &Value, c: &Conv) -> Value {
+    assert_eq!(a.c, c.cin, "Conv's input channels");
+    let [kh, kw] = c.k;
+    let oh = out_size(a.h, kh, c.stride, c.pads[0], c.pads[2]);
+    let ow = out_size(a.w, kw, c.stride, c.pads[1], c.pads[3]);
+    let pointwise = kh == 1 && kw == 1 && c.stride == 1 && c.pads == [0; 4];
+    let taps;
+    let rows: &[f32] = if pointwise {
+        &a.data
+    } else {
+        taps = im2col(a, c, oh, ow);
+        &taps
+    };
+    let mut data = vec![0.0; oh * ow * c.cout];
+    kernels::gemm(
+        rows,
+        kh * kw * c.cin,
+        &c.weights,
+        &c.bias,
+        c.cout,
+        &mut data,
+    );
+    Value {
+        h: oh,
+        w: ow,
+        c: c.cout,
+        data,
+    }
+}
+
+/// Each output pixel's taps in a row, `[ky][kx][ci]`, zeros outside the picture.
+fn im2col(a: &Value, c: &Conv, oh: usize, ow: usize) -> Vec<f32> {
+    let [kh, kw] = c.k;
+    let k = kh * kw * a.c;
+    let mut out = vec![0.0; oh * ow * k];
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let row = &mut out[(oy * ow + ox) * k..][..k];
+            for ky in 0..kh {
+                let Some(iy) = (oy * c.stride + ky).checked_sub(c.pads[0]) else {
+                    continue;
+                };
+                if iy >= a.h {
+                    continue;
+                }
+                let x0 = ox * c.stride;
+                let dst = &mut row[ky * kw * a.c..][..kw * a.c];
+                if x0 >= c.pads[1] && x0 - c.pads[1] + kw <= a.w {
+                    // The row's taps lie side by side in the input.
+                    dst.copy_from_slice(&a.data[(iy * a.w + x0 - c.pads[1]) * a.c..][..kw * a.c]);
+                    continue;
+                }
+                for kx in 0..kw {
+                    let Some(ix) = (x0 + kx).checked_sub(c.pads[1]) else {
+                        continue;
+                    };
+                    if ix < a.w {
+                        dst[kx * a.c..][..a.c]
+                            .copy_from_slice(&a.data[(iy * a.w + ix) * a.c..][..a.c]);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Depthwise convolution: each channel with its own k×k kernel.
+fn depthwise(a: &Value, c: &Conv) -> Value {
+    assert_eq!(a.c, c.cout, "depthwise input channels");
+    let oh = out_size(a.h, c.k[0], c.stride, c.pads[0], c.pads[2]);
+    let ow = out_size(a.w, c.k[1], c.stride, c.pads[1], c.pads[3]);
+    let mut data = vec![0.0; oh * ow * a.c];
+    kernels::depthwise(a, c, ow, &mut data);
+    Value {
+        h: oh,
+        w: ow,
+        c: a.c,
+        data,
+    }
+}
+
+/// The two inner loops, compiled for AVX2 and FMA where the processor has them (chosen at run
+/// time), else for the target's baseline. Both give the same results up to float rounding.
+mod kernels {
+    use super::{Conv, Value};
+
+    /// Output channels per register.
+    const LANES: usize = 8;
+    /// Output pixels per tile.
+    const PIXELS: usize = 4;
+
+    /// `cout` rounded up to whole registers.
+    pub fn padded(cout: usize) -> usize {
+        cout.div_ceil(LANES) * LANES
+    }
+
+    /// `out[p][co] = bias[co] + Σ_k rows[p][k] · weights[k][co]` for `co < cout`; the
+    /// weights and bias are padded to [`padded`]`(cout)` columns.
+    pub fn gemm(
+        rows: &[f32],
+        k: usize,
+        weights: &[f32],
+        bias: &[f32],
+        cout: usize,
+        out: &mut [f32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the processor has the features the function is compiled for.
+            unsafe { gemm_avx2(rows, k, weights, bias, cout, out) };
+            return;
+        }
+        gemm_body(rows, k, weights, bias, cout, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn gemm_avx2(
+        rows: &[f32],
+        k: usize,
+        weights: &[f32],
+        bias: &[f32],
+        cout: usize,
+        out: &mut [f32],
+    ) {
+        gemm_body(rows, k, weights, bias, cout, out);
+    }
+
+    #[inline(always)]
+    fn gemm_body(
+        rows: &[f32],
+        k: usize,
+        weights: &[f32],
+        bias: &[f32],
+        cout: usize,
+        out: &mut [f32],
+    ) {
+        let cpad = bias.len();
+        let pixels = rows.len() / k;
+        debug_assert_eq!(weights.len(), k * cpad);
+        let mut p = 0;
+        while p < pixels {
+            let n = PIXELS.min(pixels - p);
+            let mut a = [&rows[..0]; PIXELS];
+            for (i, r) in a.iter_mut().enumerate() {
+                *r = &rows[(p + i.min(n - 1)) * k..][..k];
+            }
+            let mut co = 0;
+            while co + 2 * LANES <= cpad {
+                tile::<2>(&a, n, k, weights, bias, co, cout, &mut out[p * cout..]);
+                co += 2 * LANES;
+            }
+            if co < cpad {
+                tile::<1>(&a, n, k, weights, bias, co, cout, &mut out[p * cout..]);
+            }
+            p += n;
+        }
+    }
+
+    /// `PIXELS` output pixels' channels `co..co + B · LANES` (`n` of the pixels are real; the
+    /// rest repeat the last): `PIXELS · B` independent sums, enough to keep both FMA units busy.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn tile<const B: usize>(
+        a: &[&[f32]; PIXELS],
+        n: usize,
+        k: usize,
+        weights: &[f32],
+        bias: &[f32],
+        co: usize,
+        cout: usize,
+        out: &mut [f32],
+    ) {
+        let cpad = bias.len();
+        let mut acc = [[[0.0f32; LANES]; B]; PIXELS];
+        for px in &mut acc {
+            for (b, reg) in px.iter_mut().enumerate() {
+                reg.copy_from_slice(&bias[co + b * LANES..][..LANES]);
+            }
+        }
+        let rows = a[0][..k]
+            .iter()
+            .zip(&a[1][..k])
+            .zip(&a[2][..k])
+            .zip(&a[3][..k]);
+        for (wrow, (((&v0, &v1), &v2), &v3)) in weights.chunks_exact(cpad).zip(rows) {
+            let w = &wrow[co..co + B * LANES];
+            for (px, v) in acc.iter_mut().zip([v0, v1, v2, v3]) {
+                for (reg, wr) in px.iter_mut().zip(w.chunks_exact(LANES)) {
+                    for (o, &wt) in reg.iter_mut().zip(wr) {
+                        *o = v.mul_add(wt, *o);
+                    }
+                }
+            }
+        }
+        for (i, px) in acc.iter().take(n).enumerate() {
+            for (b, reg) in px.iter().enumerate() {
+                let c0 = co + b * LANES;
+                if c0 < cout {
+                    let m = LANES.min(cout - c0);
+                    out[i * cout + c0..][..m].copy_from_slice(&reg[..m]);
+                }
+            }
+        }
+    }
+
+    /// Each output pixel: the bias, plus per tap the input pixel's channels times the tap's.
+    pub fn depthwise(a: &Value, c: &Conv, ow: usize, out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the processor has the features the function is compiled for.
+            unsafe { depthwise_avx2(a, c, ow, out) };
+            return;
+        }
+        depthwise_body(a, c, ow, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn depthwise_avx2(a: &Value, c: &Conv, ow: usize, out: &mut [f32]) {
+        depthwise_body(a, c, ow, out);
+    }
+
+    #[inline(always)]
+    fn depthwise_body(a: &Value, c: &Conv, ow: usize, out: &mut [f32]) {
+        let [kh, kw] = c.k;
+        let ch = a.c;
+        for (o, acc) in out.chunks_exact_mut(ch).enumerate() {
+            let (oy, ox) = (o / ow, o % ow);
+            acc.copy_from_slice(&c.bias);
+            for ky in 0..kh {
+                let Some(iy) = (oy * c.stride + ky).checked_sub(c.pads[0]) else {
+                    continue;
+                };
+                if iy >= a.h {
+                    continue;
+                }
+                for kx in 0..kw {
+                    let Some(ix) = (ox * c.stride + kx).checked_sub(c.pads[1]) else {
+                        continue;
+                    };
+                    if ix >= a.w {
+                        continue;
+                    }
+                    let px = &a.data[(iy * a.w + ix) * ch..][..ch];
+                    let tap = &c.weights[(ky * kw + kx) * ch..][..ch];
+                    for ((o, &v), &wt) in acc.iter_mut().zip(px).zip(tap) {
+                        *o = v.mul_add(wt, *o);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A k×k transposed convolution with stride k: each input pixel paints a k×k block.
+fn upsample(a: &Value, c: &Conv) -> Value {
+    assert_eq!(a.c, c.cin, "ConvTranspose's input channels");
+    let k = c.k[0];
+    let (oh, ow, co_n) = (a.h * k, a.w * k, c.cout);
+    // [ci][co][ky][kx] → [ky][kx][co][ci]: one contiguous dot product per output value.
+    let mut w = vec![0.0; c.weights.len()];
+    for ci in 0..c.cin {
+        for co in 0..co_n {
+            for t in 0..k * k {
+                w[(t * co_n + co) * c.cin + ci] = c.weights[(ci * co_n + co) * k * k + t];
+            }
+        }
+    }
+    let mut data = vec![0.0; oh * ow * co_n];
+    for (i, px) in a.data.chunks_exact(a.c).enumerate() {
+        let (y, x) = (i / a.w, i % a.w);
+        for t in 0..k * k {
+            let (dy, dx) = (t / k, t % k);
+            let out = &mut data[((y * k + dy) * ow + x * k + dx) * co_n..][..co_n];
+            for (co, o) in out.iter_mut().enumerate() {
+                let taps = &w[(t * co_n + co) * c.cin..][..c.cin];
+                *o = c.bias[co] + px.iter().zip(taps).map(|(v, wt)| v * wt).sum::<f32>();
+            }
+        }
+    }
+    Value {
+        h: oh,
+        w: ow,
+        c: co_n,
+        data,
+    }
+}
+
+/// Bilinear resampling to twice the size, half-pixel centres, edges clamped.
+fn resize2(a: &Value) -> Value {
+    let (oh, ow, ch) = (a.h * 2, a.w * 2, a.c);
+    let taps = |o: usize, n: usize| {
+        let x = ((o as f32 + 0.5) / 2.0 - 0.5).max(0.0);
+        let i0 = (x as usize).min(n - 1);
+        (i0, (i0 + 1).min(n - 1), x - i0 as f32)
+    };
+    let mut data = Vec::with_capacity(oh * ow * ch);
+    for oy in 0..oh {
+        let (y0, y1, fy) = taps(oy, a.h);
+        for ox in 0..ow {
+            let (x0, x1, fx) = taps(ox, a.w);
+            let p = |y: usize, x: usize| &a.data[(y * a.w + x) * ch..][..ch];
+            let (p00, p01, p10, p11) = (p(y0, x0), p(y0, x1), p(y1, x0), p(y1, x1));
+            data.extend((0..ch).map(|k| {
+                let top = p00[k] + (p01[k] - p00[k]) * fx;
+                let bot = p10[k] + (p11[k] - p10[k]) * fx;
+                top + (bot - top) * fy
+            }));
+        }
+    }
+    Value {
+        h: oh,
+        w: ow,
+        c: ch,
+        data,
+    }
+}
+
+fn max_pool(a: &Value) -> Value {
+    let (oh, ow, ch) = (a.h / 2, a.w / 2, a.c);
+    let mut data = Vec::with_capacity(oh * ow * ch);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let p =
+                |dy: usize, dx: usize| &a.data[((2 * oy + dy) * a.w + 2 * ox + dx) * ch..][..ch];
+            let (p00, p01, p10, p11) = (p(0, 0), p(0, 1), p(1, 0), p(1, 1));
+            data.extend((0..ch).map(|k| p00[k].max(p01[k]).max(p10[k].max(p11[k]))));
+        }
+    }
+    Value {
+        h: oh,
+        w: ow,
+        c: ch,
+        data,
+    }
+}
+
+fn pad_channels(a: &Value, extra: usize) -> Value {
+    let c = a.c + extra;
+    let mut data = Vec::with_capacity(a.h * a.w * c);
+    for px in a.data.chunks_exact(a.c) {
+        data.extend_from_slice(px);
+        data.extend(std::iter::repeat_n(0.0, extra));
+    }
+    Value { c, data, ..*a }
+}
