@@ -11,9 +11,15 @@
 //! inputs).
 //!
 //! Only what the MediaPipe conversions use is understood: `Conv` (dense, or depthwise with
-//! `group` = channels), `Relu`, `PRelu`, `Add`, `MaxPool` 2×2, `Pad` on the channel axis, the
-//! `Transpose`s that tf2onnx puts round the graph (NHWC in, NHWC out), `Reshape` to rows and
-//! `Concat` of rows. Anything else fails to load, and the tests load every embedded model.
+//! `group` = channels), `ConvTranspose` with stride equal to its kernel, `Relu`, `PRelu` (a
+//! slope per channel), `Sigmoid`, `HardSwish`, `Add`, `Mul` (elementwise, or by a value per
+//! channel), `MaxPool` 2×2, `AveragePool` over the whole map, `Resize` (bilinear, half-pixel,
+//! ×2), `Pad` on the channel axis, `Transpose` between NHWC and NCHW, `Reshape` to rows or to
+//! one value per channel, and `Concat` of rows. The data always stays channels last; the
+//! loader follows which layout ONNX sees each value in (tf2onnx transposes back and forth
+//! inside the graph), and refuses an operation in a layout it cannot honour, automatic
+//! padding, and anything else it does not know, rather than run it approximately. The tests
+//! load and run every embedded model.
 
 use super::proto::{self, Node as NodeProto, Tensor as TensorProto};
 use std::collections::HashMap;
@@ -55,9 +61,21 @@ enum Op {
     PadChannels(usize),
     /// A tf2onnx layout change: the data stays channels last.
     Layout,
-    /// To rows: channels-last data is already in row order.
+    /// To rows, or to one value per channel: channels-last data is already in that order.
     Rows,
+    /// A reshape of channels-first data: only a single pixel (whose channels read the same in
+    /// either layout) is allowed, checked when it runs.
+    Pixel,
     Concat,
+}
+
+/// A value's layout as the ONNX graph sees it. The data is always channels last; tf2onnx's
+/// transposes only change which layout the graph's next operations assume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    Nhwc,
+    Nchw,
+    Rows,
 }
 
 #[derive(Debug)]
@@ -133,6 +151,9 @@ impl Graph {
             .find(|n| !init.contains_key(n))
             .ok_or_else(|| Unsupported("no input".into()))?;
         slot_of.insert(input_name.to_string(), 0);
+        // Each value's layout as ONNX sees it (the data itself is always channels last); the
+        // input is NHWC.
+        let mut order = vec![Order::Nhwc];
         let mut nodes = Vec::new();
         for n in &g.nodes {
             let bad = |why: &str| Unsupported(format!("{} {}: {why}", n.op_type, n.name));
@@ -147,6 +168,17 @@ impl Graph {
                     .and_then(|name| init.get(name.as_str()).copied())
                     .ok_or_else(|| bad(&format!("input {k} is not a constant")))
             };
+            let floats = |k: usize| param(k)?.f32s().map_err(|e| bad(e.0));
+            let ints = |k: usize| param(k)?.i64s().map_err(|e| bad(e.0));
+            if n.outputs.is_empty() || data_inputs.is_empty() {
+                return Err(bad("a node needs a computed input and an output"));
+            }
+            // Shape-changing windows must be spelled out: no automatic padding, no rounding up.
+            if n.attributes.iter().any(|a| {
+                (a.name == "auto_pad" && a.s != b"NOTSET") || (a.name == "ceil_mode" && a.i != 0)
+            }) {
+                return Err(bad("automatic padding or rounding up"));
+            }
             let op = match n.op_type.as_str() {
                 "Conv" => {
                     let wt = param(1)?;
@@ -154,21 +186,28 @@ impl Graph {
                     let [cout, cin_g, kh, kw] = dims[..] else {
                         return Err(bad("weights are not 4-D"));
                     };
-                    let w = wt.f32s();
+                    let w = floats(1)?;
                     let bias = match n.inputs.get(2) {
-                        Some(_) => param(2)?.f32s(),
+                        Some(_) => floats(2)?,
                         None => vec![0.0; cout],
                     };
+                    if bias.len() != cout {
+                        return Err(bad("a bias per output channel"));
+                    }
                     let group = attr_int(n, "group").unwrap_or(1).max(1) as usize;
                     let stride = attr_ints(n, "strides").unwrap_or_else(|| vec![1, 1]);
-                    if stride.len() != 2 || stride[0] != stride[1] {
+                    if stride.len() != 2 || stride[0] != stride[1] || stride[0] < 1 {
                         return Err(bad("strides differ"));
                     }
                     if attr_ints(n, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
                         return Err(bad("dilated"));
                     }
                     let p = attr_ints(n, "pads").unwrap_or_else(|| vec![0; 4]);
-                    let pads = [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize];
+                    let p: Vec<Result<usize, _>> = p.into_iter().map(usize::try_from).collect();
+                    let [Ok(t), Ok(l), Ok(b), Ok(r)] = p[..] else {
+                        return Err(bad("pads are not four sizes"));
+                    };
+                    let pads = [t, l, b, r];
                     let conv = |weights| Conv {
                         weights,
                         bias: bias.clone(),
@@ -216,24 +255,29 @@ impl Graph {
                         return Err(bad("weights are not 4-D"));
                     };
                     let stride = attr_ints(n, "strides").unwrap_or_else(|| vec![1, 1]);
-                    let untouched = ["pads", "output_padding", "dilations", "output_shape"]
-                        .iter()
-                        .all(|a| {
-                            attr_ints(n, a).is_none_or(|v| v.iter().all(|&x| x == 0 || x == 1))
-                        });
+                    let all = |name: &str, v: i64| {
+                        attr_ints(n, name).is_none_or(|x| x.iter().all(|&x| x == v))
+                    };
                     if kh != kw
                         || stride != [kh as i64, kw as i64]
-                        || !untouched
+                        || !all("pads", 0)
+                        || !all("output_padding", 0)
+                        || !all("dilations", 1)
+                        || attr_ints(n, "output_shape").is_some()
                         || attr_int(n, "group").is_some_and(|g| g > 1)
                     {
                         return Err(bad("only a k×k kernel with stride k"));
                     }
+                    let bias = match n.inputs.get(2) {
+                        Some(_) => floats(2)?,
+                        None => vec![0.0; cout],
+                    };
+                    if bias.len() != cout {
+                        return Err(bad("a bias per output channel"));
+                    }
                     Op::Upsample(Conv {
-                        weights: wt.f32s(),
-                        bias: match n.inputs.get(2) {
-                            Some(_) => param(2)?.f32s(),
-                            None => vec![0.0; cout],
-                        },
+                        weights: floats(1)?,
+                        bias,
                         cin,
                         cout,
                         k: [kh, kw],
@@ -242,7 +286,19 @@ impl Graph {
                     })
                 }
                 "Relu" => Op::Relu,
-                "PRelu" => Op::PRelu(param(1)?.f32s()),
+                "PRelu" => {
+                    // One slope per channel: [C, 1, 1] or [1, C, 1, 1] against NCHW.
+                    let dims = &param(1)?.dims;
+                    let channel_axis = dims.len().checked_sub(3);
+                    let per_channel = dims
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &d)| d == 1 || Some(i) == channel_axis);
+                    if !per_channel || dims.len() < 3 {
+                        return Err(bad("only one slope per channel"));
+                    }
+                    Op::PRelu(floats(1)?)
+                }
                 "Sigmoid" => Op::Sigmoid,
                 "HardSwish" => {
                     let defaults = n.attributes.iter().all(|a| match a.name.as_str() {
@@ -276,7 +332,7 @@ impl Graph {
                             .map(|a| String::from_utf8_lossy(&a.s).into_owned())
                             .unwrap_or_default()
                     };
-                    let scales = param(2)?.f32s();
+                    let scales = floats(2)?;
                     if s_attr("mode") != "linear"
                         || s_attr("coordinate_transformation_mode") != "half_pixel"
                         || scales != [1.0, 1.0, 2.0, 2.0]
@@ -295,7 +351,7 @@ impl Graph {
                     Op::MaxPool2
                 }
                 "Pad" => {
-                    let p = param(1)?.i64s();
+                    let p = ints(1)?;
                     let mode = n.attributes.iter().find(|a| a.name == "mode");
                     if mode.is_some_and(|m| m.s != b"constant") || n.inputs.len() > 2 {
                         return Err(bad("only zero padding"));
@@ -315,8 +371,8 @@ impl Graph {
                 }
                 "Reshape" => Op::Rows,
                 "Concat" => {
-                    if attr_int(n, "axis") != Some(1) {
-                        return Err(bad("only rows are concatenated"));
+                    if attr_int(n, "axis") != Some(1) || data_inputs.len() != n.inputs.len() {
+                        return Err(bad("only computed rows are concatenated"));
                     }
                     Op::Concat
                 }
@@ -331,18 +387,69 @@ impl Graph {
                         .ok_or_else(|| bad(&format!("{name} is used before it is made")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let ins: Vec<Order> = inputs.iter().map(|&i| order[i]).collect();
+            let out_order = match &op {
+                Op::Add | Op::Mul if inputs.len() != 2 => {
+                    return Err(bad("two computed inputs"));
+                }
+                Op::Add | Op::Mul if ins[0] != ins[1] => {
+                    return Err(bad("inputs in different layouts"));
+                }
+                Op::Relu | Op::Sigmoid | Op::HardSwish | Op::Add | Op::Mul => ins[0],
+                Op::Layout => {
+                    let to_nchw = attr_ints(n, "perm").unwrap_or_default() == [0, 3, 1, 2];
+                    match (ins[0], to_nchw) {
+                        (Order::Nhwc, true) => Order::Nchw,
+                        (Order::Nchw, false) => Order::Nhwc,
+                        _ => return Err(bad("a transpose from the layout it does not expect")),
+                    }
+                }
+                Op::Rows => {
+                    // The target shape says what the result is: rows, or one value per channel
+                    // in either layout. Channels-first data reshapes only as a single pixel,
+                    // which reads the same in both layouts (checked when it runs).
+                    let shape = ints(1)?;
+                    let non_unit: Vec<usize> =
+                        (0..shape.len()).filter(|&i| shape[i] != 1).collect();
+                    match (shape.len(), &non_unit[..]) {
+                        (4, [1]) => Order::Nchw,
+                        (4, [3]) => Order::Nhwc,
+                        // A single value: the same in every layout.
+                        (_, []) => Order::Rows,
+                        (2 | 3, _) => Order::Rows,
+                        _ => return Err(bad("only to rows or to one value per channel")),
+                    }
+                }
+                Op::Concat if ins.iter().any(|&o| o != Order::Rows) => {
+                    return Err(bad("only rows are concatenated"));
+                }
+                Op::Concat => Order::Rows,
+                // Convolutions, pools, resizing, channel padding and per-channel slopes read
+                // ONNX's channels-first axes.
+                _ if ins[0] != Order::Nchw => {
+                    return Err(bad("expects channels-first data"));
+                }
+                _ => Order::Nchw,
+            };
+            let single_pixel = matches!(op, Op::Rows) && ins[0] == Order::Nchw;
+            let op = if single_pixel { Op::Pixel } else { op };
             let output = slot_of.len();
             slot_of.insert(n.outputs[0].clone(), output);
+            order.push(out_order);
             nodes.push(Node { op, inputs, output });
         }
         let outputs = g
             .outputs
             .iter()
             .map(|o| {
-                slot_of
+                let slot = slot_of
                     .get(o)
                     .copied()
-                    .ok_or_else(|| Unsupported(format!("output {o} is not made")))
+                    .ok_or_else(|| Unsupported(format!("output {o} is not made")))?;
+                if order[slot] == Order::Nchw {
+                    return Err(Unsupported(format!("output {o} is channels first")));
+                }
+                Ok(slot)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let slots = slot_of.len();
@@ -401,7 +508,11 @@ impl Graph {
                 Op::Depthwise(c) => depthwise(slot(&vals, n.inputs[0]), c),
                 Op::Upsample(c) => upsample(slot(&vals, n.inputs[0]), c),
                 Op::Relu => map(owned(&mut vals), |v, _| v.max(0.0)),
-                Op::PRelu(s) => map(owned(&mut vals), |v, c| if v < 0.0 { v * s[c] } else { v }),
+                Op::PRelu(s) => {
+                    let a = owned(&mut vals);
+                    assert_eq!(s.len(), a.c, "a slope per channel");
+                    map(a, |v, c| if v < 0.0 { v * s[c] } else { v })
+                }
                 Op::Sigmoid => map(owned(&mut vals), |v, _| 1.0 / (1.0 + (-v).exp())),
                 Op::HardSwish => map(owned(&mut vals), |v, _| v * (v / 6.0 + 0.5).clamp(0.0, 1.0)),
                 Op::Add => {
@@ -456,7 +567,11 @@ impl Graph {
                 Op::Resize2 => resize2(slot(&vals, n.inputs[0])),
                 Op::PadChannels(extra) => pad_channels(slot(&vals, n.inputs[0]), *extra),
                 Op::Layout => owned(&mut vals),
-                Op::Rows => {
+                Op::Pixel | Op::Rows => {
+                    if matches!(n.op, Op::Pixel) {
+                        let a = slot(&vals, n.inputs[0]);
+                        assert_eq!(a.h * a.w, 1, "a channels-first reshape of one pixel");
+                    }
                     // Rows of channels-last data, or a 1×1 map's channels, which read the same
                     // in either layout.
                     let a = owned(&mut vals);
@@ -468,6 +583,7 @@ impl Graph {
                     }
                 }
                 Op::Concat => {
+                    // Rows of equal width (checked by the sizes: a row's width divides each).
                     let mut data = Vec::new();
                     for k in 0..n.inputs.len() {
                         data.extend_from_slice(&slot(&vals, n.inputs[k]).data);
@@ -610,6 +726,15 @@ mod kernels {
     const LANES: usize = 8;
     /// Output pixels per tile.
     const PIXELS: usize = 4;
+    /// Whether the baseline target multiplies and adds in one instruction (on x86-64 without
+    /// FMA, `mul_add` is a library call per value).
+    const BASELINE_FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
+
+    /// `a · b + c`, fused or not.
+    #[inline(always)]
+    fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+        if FUSED { a.mul_add(b, c) } else { a * b + c }
+    }
 
     /// `cout` rounded up to whole registers.
     pub fn padded(cout: usize) -> usize {
@@ -632,7 +757,7 @@ mod kernels {
             unsafe { gemm_avx2(rows, k, weights, bias, cout, out) };
             return;
         }
-        gemm_body(rows, k, weights, bias, cout, out);
+        gemm_body::<BASELINE_FMA>(rows, k, weights, bias, cout, out);
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -645,11 +770,11 @@ mod kernels {
         cout: usize,
         out: &mut [f32],
     ) {
-        gemm_body(rows, k, weights, bias, cout, out);
+        gemm_body::<true>(rows, k, weights, bias, cout, out);
     }
 
     #[inline(always)]
-    fn gemm_body(
+    fn gemm_body<const FUSED: bool>(
         rows: &[f32],
         k: usize,
         weights: &[f32],
@@ -669,11 +794,11 @@ mod kernels {
             }
             let mut co = 0;
             while co + 2 * LANES <= cpad {
-                tile::<2>(&a, n, k, weights, bias, co, cout, &mut out[p * cout..]);
+                tile::<2, FUSED>(&a, n, k, weights, bias, co, cout, &mut out[p * cout..]);
                 co += 2 * LANES;
             }
             if co < cpad {
-                tile::<1>(&a, n, k, weights, bias, co, cout, &mut out[p * cout..]);
+                tile::<1, FUSED>(&a, n, k, weights, bias, co, cout, &mut out[p * cout..]);
             }
             p += n;
         }
@@ -683,7 +808,7 @@ mod kernels {
     /// rest repeat the last): `PIXELS · B` independent sums, enough to keep both FMA units busy.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn tile<const B: usize>(
+    fn tile<const B: usize, const FUSED: bool>(
         a: &[&[f32]; PIXELS],
         n: usize,
         k: usize,
@@ -710,7 +835,7 @@ mod kernels {
             for (px, v) in acc.iter_mut().zip([v0, v1, v2, v3]) {
                 for (reg, wr) in px.iter_mut().zip(w.chunks_exact(LANES)) {
                     for (o, &wt) in reg.iter_mut().zip(wr) {
-                        *o = v.mul_add(wt, *o);
+                        *o = madd::<FUSED>(v, wt, *o);
                     }
                 }
             }
@@ -734,17 +859,17 @@ mod kernels {
             unsafe { depthwise_avx2(a, c, ow, out) };
             return;
         }
-        depthwise_body(a, c, ow, out);
+        depthwise_body::<BASELINE_FMA>(a, c, ow, out);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn depthwise_avx2(a: &Value, c: &Conv, ow: usize, out: &mut [f32]) {
-        depthwise_body(a, c, ow, out);
+        depthwise_body::<true>(a, c, ow, out);
     }
 
     #[inline(always)]
-    fn depthwise_body(a: &Value, c: &Conv, ow: usize, out: &mut [f32]) {
+    fn depthwise_body<const FUSED: bool>(a: &Value, c: &Conv, ow: usize, out: &mut [f32]) {
         let [kh, kw] = c.k;
         let ch = a.c;
         for (o, acc) in out.chunks_exact_mut(ch).enumerate() {
@@ -767,7 +892,7 @@ mod kernels {
                     let px = &a.data[(iy * a.w + ix) * ch..][..ch];
                     let tap = &c.weights[(ky * kw + kx) * ch..][..ch];
                     for ((o, &v), &wt) in acc.iter_mut().zip(px).zip(tap) {
-                        *o = v.mul_add(wt, *o);
+                        *o = madd::<FUSED>(v, wt, *o);
                     }
                 }
             }
@@ -866,4 +991,132 @@ fn pad_channels(a: &Value, extra: usize) -> Value {
         data.extend(std::iter::repeat_n(0.0, extra));
     }
     Value { c, data, ..*a }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proto::{Attribute, Graph as G, Node as N, Tensor as T};
+    use super::*;
+
+    fn node(op: &str, inputs: &[&str], output: &str, attributes: Vec<Attribute>) -> N {
+        N {
+            name: output.into(),
+            op_type: op.into(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: vec![output.into()],
+            attributes,
+        }
+    }
+
+    fn ints(name: &str, v: &[i64]) -> Attribute {
+        Attribute {
+            name: name.into(),
+            ints: v.to_vec(),
+            ..Attribute::default()
+        }
+    }
+
+    fn text(name: &str, v: &str) -> Attribute {
+        Attribute {
+            name: name.into(),
+            s: v.as_bytes().to_vec(),
+            ..Attribute::default()
+        }
+    }
+
+    fn floats(name: &str, dims: &[i64], v: &[f32]) -> T {
+        T {
+            name: name.into(),
+            dims: dims.to_vec(),
+            data_type: 1,
+            floats: v.to_vec(),
+            ..T::default()
+        }
+    }
+
+    /// NHWC in; to NCHW; a 1×1 convolution of 2 channels to 1 (weights 1 and 10, bias −15);
+    /// ReLU; back to NHWC.
+    fn small(conv_attrs: Vec<Attribute>, back: &[i64]) -> G {
+        G {
+            nodes: vec![
+                node("Transpose", &["x"], "a", vec![ints("perm", &[0, 3, 1, 2])]),
+                node("Conv", &["a", "w", "b"], "c", conv_attrs),
+                node("Relu", &["c"], "d", vec![]),
+                node("Transpose", &["d"], "y", vec![ints("perm", back)]),
+            ],
+            initializers: vec![
+                floats("w", &[1, 2, 1, 1], &[1.0, 10.0]),
+                floats("b", &[1], &[-15.0]),
+            ],
+            inputs: vec!["x".into(), "w".into(), "b".into()],
+            outputs: vec!["y".into()],
+        }
+    }
+
+    #[test]
+    fn a_small_graph_runs_channels_last() {
+        let g = Graph::from_proto(&small(vec![], &[0, 2, 3, 1])).expect("loads");
+        // 2×2 pixels of (first, second) channel.
+        let x = vec![1.0, 1.0, 2.0, 1.0, 0.0, 2.0, 5.0, 0.0];
+        let y = g.run(2, 2, x);
+        assert_eq!(y, vec![vec![0.0, 0.0, 5.0, 0.0]]);
+    }
+
+    #[test]
+    fn what_it_cannot_run_exactly_does_not_load() {
+        // A transpose from the layout it does not expect.
+        assert!(Graph::from_proto(&small(vec![], &[0, 3, 1, 2])).is_err());
+        // Automatic padding.
+        assert!(
+            Graph::from_proto(&small(vec![text("auto_pad", "SAME_UPPER")], &[0, 2, 3, 1])).is_err()
+        );
+        // Dilation.
+        assert!(
+            Graph::from_proto(&small(vec![ints("dilations", &[2, 2])], &[0, 2, 3, 1])).is_err()
+        );
+        // An operation it does not know.
+        let mut g = small(vec![], &[0, 2, 3, 1]);
+        g.nodes[2].op_type = "Elu".into();
+        assert!(Graph::from_proto(&g).is_err());
+        // A weight tensor whose data does not fill its dimensions.
+        let mut g = small(vec![], &[0, 2, 3, 1]);
+        g.initializers[0].dims = vec![1, 3, 1, 1];
+        assert!(Graph::from_proto(&g).is_err());
+        // A channels-first output.
+        let mut g = small(vec![], &[0, 2, 3, 1]);
+        g.nodes.pop();
+        g.outputs = vec!["d".into()];
+        assert!(Graph::from_proto(&g).is_err());
+    }
+
+    #[test]
+    fn both_kernels_agree_on_ragged_sizes() {
+        // 7 pixels (not a multiple of the tile's 4), 13 output channels (not a multiple of 8).
+        let (pixels, k, cout) = (7, 5, 13);
+        let cpad = kernels::padded(cout);
+        let v = |i: usize| ((i * 37 % 101) as f32 - 50.0) / 25.0;
+        let rows: Vec<f32> = (0..pixels * k).map(v).collect();
+        let mut weights = vec![0.0; k * cpad];
+        for kk in 0..k {
+            for co in 0..cout {
+                weights[kk * cpad + co] = v(kk * 13 + co + 3);
+            }
+        }
+        let mut bias: Vec<f32> = (0..cout).map(|c| v(c + 91)).collect();
+        bias.resize(cpad, 0.0);
+        let mut out = vec![f32::NAN; pixels * cout];
+        kernels::gemm(&rows, k, &weights, &bias, cout, &mut out);
+        for p in 0..pixels {
+            for co in 0..cout {
+                let want = bias[co]
+                    + (0..k)
+                        .map(|kk| rows[p * k + kk] * weights[kk * cpad + co])
+                        .sum::<f32>();
+                assert!(
+                    (out[p * cout + co] - want).abs() < 1e-4,
+                    "pixel {p}, channel {co}"
+                );
+            }
+        }
+    }
 }

@@ -40,32 +40,63 @@ pub struct Attribute {
 pub struct Tensor {
     pub name: String,
     pub dims: Vec<i64>,
+    /// `TensorProto.DataType`: 1 is float32, 7 is int64.
+    pub data_type: i32,
     pub floats: Vec<f32>,
     pub ints: Vec<i64>,
     pub raw: Vec<u8>,
 }
 
+/// `TensorProto.DataType.FLOAT`.
+const FLOAT: i32 = 1;
+/// `TensorProto.DataType.INT64`.
+const INT64: i32 = 7;
+
 impl Tensor {
-    /// The values as floats.
-    pub fn f32s(&self) -> Vec<f32> {
-        if !self.floats.is_empty() {
-            return self.floats.clone();
-        }
-        self.raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
+    /// The number of values its dimensions hold.
+    fn count(&self) -> Option<usize> {
+        self.dims
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
     }
 
-    /// The values as 64-bit integers.
-    pub fn i64s(&self) -> Vec<i64> {
-        if !self.ints.is_empty() {
-            return self.ints.clone();
+    /// The values as floats: a float32 tensor with as many values as its dimensions say.
+    pub fn f32s(&self) -> Result<Vec<f32>, Malformed> {
+        if self.data_type != FLOAT {
+            return Err(Malformed("a tensor is not float32"));
         }
-        self.raw
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect()
+        let v: Vec<f32> = if self.floats.is_empty() {
+            self.raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        } else {
+            self.floats.clone()
+        };
+        if Some(v.len()) != self.count() {
+            return Err(Malformed("a tensor's data does not fill its dimensions"));
+        }
+        Ok(v)
+    }
+
+    /// The values as 64-bit integers: an int64 tensor with as many values as its dimensions
+    /// say.
+    pub fn i64s(&self) -> Result<Vec<i64>, Malformed> {
+        if self.data_type != INT64 {
+            return Err(Malformed("a tensor is not int64"));
+        }
+        let v: Vec<i64> = if self.ints.is_empty() {
+            self.raw
+                .chunks_exact(8)
+                .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+                .collect()
+        } else {
+            self.ints.clone()
+        };
+        if Some(v.len()) != self.count() {
+            return Err(Malformed("a tensor's data does not fill its dimensions"));
+        }
+        Ok(v)
     }
 }
 
@@ -246,6 +277,7 @@ fn tensor(buf: &[u8]) -> Result<Tensor, Malformed> {
     for f in fields(buf) {
         match f? {
             (1, f) => push_ints(&mut t.dims, f)?,
+            (2, Field::Varint(v)) => t.data_type = v as i32,
             (4, f) => push_floats(&mut t.floats, f)?,
             (7, f) => push_ints(&mut t.ints, f)?,
             (8, Field::Bytes(b)) => t.name = string(b)?,
@@ -262,13 +294,19 @@ mod tests {
 
     #[test]
     fn varints_and_packed_fields_read_back() {
-        // Field 1 (dims), packed: 300 and 2; field 8 (name) "w"; field 4 (floats) unpacked: 1.5.
-        let mut buf = vec![0x0a, 0x03, 0xac, 0x02, 0x02, 0x42, 0x01, b'w', 0x25];
+        // Field 1 (dims), packed: 300 and 2; field 2 (data type) float; field 8 (name) "w";
+        // field 4 (floats) unpacked: 1.5.
+        let mut buf = vec![
+            0x0a, 0x03, 0xac, 0x02, 0x02, 0x10, 0x01, 0x42, 0x01, b'w', 0x25,
+        ];
         buf.extend_from_slice(&1.5f32.to_le_bytes());
         let t = tensor(&buf).expect("reads");
         assert_eq!(t.dims, [300, 2]);
         assert_eq!(t.name, "w");
-        assert_eq!(t.f32s(), [1.5]);
+        assert_eq!(t.floats, [1.5]);
+        // One value where the dimensions promise 600: refused, not misread.
+        assert!(t.f32s().is_err());
+        assert!(t.i64s().is_err(), "not an int64 tensor");
     }
 
     #[test]
