@@ -18,8 +18,10 @@
 //! one value per channel, and `Concat` of rows. The data always stays channels last; the
 //! loader follows which layout ONNX sees each value in (tf2onnx transposes back and forth
 //! inside the graph), and refuses an operation in a layout it cannot honour, automatic
-//! padding, and anything else it does not know, rather than run it approximately. The tests
-//! load and run every embedded model.
+//! padding, and anything else it does not know, rather than run it approximately. What only
+//! the sizes can tell (a reshape of channels-first data must be one pixel, a pool must cover
+//! the whole map, slopes and gates must match the channels, added maps must agree) is checked
+//! when the graph runs. The tests load and run every embedded model.
 
 use super::proto::{self, Node as NodeProto, Tensor as TensorProto};
 use std::collections::HashMap;
@@ -75,7 +77,8 @@ enum Op {
 enum Order {
     Nhwc,
     Nchw,
-    Rows,
+    /// `[1, n, width]` (or `[1, n]`, width 1): rows joined end to end by `Concat`.
+    Rows(usize),
 }
 
 #[derive(Debug)]
@@ -169,6 +172,16 @@ impl Graph {
                     .ok_or_else(|| bad(&format!("input {k} is not a constant")))
             };
             let floats = |k: usize| param(k)?.f32s().map_err(|e| bad(e.0));
+            // A weight tensor's four sizes, each at least 1.
+            let dims4 = |k: usize| -> Result<[usize; 4], Unsupported> {
+                let d = &param(k)?.dims;
+                let d: Vec<usize> = d
+                    .iter()
+                    .map(|&v| usize::try_from(v).ok().filter(|&v| v > 0))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| bad("a size under 1"))?;
+                d.try_into().map_err(|_| bad("weights are not 4-D"))
+            };
             let ints = |k: usize| param(k)?.i64s().map_err(|e| bad(e.0));
             if n.outputs.is_empty() || data_inputs.is_empty() {
                 return Err(bad("a node needs a computed input and an output"));
@@ -181,11 +194,7 @@ impl Graph {
             }
             let op = match n.op_type.as_str() {
                 "Conv" => {
-                    let wt = param(1)?;
-                    let dims: Vec<usize> = wt.dims.iter().map(|&d| d as usize).collect();
-                    let [cout, cin_g, kh, kw] = dims[..] else {
-                        return Err(bad("weights are not 4-D"));
-                    };
+                    let [cout, cin_g, kh, kw] = dims4(1)?;
                     let w = floats(1)?;
                     let bias = match n.inputs.get(2) {
                         Some(_) => floats(2)?,
@@ -249,11 +258,8 @@ impl Graph {
                     }
                 }
                 "ConvTranspose" => {
-                    let wt = param(1)?;
-                    let dims: Vec<usize> = wt.dims.iter().map(|&d| d as usize).collect();
-                    let [cin, cout, kh, kw] = dims[..] else {
-                        return Err(bad("weights are not 4-D"));
-                    };
+                    let [cin, cout, kh, kw] = dims4(1)?;
+                    let weights = floats(1)?;
                     let stride = attr_ints(n, "strides").unwrap_or_else(|| vec![1, 1]);
                     let all = |name: &str, v: i64| {
                         attr_ints(n, name).is_none_or(|x| x.iter().all(|&x| x == v))
@@ -276,7 +282,7 @@ impl Graph {
                         return Err(bad("a bias per output channel"));
                     }
                     Op::Upsample(Conv {
-                        weights: floats(1)?,
+                        weights,
                         bias,
                         cin,
                         cout,
@@ -319,10 +325,14 @@ impl Graph {
                         return Err(bad("padded pooling"));
                     }
                     let k = attr_ints(n, "kernel_shape").unwrap_or_default();
-                    let [kh, kw] = k[..] else {
+                    let window: Option<Vec<usize>> = k
+                        .iter()
+                        .map(|&v| usize::try_from(v).ok().filter(|&v| v > 0))
+                        .collect();
+                    let Some([kh, kw]) = window.as_deref() else {
                         return Err(bad("pooling window is not 2-D"));
                     };
-                    Op::GlobalMean([kh as usize, kw as usize])
+                    Op::GlobalMean([*kh, *kw])
                 }
                 "Resize" => {
                     let s_attr = |name: &str| {
@@ -345,7 +355,9 @@ impl Graph {
                     let k = attr_ints(n, "kernel_shape").unwrap_or_default();
                     let s = attr_ints(n, "strides").unwrap_or_default();
                     let p = attr_ints(n, "pads").unwrap_or_else(|| vec![0; 4]);
-                    if k != [2, 2] || s != [2, 2] || p.iter().any(|&v| v != 0) {
+                    let dilated =
+                        attr_ints(n, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1));
+                    if k != [2, 2] || s != [2, 2] || p.iter().any(|&v| v != 0) || dilated {
                         return Err(bad("only 2×2 pooling by 2 is supported"));
                     }
                     Op::MaxPool2
@@ -357,7 +369,8 @@ impl Graph {
                         return Err(bad("only zero padding"));
                     }
                     // [n, c, h, w] begins, then ends: only channels appended.
-                    if p.len() != 8 || p.iter().enumerate().any(|(i, &v)| i != 5 && v != 0) {
+                    let only_channels = p.iter().enumerate().all(|(i, &v)| (i == 5) == (v != 0));
+                    if p.len() != 8 || !only_channels || p[5] < 0 {
                         return Err(bad("only padding of the channel axis's end"));
                     }
                     Op::PadChannels(p[5] as usize)
@@ -415,15 +428,20 @@ impl Graph {
                         (4, [1]) => Order::Nchw,
                         (4, [3]) => Order::Nhwc,
                         // A single value: the same in every layout.
-                        (_, []) => Order::Rows,
-                        (2 | 3, _) => Order::Rows,
+                        (_, []) => Order::Rows(1),
+                        (2, _) if shape[0] == 1 => Order::Rows(1),
+                        (3, _) if shape[0] == 1 && shape[2] > 0 => Order::Rows(shape[2] as usize),
                         _ => return Err(bad("only to rows or to one value per channel")),
                     }
                 }
-                Op::Concat if ins.iter().any(|&o| o != Order::Rows) => {
-                    return Err(bad("only rows are concatenated"));
+                Op::Concat
+                    if ins
+                        .iter()
+                        .any(|&o| !matches!(o, Order::Rows(_)) || o != ins[0]) =>
+                {
+                    return Err(bad("only rows of one width are concatenated"));
                 }
-                Op::Concat => Order::Rows,
+                Op::Concat => ins[0],
                 // Convolutions, pools, resizing, channel padding and per-channel slopes read
                 // ONNX's channels-first axes.
                 _ if ins[0] != Order::Nchw => {
@@ -535,14 +553,18 @@ impl Graph {
                             a
                         } else {
                             // The second holds one value per channel of the first.
-                            assert_eq!(lb, a.c, "Mul by one value per channel");
+                            assert!(lb == a.c && b.h * b.w == 1, "Mul by one value per channel");
                             map(a, |v, c| v * b.data[c])
                         }
                     } else {
-                        let gate = owned(&mut vals).data;
+                        // The first holds one value per channel of the second.
+                        let gate = owned(&mut vals);
                         let big = slot(&vals, n.inputs[1]).clone();
-                        assert_eq!(gate.len(), big.c, "Mul by one value per channel");
-                        map(big, |v, c| v * gate[c])
+                        assert!(
+                            gate.data.len() == big.c && gate.h * gate.w == 1,
+                            "Mul by one value per channel"
+                        );
+                        map(big, |v, c| v * gate.data[c])
                     }
                 }
                 Op::MaxPool2 => max_pool(slot(&vals, n.inputs[0])),
@@ -583,7 +605,7 @@ impl Graph {
                     }
                 }
                 Op::Concat => {
-                    // Rows of equal width (checked by the sizes: a row's width divides each).
+                    // Rows of one width (checked when the graph loaded) joined end to end.
                     let mut data = Vec::new();
                     for k in 0..n.inputs.len() {
                         data.extend_from_slice(&slot(&vals, n.inputs[k]).data);
@@ -1081,6 +1103,11 @@ mod tests {
         // A weight tensor whose data does not fill its dimensions.
         let mut g = small(vec![], &[0, 2, 3, 1]);
         g.initializers[0].dims = vec![1, 3, 1, 1];
+        assert!(Graph::from_proto(&g).is_err());
+        // A weight size of 0 (nothing to read, and a bias for any count).
+        let mut g = small(vec![], &[0, 2, 3, 1]);
+        g.initializers[0].dims = vec![1, 2, 0, 1];
+        g.initializers[0].floats.clear();
         assert!(Graph::from_proto(&g).is_err());
         // A channels-first output.
         let mut g = small(vec![], &[0, 2, 3, 1]);

@@ -206,16 +206,24 @@ fn roi_around(points: &[[f32; 2]], angle: f32) -> Roi {
     }
 }
 
-/// The first pass's presence under which there is no second: that pass saw no face, so its
-/// landmarks give no eye line to align to. On the development set and its 196 variants, the
-/// portraits and the real-hires pictures (282 detections), no first pass under 0.05 rose
-/// above 0.29 in the second, and every face the second pass confirmed (≥ 0.5) read at least
-/// 0.35 in the first.
+/// The first pass's presence under which a detection gets no second pass: that pass saw no
+/// face, so its landmarks give no eye line to align to. On the development set and its 196
+/// variants, the portraits and the real-hires pictures (282 detections), no first pass under
+/// 0.05 rose above 0.29 in the second, and every face the second pass confirmed (≥ 0.5) read
+/// at least 0.35 in the first. Those crops were turned by the detector's eye keypoints; a box
+/// given by the caller is upright, so it always gets both passes ([`landmarks`]).
 const SECOND_PASS_FROM: f32 = 0.05;
 
 /// Landmarks for a face found at `roi0` (a square crop around it, eyes level): a first pass,
-/// then a second on the crop its landmarks give (none where the first saw no face).
+/// then a second on the crop its landmarks give.
 pub fn landmarks(pyr: &Pyramid, roi0: &Roi) -> Mesh {
+    let (first, _) = run_once(pyr, roi0);
+    second_pass(pyr, &first)
+}
+
+/// [`landmarks`] for a detector's crop, without the second pass where the first saw no face
+/// (presence under [`SECOND_PASS_FROM`]).
+pub fn landmarks_of_detection(pyr: &Pyramid, roi0: &Roi) -> Mesh {
     let (first, presence) = run_once(pyr, roi0);
     if presence < SECOND_PASS_FROM {
         return Mesh {
@@ -223,8 +231,13 @@ pub fn landmarks(pyr: &Pyramid, roi0: &Roi) -> Mesh {
             presence,
         };
     }
+    second_pass(pyr, &first)
+}
+
+/// The second pass, on the crop a first pass's landmarks give, eyes level.
+fn second_pass(pyr: &Pyramid, first: &[[f32; 2]]) -> Mesh {
     let (a, b) = (first[RIGHT_EYE_OUTER], first[LEFT_EYE_OUTER]);
-    let roi = roi_around(&first, (b[1] - a[1]).atan2(b[0] - a[0]));
+    let roi = roi_around(first, (b[1] - a[1]).atan2(b[0] - a[0]));
     let (points, presence) = run_once(pyr, &roi);
     Mesh { points, presence }
 }

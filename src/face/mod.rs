@@ -8,7 +8,7 @@
 //!    search saw something face-like but not sure enough, finer windows of the
 //!    full-resolution pixels look again, so faces from 64 px wide to the whole frame are found;
 //! 2. each detection gets its landmarks on a crop aligned to its eye line, sampled from the copy
-//!    or, for small faces, from the full-resolution pixels ([`mesh::landmarks`]);
+//!    or, for small faces, from the full-resolution pixels ([`mesh::landmarks_of_detection`]);
 //! 3. faces the mesh does not confirm are dropped, duplicates merged, the largest comes first.
 //!
 //! What the faces mean for skin (which are photographed, where the skin is) is the skin
@@ -294,9 +294,9 @@ fn landmark(
         // On a reduced copy, faces are landmarked on pixels resampled from full
         // resolution (a small face would otherwise be upscaled from the copy).
         let mesh = if scale > 1.0 {
-            mesh::landmarks(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
+            mesh::landmarks_of_detection(&crop_pyramid(img, &roi0, net::LANDMARK_SIDE), &roi0)
         } else {
-            mesh::landmarks(pyr, &roi0)
+            mesh::landmarks_of_detection(pyr, &roi0)
         };
         Face::confirmed(mesh, d.score)
     })

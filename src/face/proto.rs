@@ -65,6 +65,9 @@ impl Tensor {
         if self.data_type != FLOAT {
             return Err(Malformed("a tensor is not float32"));
         }
+        if !self.raw.len().is_multiple_of(4) {
+            return Err(Malformed("a tensor's raw data is not whole float32 values"));
+        }
         let v: Vec<f32> = if self.floats.is_empty() {
             self.raw
                 .chunks_exact(4)
@@ -84,6 +87,9 @@ impl Tensor {
     pub fn i64s(&self) -> Result<Vec<i64>, Malformed> {
         if self.data_type != INT64 {
             return Err(Malformed("a tensor is not int64"));
+        }
+        if !self.raw.len().is_multiple_of(8) {
+            return Err(Malformed("a tensor's raw data is not whole int64 values"));
         }
         let v: Vec<i64> = if self.ints.is_empty() {
             self.raw
@@ -307,6 +313,14 @@ mod tests {
         // One value where the dimensions promise 600: refused, not misread.
         assert!(t.f32s().is_err());
         assert!(t.i64s().is_err(), "not an int64 tensor");
+        // Raw data of 1 float and 3 stray bytes.
+        let t = Tensor {
+            dims: vec![1],
+            data_type: 1,
+            raw: vec![0, 0, 192, 63, 7, 7, 7],
+            ..Tensor::default()
+        };
+        assert!(t.f32s().is_err());
     }
 
     #[test]
