@@ -222,7 +222,7 @@ pub fn landmarks(pyr: &Pyramid, roi0: &Roi) -> Mesh {
 }
 
 /// [`landmarks`] for a detector's crop, without the second pass where the first saw no face
-/// (presence under [`SECOND_PASS_FROM`]).
+/// (presence under `SECOND_PASS_FROM`).
 pub fn landmarks_of_detection(pyr: &Pyramid, roi0: &Roi) -> Mesh {
     let (first, presence) = run_once(pyr, roi0);
     if presence < SECOND_PASS_FROM {
