@@ -43,7 +43,7 @@ enum Op {
     /// Depthwise convolution; weights `[ky][kx][c]`.
     Depthwise(Conv),
     /// Transposed convolution with a k×k kernel and stride k (the segmentation's last
-    /// upsampling); weights `[ci][co][ky][kx]`.
+    /// upsampling); weights `[ky][kx][co][ci]` (ONNX's `[ci][co][ky][kx]`, rearranged at load).
     Upsample(Conv),
     Relu,
     /// Slope per channel.
@@ -281,8 +281,19 @@ impl Graph {
                     if bias.len() != cout {
                         return Err(bad("a bias per output channel"));
                     }
+                    // [ci][co][ky][kx] → [ky][kx][co][ci]: one contiguous dot product per
+                    // output value.
+                    let mut taps = vec![0.0; weights.len()];
+                    for ci in 0..cin {
+                        for co in 0..cout {
+                            for t in 0..kh * kw {
+                                taps[(t * cout + co) * cin + ci] =
+                                    weights[(ci * cout + co) * kh * kw + t];
+                            }
+                        }
+                    }
                     Op::Upsample(Conv {
-                        weights,
+                        weights: taps,
                         bias,
                         cin,
                         cout,
@@ -527,9 +538,10 @@ impl Graph {
                 Op::Upsample(c) => upsample(slot(&vals, n.inputs[0]), c),
                 Op::Relu => map(owned(&mut vals), |v, _| v.max(0.0)),
                 Op::PRelu(s) => {
-                    let a = owned(&mut vals);
+                    let mut a = owned(&mut vals);
                     assert_eq!(s.len(), a.c, "a slope per channel");
-                    map(a, |v, c| if v < 0.0 { v * s[c] } else { v })
+                    kernels::prelu(&mut a.data, s);
+                    a
                 }
                 Op::Sigmoid => map(owned(&mut vals), |v, _| 1.0 / (1.0 + (-v).exp())),
                 Op::HardSwish => map(owned(&mut vals), |v, _| v * (v / 6.0 + 0.5).clamp(0.0, 1.0)),
@@ -873,6 +885,44 @@ mod kernels {
         }
     }
 
+    /// Negative values times their channel's slope, in place, a register at a time.
+    pub fn prelu(data: &mut [f32], slopes: &[f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has the feature the function is compiled for.
+            unsafe { prelu_avx2(data, slopes) };
+            return;
+        }
+        prelu_body(data, slopes);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn prelu_avx2(data: &mut [f32], slopes: &[f32]) {
+        prelu_body(data, slopes);
+    }
+
+    #[inline(always)]
+    fn prelu_body(data: &mut [f32], slopes: &[f32]) {
+        // Without a branch (which mispredicts on every other value): the positive part plus
+        // the slope times the negative part, which is one of the two exactly.
+        let leaky = |v: f32, s: f32| v.max(0.0) + s * v.min(0.0);
+        for px in data.chunks_exact_mut(slopes.len()) {
+            let mut vs = px.chunks_exact_mut(LANES);
+            let mut ss = slopes.chunks_exact(LANES);
+            for (v, s) in (&mut vs).zip(&mut ss) {
+                let v: &mut [f32; LANES] = v.try_into().expect("a whole register");
+                let s: &[f32; LANES] = s.try_into().expect("a whole register");
+                for i in 0..LANES {
+                    v[i] = leaky(v[i], s[i]);
+                }
+            }
+            for (v, &s) in vs.into_remainder().iter_mut().zip(ss.remainder()) {
+                *v = leaky(*v, s);
+            }
+        }
+    }
+
     /// Each output pixel: the bias, plus per tap the input pixel's channels times the tap's.
     pub fn depthwise(a: &Value, c: &Conv, ow: usize, out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
@@ -892,31 +942,78 @@ mod kernels {
 
     #[inline(always)]
     fn depthwise_body<const FUSED: bool>(a: &Value, c: &Conv, ow: usize, out: &mut [f32]) {
+        let (kw, stride, left) = (c.k[1], c.stride, c.pads[1]);
+        // Whether every tap of column `ox` lies inside.
+        let whole = |ox: usize| ox * stride >= left && ox * stride + kw <= a.w + left;
+        for (oy, row) in out.chunks_exact_mut(ow * a.c).enumerate() {
+            let mut ox = 0;
+            while ox < ow {
+                // Where [`PIXELS`] neighbours share their taps, their sums run side by side
+                // (one sum alone waits on the last multiply-add at every tap); else one pixel.
+                if ox + PIXELS <= ow && whole(ox) && whole(ox + PIXELS - 1) {
+                    depthwise_pixels::<PIXELS, FUSED>(a, c, oy, ox, row);
+                    ox += PIXELS;
+                } else {
+                    depthwise_pixels::<1, FUSED>(a, c, oy, ox, row);
+                    ox += 1;
+                }
+            }
+        }
+    }
+
+    /// Outputs `ox..ox + N` of row `oy` (which share their taps' columns), a register of
+    /// channels at a time; each output takes its taps in the order (ky, kx).
+    #[inline(always)]
+    fn depthwise_pixels<const N: usize, const FUSED: bool>(
+        a: &Value,
+        c: &Conv,
+        oy: usize,
+        ox: usize,
+        row: &mut [f32],
+    ) {
         let [kh, kw] = c.k;
-        let ch = a.c;
-        for (o, acc) in out.chunks_exact_mut(ch).enumerate() {
-            let (oy, ox) = (o / ow, o % ow);
-            acc.copy_from_slice(&c.bias);
-            for ky in 0..kh {
-                let Some(iy) = (oy * c.stride + ky).checked_sub(c.pads[0]) else {
-                    continue;
-                };
-                if iy >= a.h {
-                    continue;
-                }
-                for kx in 0..kw {
-                    let Some(ix) = (ox * c.stride + kx).checked_sub(c.pads[1]) else {
-                        continue;
-                    };
-                    if ix >= a.w {
-                        continue;
+        let (ch, stride, [top, left, ..]) = (a.c, c.stride, c.pads);
+        // The taps `k` of an output at `o` whose input `o · stride + k − before` lies inside.
+        let inside = |o: usize, k: usize, before: usize, len: usize| {
+            let start = o * stride;
+            (before.saturating_sub(start)..k.min((len + before).saturating_sub(start)))
+                .map(move |k| (k, start + k - before))
+        };
+        let pixels = &mut row[ox * ch..][..N * ch];
+        let groups = ch / LANES * LANES;
+        for g in (0..groups).step_by(LANES) {
+            let bias: [f32; LANES] = c.bias[g..g + LANES].try_into().expect("a register");
+            let mut acc = [bias; N];
+            for (ky, iy) in inside(oy, kh, top, a.h) {
+                let input = &a.data[iy * a.w * ch..][..a.w * ch];
+                for (kx, ix) in inside(ox, kw, left, a.w) {
+                    let w: &[f32; LANES] = c.weights[(ky * kw + kx) * ch + g..][..LANES]
+                        .try_into()
+                        .expect("a register");
+                    for (p, acc) in acc.iter_mut().enumerate() {
+                        let x: &[f32; LANES] = input[(ix + p * stride) * ch + g..][..LANES]
+                            .try_into()
+                            .expect("a register");
+                        for i in 0..LANES {
+                            acc[i] = madd::<FUSED>(x[i], w[i], acc[i]);
+                        }
                     }
-                    let px = &a.data[(iy * a.w + ix) * ch..][..ch];
-                    let tap = &c.weights[(ky * kw + kx) * ch..][..ch];
-                    for ((o, &v), &wt) in acc.iter_mut().zip(px).zip(tap) {
-                        *o = madd::<FUSED>(v, wt, *o);
+                }
+            }
+            for (p, acc) in acc.iter().enumerate() {
+                pixels[p * ch + g..][..LANES].copy_from_slice(acc);
+            }
+        }
+        for (p, px) in pixels.chunks_exact_mut(ch).enumerate() {
+            for (ci, v) in px.iter_mut().enumerate().skip(groups) {
+                let mut acc = c.bias[ci];
+                for (ky, iy) in inside(oy, kh, top, a.h) {
+                    for (kx, ix) in inside(ox + p, kw, left, a.w) {
+                        let x = a.data[(iy * a.w + ix) * ch + ci];
+                        acc = madd::<FUSED>(x, c.weights[(ky * kw + kx) * ch + ci], acc);
                     }
                 }
+                *v = acc;
             }
         }
     }
@@ -927,15 +1024,7 @@ fn upsample(a: &Value, c: &Conv) -> Value {
     assert_eq!(a.c, c.cin, "ConvTranspose's input channels");
     let k = c.k[0];
     let (oh, ow, co_n) = (a.h * k, a.w * k, c.cout);
-    // [ci][co][ky][kx] → [ky][kx][co][ci]: one contiguous dot product per output value.
-    let mut w = vec![0.0; c.weights.len()];
-    for ci in 0..c.cin {
-        for co in 0..co_n {
-            for t in 0..k * k {
-                w[(t * co_n + co) * c.cin + ci] = c.weights[(ci * co_n + co) * k * k + t];
-            }
-        }
-    }
+    let w = &c.weights;
     let mut data = vec![0.0; oh * ow * co_n];
     for (i, px) in a.data.chunks_exact(a.c).enumerate() {
         let (y, x) = (i / a.w, i % a.w);
@@ -1114,6 +1203,76 @@ mod tests {
         g.nodes.pop();
         g.outputs = vec!["d".into()];
         assert!(Graph::from_proto(&g).is_err());
+    }
+
+    #[test]
+    fn depthwise_sums_every_tap_inside_on_ragged_sizes() {
+        // 13 channels (one register and 5 more), widths that leave pixels over after the
+        // blocks of 4, both strides, and padding on either side or none.
+        let v = |i: usize| ((i * 37 % 101) as f32 - 50.0) / 25.0;
+        for (h, w, stride, pads) in [
+            (5, 11, 1, [1, 1, 1, 1]),
+            (6, 9, 2, [0, 0, 1, 1]),
+            (7, 10, 2, [1, 1, 1, 1]),
+            (4, 6, 1, [0, 0, 0, 0]),
+        ] {
+            let ch = 13;
+            let a = Value {
+                h,
+                w,
+                c: ch,
+                data: (0..h * w * ch).map(v).collect(),
+            };
+            let c = Conv {
+                weights: (0..9 * ch).map(|i| v(i + 7)).collect(),
+                bias: (0..ch).map(|i| v(i + 91)).collect(),
+                cin: ch,
+                cout: ch,
+                k: [3, 3],
+                stride,
+                pads,
+            };
+            let got = depthwise(&a, &c);
+            let (oh, ow) = (got.h, got.w);
+            assert_eq!(oh, out_size(h, 3, stride, pads[0], pads[2]));
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ci in 0..ch {
+                        let mut want = c.bias[ci];
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let (iy, ix) = (
+                                    (oy * stride + ky) as isize - pads[0] as isize,
+                                    (ox * stride + kx) as isize - pads[1] as isize,
+                                );
+                                if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
+                                    let x = a.data[(iy as usize * w + ix as usize) * ch + ci];
+                                    want += x * c.weights[(ky * 3 + kx) * ch + ci];
+                                }
+                            }
+                        }
+                        let o = got.data[(oy * ow + ox) * ch + ci];
+                        assert!(
+                            (o - want).abs() < 1e-4,
+                            "{h}×{w} stride {stride} pads {pads:?}: ({oy}, {ox}, {ci}) {o} ≠ {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prelu_scales_only_negative_values_by_their_channel() {
+        let slopes: Vec<f32> = (0..11).map(|c| 0.1 * c as f32).collect();
+        let data: Vec<f32> = (0..33).map(|i| (i as f32 - 16.0) * 0.5).collect();
+        let mut out = data.clone();
+        kernels::prelu(&mut out, &slopes);
+        for (i, (&o, &x)) in out.iter().zip(&data).enumerate() {
+            let want = if x < 0.0 { x * slopes[i % 11] } else { x };
+            // Equal as numbers (a zero slope may give +0 where the product gives −0).
+            assert_eq!(o, want, "value {i}");
+        }
     }
 
     #[test]

@@ -17,7 +17,62 @@ pub struct Pyramid {
 struct Level {
     w: usize,
     h: usize,
-    rgb: Vec<[f32; 3]>,
+    texels: Texels,
+}
+
+/// A level's pixels: the image's own bytes (the full-size level) or 0..1 values.
+enum Texels {
+    Bytes(Vec<u8>),
+    Floats(Vec<[f32; 3]>),
+}
+
+/// 0..1 for each byte value.
+static UNIT: [f32; 256] = {
+    let mut t = [0f32; 256];
+    let mut v = 0;
+    while v < 256 {
+        t[v] = v as f32 / 255.0;
+        v += 1;
+    }
+    t
+};
+
+/// Row-major RGB pixels read as 0..1 values.
+trait Pixels {
+    fn at(&self, i: usize) -> [f32; 3];
+}
+
+impl Pixels for [[f32; 3]] {
+    #[inline(always)]
+    fn at(&self, i: usize) -> [f32; 3] {
+        self[i]
+    }
+}
+
+/// 8-bit RGB, each byte read as the value a conversion would have stored.
+struct Bytes<'a>(&'a [u8]);
+
+impl Pixels for Bytes<'_> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> [f32; 3] {
+        let p = &self.0[3 * i..3 * i + 3];
+        [
+            UNIT[p[0] as usize],
+            UNIT[p[1] as usize],
+            UNIT[p[2] as usize],
+        ]
+    }
+}
+
+impl Level {
+    /// Pixel `i` (row-major) in 0..1.
+    #[inline(always)]
+    fn at(&self, i: usize) -> [f32; 3] {
+        match &self.texels {
+            Texels::Floats(rgb) => rgb[i],
+            Texels::Bytes(b) => Bytes(b).at(i),
+        }
+    }
 }
 
 /// A square crop: centre, side and rotation (radians, the crop's x axis in the image).
@@ -53,39 +108,64 @@ impl Roi {
 impl Pyramid {
     /// Builds the pyramid of an 8-bit RGB image that shows the full image at `scale` full
     /// pixels per pixel, with its corner at `origin` (full-image pixels).
-    pub fn new(img: &RgbImage, scale: f32, origin: [f32; 2]) -> Pyramid {
-        let lut: Vec<f32> = (0..256).map(|v| v as f32 / 255.0).collect();
-        let base = Level {
-            w: img.width() as usize,
-            h: img.height() as usize,
-            rgb: img
-                .pixels()
-                .map(|p| [lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]])
-                .collect(),
-        };
-        let mut levels = vec![base];
+    pub fn new(img: RgbImage, scale: f32, origin: [f32; 2]) -> Pyramid {
+        Pyramid::new_on(img, scale, origin, 1)
+    }
+
+    /// [`Pyramid::new`], the first halving done on up to `threads` threads (the same values
+    /// whatever the count). The full-size level keeps the image's bytes: crops seldom read it,
+    /// and each byte reads as the value a conversion would have stored.
+    pub fn new_on(img: RgbImage, scale: f32, origin: [f32; 2], threads: usize) -> Pyramid {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut levels = vec![Level {
+            w,
+            h,
+            texels: Texels::Bytes(img.into_raw()),
+        }];
         loop {
             let last = levels.last().expect("one level at least");
             if last.w.min(last.h) < 64 {
                 break;
             }
             let (w, h) = (last.w / 2, last.h / 2);
-            let mut rgb = Vec::with_capacity(w * h);
-            for y in 0..h {
-                for x in 0..w {
-                    let i = 2 * y * last.w + 2 * x;
-                    let q = [
-                        last.rgb[i],
-                        last.rgb[i + 1],
-                        last.rgb[i + last.w],
-                        last.rgb[i + last.w + 1],
-                    ];
-                    rgb.push(std::array::from_fn(|c| {
-                        0.25 * (q[0][c] + q[1][c] + q[2][c] + q[3][c])
-                    }));
+            let half = |rows: std::ops::Range<usize>| {
+                let mut rgb = Vec::with_capacity(rows.len() * w);
+                for y in rows {
+                    for x in 0..w {
+                        let i = 2 * y * last.w + 2 * x;
+                        let q = [
+                            last.at(i),
+                            last.at(i + 1),
+                            last.at(i + last.w),
+                            last.at(i + last.w + 1),
+                        ];
+                        rgb.push(std::array::from_fn(|c| {
+                            0.25 * (q[0][c] + q[1][c] + q[2][c] + q[3][c])
+                        }));
+                    }
                 }
-            }
-            levels.push(Level { w, h, rgb });
+                rgb
+            };
+            let bands = threads.clamp(1, h);
+            let rgb = if bands == 1 {
+                half(0..h)
+            } else {
+                std::thread::scope(|s| {
+                    let workers: Vec<_> = (0..bands)
+                        .map(|b| s.spawn(move || half(h * b / bands..h * (b + 1) / bands)))
+                        .collect();
+                    let parts: Vec<Vec<[f32; 3]>> = workers
+                        .into_iter()
+                        .map(|t| t.join().expect("pyramid worker panicked"))
+                        .collect();
+                    parts.concat()
+                })
+            };
+            levels.push(Level {
+                w,
+                h,
+                texels: Texels::Floats(rgb),
+            });
         }
         Pyramid {
             levels,
@@ -120,6 +200,23 @@ impl Pyramid {
     /// Any crop: each of the 2×2 subsamples of each crop pixel mapped through the rotation.
     fn crop_rotated(&self, roi: &Roi, n: usize, norm: impl Fn(f32) -> f32) -> Vec<f32> {
         let (lv, f) = self.level_for(roi, n);
+        match &lv.texels {
+            Texels::Bytes(b) => self.rotated_from(&Bytes(b), lv, f, roi, n, norm),
+            Texels::Floats(v) => self.rotated_from(&v[..], lv, f, roi, n, norm),
+        }
+    }
+
+    fn rotated_from<P: Pixels + ?Sized>(
+        &self,
+        px: &P,
+        lv: &Level,
+        f: f32,
+        roi: &Roi,
+        n: usize,
+        norm: impl Fn(f32) -> f32,
+    ) -> Vec<f32> {
+        // `f` is a power of two, so multiplying by its inverse divides exactly.
+        let inv_f = 1.0 / f;
         let mut out = Vec::with_capacity(n * n * 3);
         // `Roi::to_image` with its sine, cosine and scale computed once per crop (the same
         // arithmetic, so the same values).
@@ -136,10 +233,10 @@ impl Pyramid {
                 for (du, dv) in SUBSAMPLES {
                     let p = to_image(u as f32 + du, v as f32 + dv);
                     // Full image → level-0 → level pixel-centre coordinates.
-                    let x = (p[0] - self.origin[0]) / self.scale / f - 0.5;
-                    let y = (p[1] - self.origin[1]) / self.scale / f - 0.5;
+                    let x = (p[0] - self.origin[0]) / self.scale * inv_f - 0.5;
+                    let y = (p[1] - self.origin[1]) / self.scale * inv_f - 0.5;
                     let c = match (tap(x, lv.w), tap(y, lv.h)) {
-                        (Some(tx), Some(ty)) => blend(lv, tx, ty),
+                        (Some(tx), Some(ty)) => blend(px, lv.w, tx, ty),
                         _ => [0.0; 3],
                     };
                     for k in 0..3 {
@@ -160,14 +257,30 @@ impl Pyramid {
     /// cosine of 1 add and multiply exactly), so both give the same values.
     fn crop_upright(&self, roi: &Roi, n: usize, norm: impl Fn(f32) -> f32) -> Vec<f32> {
         let (lv, f) = self.level_for(roi, n);
+        match &lv.texels {
+            Texels::Bytes(b) => self.upright_from(&Bytes(b), lv, f, roi, n, norm),
+            Texels::Floats(v) => self.upright_from(&v[..], lv, f, roi, n, norm),
+        }
+    }
+
+    fn upright_from<P: Pixels + ?Sized>(
+        &self,
+        px: &P,
+        lv: &Level,
+        f: f32,
+        roi: &Roi,
+        n: usize,
+        norm: impl Fn(f32) -> f32,
+    ) -> Vec<f32> {
         let k = roi.side / n as f32;
         let half = n as f32 * 0.5;
+        let inv_f = 1.0 / f;
         let taps = |centre: f32, origin: f32, len: usize| -> Vec<Option<Tap>> {
             (0..2 * n)
                 .map(|t| {
                     let c = (t / 2) as f32 + if t % 2 == 0 { 0.25 } else { 0.75 };
                     let p = centre + (c - half) * k;
-                    tap((p - origin) / self.scale / f - 0.5, len)
+                    tap((p - origin) / self.scale * inv_f - 0.5, len)
                 })
                 .collect()
         };
@@ -187,7 +300,7 @@ impl Pyramid {
                     (xs[2 * u + 1], ys[2 * v + 1]),
                 ] {
                     let c = match (tx, ty) {
-                        (Some(tx), Some(ty)) => blend(lv, tx, ty),
+                        (Some(tx), Some(ty)) => blend(px, lv.w, tx, ty),
                         _ => [0.0; 3],
                     };
                     for k in 0..3 {
@@ -217,7 +330,7 @@ struct Tap {
 
 /// The tap at level-pixel coordinate `x` on an axis of `len` pixels; `None` beyond half a
 /// pixel outside (black there).
-#[inline]
+#[inline(always)]
 fn tap(x: f32, len: usize) -> Option<Tap> {
     if x < -0.5 || x > len as f32 - 0.5 {
         return None;
@@ -233,14 +346,16 @@ fn tap(x: f32, len: usize) -> Option<Tap> {
     })
 }
 
-/// The bilinear blend of the four pixels two taps select.
-#[inline]
-fn blend(lv: &Level, x: Tap, y: Tap) -> [f32; 3] {
-    let (top, bottom) = (
-        &lv.rgb[y.i0 * lv.w..][..lv.w],
-        &lv.rgb[y.i1 * lv.w..][..lv.w],
+/// The bilinear blend of the four pixels two taps select, in a level `w` pixels wide.
+#[inline(always)]
+fn blend<P: Pixels + ?Sized>(px: &P, w: usize, x: Tap, y: Tap) -> [f32; 3] {
+    let (top, bottom) = (y.i0 * w, y.i1 * w);
+    let (a, b, c, d) = (
+        px.at(top + x.i0),
+        px.at(top + x.i1),
+        px.at(bottom + x.i0),
+        px.at(bottom + x.i1),
     );
-    let (a, b, c, d) = (top[x.i0], top[x.i1], bottom[x.i0], bottom[x.i1]);
     std::array::from_fn(|k| {
         let top = a[k] + (b[k] - a[k]) * x.t;
         let bot = c[k] + (d[k] - c[k]) * x.t;
@@ -274,7 +389,7 @@ mod tests {
                 image::Rgb([0, 0, 255])
             }
         });
-        let pyr = Pyramid::new(&img, 1.0, [0.0, 0.0]);
+        let pyr = Pyramid::new(img.clone(), 1.0, [0.0, 0.0]);
         let roi = Roi {
             cx: 32.0,
             cy: 32.0,
@@ -299,7 +414,7 @@ mod tests {
             let h = x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503) ^ (x * y);
             image::Rgb([h as u8, (h >> 8) as u8, (h >> 16) as u8])
         });
-        let pyr = Pyramid::new(&img, 1.7, [13.0, -4.5]);
+        let pyr = Pyramid::new(img.clone(), 1.7, [13.0, -4.5]);
         for (cx, cy, side) in [
             (200.0, 150.0, 300.0),
             (40.0, 30.0, 97.3),
