@@ -395,3 +395,46 @@ fn outputs_are_stored_the_way_their_input_was() {
     );
     assert_eq!(image::load_from_memory(&tif).unwrap().width(), 600);
 }
+
+/// `realskin profile` reads the pixels with the configured `[skin]`: a Pixar-style portrait's
+/// face is judged rendered by default, so no skin is counted, and its skin is counted under a
+/// config that treats every face found. Skipped where `../shared/samples` is not present.
+#[test]
+fn profile_reads_the_pixels_with_the_configured_skin_settings() {
+    let picture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/samples/dev/not-photo/nanobanana_pixar-portrait.png");
+    if !picture.exists() {
+        eprintln!("skipped: ../shared/samples is not here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let skin_fraction = |config: Option<&std::path::Path>| {
+        let mut args = vec!["profile", "--json"];
+        if let Some(c) = config {
+            args.extend(["--config", c.to_str().unwrap()]);
+        }
+        args.push(picture.to_str().unwrap());
+        let out = realskin(&args, dir.path());
+        assert!(out.status.success(), "{out:?}");
+        let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            p["pixels"]["faces"].as_array().map(Vec::len),
+            Some(1),
+            "{p}"
+        );
+        p["pixels"]["skin_fraction"].as_f64().unwrap_or(0.0)
+    };
+    assert_eq!(
+        skin_fraction(None),
+        0.0,
+        "a rendered face has no skin to treat"
+    );
+    let config = dir.path().join("all-faces.toml");
+    // `enabled = false` turns the engine off for processing; the profile still reads.
+    std::fs::write(&config, "[skin]\nfaces = \"all\"\nenabled = false\n").unwrap();
+    let all = skin_fraction(Some(&config));
+    assert!(
+        all > 0.01,
+        "every face's skin when the config says so: {all}"
+    );
+}

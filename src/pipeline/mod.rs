@@ -267,8 +267,11 @@ pub fn run(
 
 /// Pixel facts for `realskin profile`: the faces are found and judged on the whole picture,
 /// as the daemon does; the skin engine's classifier and mask run on a copy reduced to at
-/// most `max_edge` pixels (cheap), scaled back to the original's pixels.
-pub fn pixel_facts(img: &image::DynamicImage, max_edge: u32) -> PixelFacts {
+/// most `max_edge` pixels (cheap), scaled back to the original's pixels. `skin` is the
+/// configured `[skin]` (its gate and mask settings decide what is skin), switched on (a
+/// profile reads even where processing is off), without grain or artefacts: the figures are
+/// read, no picture is written.
+pub fn pixel_facts(img: &image::DynamicImage, max_edge: u32, skin: &SkinConfig) -> PixelFacts {
     let long = img.width().max(img.height()).max(1);
     let (small, scale) = if long > max_edge {
         let s = f64::from(max_edge) / f64::from(long);
@@ -281,9 +284,10 @@ pub fn pixel_facts(img: &image::DynamicImage, max_edge: u32) -> PixelFacts {
         (img.clone(), 1.0)
     };
     let cfg = skin::SkinConfig {
+        enabled: true,
         grain: 0.0,
         artifacts: false,
-        ..Default::default()
+        ..skin.clone()
     };
     let found = skin::survey(img, &cfg, skin::space::Space::srgb());
     let ctx = skin::SkinContext {

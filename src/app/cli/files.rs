@@ -98,7 +98,10 @@ pub(super) fn profile(
             crate::profile::profile_bytes_with(&file.to_string_lossy(), &bytes, None, &opts);
         if !metadata_only {
             match crate::decode::decode(&bytes, loaded.config.daemon.max_megapixels) {
-                Ok(d) => p.pixels = Some(crate::pipeline::pixel_facts(&d.image, 1024)),
+                Ok(d) => {
+                    let skin = &loaded.config.skin;
+                    p.pixels = Some(crate::pipeline::pixel_facts(&d.image, 1024, skin));
+                }
                 Err(e) => p.warnings.push(format!("pixels not read: {e}")),
             }
         }

@@ -59,7 +59,7 @@ enum Command {
         /// Only read metadata: no faces, no photo/illustration check.
         #[arg(long)]
         metadata_only: bool,
-        /// Config file (for the generator-to-preset map).
+        /// Config file (its generator-to-preset map, and its `[skin]` for the pixel facts).
         #[arg(long, short)]
         config: Option<PathBuf>,
         /// The images.
