@@ -319,6 +319,44 @@ fn photographed_faces_of_the_dev_set_are_treated_and_drawn_ones_are_not() {
     }
 }
 
+/// A portrait stored on its side (turned a quarter turn either way) still has its face found,
+/// its landmarks turned with it, and is treated.
+#[test]
+fn a_portrait_turned_a_quarter_turn_is_found_and_treated() {
+    let Some(root) = samples() else { return };
+    for name in [
+        "dev/ai-photo/nanobanana_id-photo.png",
+        "dev/real-photo/facerec_rose-leslie.jpg",
+    ] {
+        let p = root.join(name);
+        let upright = open(&p);
+        let before = face::analyse(&upright, 2);
+        assert!(!before.is_empty(), "{name}: found upright");
+        for deg in [90.0f32, -90.0] {
+            let img = DynamicImage::ImageRgb8(turn::rotate(&upright.to_rgb8(), deg));
+            let faces = face::analyse(&img, 2);
+            assert_eq!(faces.len(), before.len(), "{name} turned {deg}°");
+            let roll = faces[0].mesh.roll_deg();
+            assert!(
+                (roll.abs() - 90.0).abs() < 25.0,
+                "{name} turned {deg}°: eye line at {roll}°"
+            );
+            let ratio =
+                faces[0].bbox.w.max(faces[0].bbox.h) / before[0].bbox.w.max(before[0].bbox.h);
+            assert!(
+                (0.8..1.25).contains(&ratio),
+                "{name} turned {deg}°: size {ratio}"
+            );
+            let (out, report) = run(&img);
+            assert!(
+                out.is_some(),
+                "{name} turned {deg}°: treated ({:?})",
+                report.skipped_reason
+            );
+        }
+    }
+}
+
 /// The big-eyed 3D toon portrait stays a toon under a warm grade and mirrored and turned 20°:
 /// its irises are measured at their limbus, not at the pupil inside them, whichever of the two
 /// edges the grade or the resampling makes the stronger.
