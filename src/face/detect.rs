@@ -135,30 +135,20 @@ pub fn in_window_from(pyr: &Pyramid, roi: &Roi, min_score: f32) -> Vec<Detection
     )
 }
 
-/// [`in_window`] on an upright window turned a quarter turn each way: the window's crop taken
-/// once and its pixels rearranged for each turn (a 2×2 supersample's points turn onto each
-/// other), detections of both turns in full-image pixels.
-pub fn in_window_turned(pyr: &Pyramid, upright: &Roi, threads: usize) -> Vec<Detection> {
+/// The detector's inputs for an upright window turned a quarter turn each way: the window's
+/// crop taken once and its pixels rearranged for each turn (a 2×2 supersample's points turn
+/// onto each other). Run each with [`on_turned`].
+pub fn turned_inputs(pyr: &Pyramid, upright: &Roi) -> [(Roi, Vec<f32>); 2] {
     let input = pyr.crop(upright, DETECTOR_SIDE, |v| v * 2.0 - 1.0);
-    let turns = [std::f32::consts::FRAC_PI_2, -std::f32::consts::FRAC_PI_2];
-    let work = |&angle: &f32| {
+    [std::f32::consts::FRAC_PI_2, -std::f32::consts::FRAC_PI_2].map(|angle| {
         let roi = Roi { angle, ..*upright };
-        on_input(
-            quarter_turn(&input, DETECTOR_SIDE, angle > 0.0),
-            &roi,
-            MIN_SCORE,
-        )
-    };
-    let found: Vec<Vec<Detection>> = if threads > 1 {
-        std::thread::scope(|s| {
-            let other = s.spawn(|| work(&turns[1]));
-            let first = work(&turns[0]);
-            vec![first, other.join().expect("detector worker panicked")]
-        })
-    } else {
-        turns.iter().map(work).collect()
-    };
-    found.concat()
+        (roi, quarter_turn(&input, DETECTOR_SIDE, angle > 0.0))
+    })
+}
+
+/// The detector on one of [`turned_inputs`]; detections in full-image pixels.
+pub fn on_turned((roi, input): &(Roi, Vec<f32>)) -> Vec<Detection> {
+    on_input(input.clone(), roi, MIN_SCORE)
 }
 
 /// The crop a window turned by ±90° would sample, from the upright window's `n`×`n` RGB crop:

@@ -203,7 +203,8 @@ pub fn analyse(img: &DynamicImage, threads: usize) -> Vec<Face> {
             side: longf,
             angle: 0.0,
         };
-        let dets = detect::merge(detect::in_window_turned(&pyr, &whole, threads));
+        let turned = detect::turned_inputs(&pyr, &whole);
+        let dets = detect::merge(par_map(&turned, threads, detect::on_turned).concat());
         faces.extend(
             landmark(img, &pyr, scale, &dets, threads)
                 .into_iter()
