@@ -134,12 +134,19 @@ pub fn render(
         w: f.w,
         h: f.h,
     });
-    // The previews are made on another core while the encoder (single-threaded) runs.
+    // The previews are made on another core while the encoder runs (PNG on the job's
+    // threads, the other formats on one).
     let t = Instant::now();
     let (previews, encoded) = std::thread::scope(|s| {
         let previews =
             s.spawn(|| previews::make(&input, &image, face, artifacts.mask_overlay.as_ref()));
-        let encoded = encode::encode(&image, format, &settings.output, coding);
+        let encoded = encode::encode(
+            &image,
+            format,
+            &settings.output,
+            coding,
+            settings.stages.skin.threads.max(1),
+        );
         (previews.join().unwrap_or_default(), encoded)
     });
     drop((input, image));

@@ -91,13 +91,15 @@ pub fn output_format(input: Format, cfg: &OutputConfig) -> Format {
     }
 }
 
-/// Encodes `image` as `format`, stored like `source` was where the format allows. Fails
-/// only on an encoder bug or an impossible layout.
+/// Encodes `image` as `format`, stored like `source` was where the format allows, on up to
+/// `threads` threads (fast PNG; the other encoders use one). Fails only on an encoder bug
+/// or an impossible layout.
 pub fn encode(
     image: &DynamicImage,
     format: Format,
     cfg: &OutputConfig,
     source: SourceCoding,
+    threads: usize,
 ) -> Result<Encoded, String> {
     let mut notes = Vec::new();
     let image = fit_layout(image, format, source, &mut notes);
@@ -115,9 +117,15 @@ pub fn encode(
                 PngCompression::Default => (CompressionType::Default, "deflate"),
                 PngCompression::Best => (CompressionType::Best, "deflate, best"),
             };
-            PngEncoder::new_with_quality(&mut bytes, level, FilterType::Adaptive)
-                .write_image(image.as_bytes(), w, h, color.into())
-                .map_err(|e| format!("encoding PNG failed: {e}"))?;
+            if level == CompressionType::Fast && super::png::handles(color) {
+                // The fast setting's compression, on every thread the job has.
+                let channels = color.channel_count() as usize;
+                bytes = super::png::encode(image.as_bytes(), w, h, channels, threads);
+            } else {
+                PngEncoder::new_with_quality(&mut bytes, level, FilterType::Adaptive)
+                    .write_image(image.as_bytes(), w, h, color.into())
+                    .map_err(|e| format!("encoding PNG failed: {e}"))?;
+            }
             word.to_string()
         }
         Format::Jpeg => {
@@ -349,6 +357,7 @@ mod tests {
             format,
             &OutputConfig::default(),
             SourceCoding::default(),
+            1,
         )
         .unwrap()
     }
@@ -401,7 +410,7 @@ mod tests {
     #[test]
     fn lossy_input_gives_lossy_webp_and_lossless_stays_lossless() {
         let img = photo(256, 192);
-        let small = encode(&img, Format::Webp, &OutputConfig::default(), LOSSY).unwrap();
+        let small = encode(&img, Format::Webp, &OutputConfig::default(), LOSSY, 1).unwrap();
         assert_eq!(riff_kind(&small.bytes), b"VP8 ");
         assert_eq!(small.facts.compression, "lossy, quality 90");
         let exact = plain(&img, Format::Webp);
@@ -428,9 +437,9 @@ mod tests {
     #[test]
     fn lossy_webp_takes_grey_and_alpha() {
         let grey = DynamicImage::ImageLuma8(photo(64, 64).to_luma8());
-        let enc = encode(&grey, Format::Webp, &OutputConfig::default(), LOSSY).unwrap();
+        let enc = encode(&grey, Format::Webp, &OutputConfig::default(), LOSSY, 1).unwrap();
         assert_eq!(decode(&enc.bytes, 100.0).unwrap().image.width(), 64);
-        let enc = encode(&rgba16(), Format::Webp, &OutputConfig::default(), LOSSY).unwrap();
+        let enc = encode(&rgba16(), Format::Webp, &OutputConfig::default(), LOSSY, 1).unwrap();
         assert!(enc.facts.alpha);
         let back = decode(&enc.bytes, 100.0).unwrap().image.to_rgba8();
         assert_eq!(
@@ -455,7 +464,7 @@ mod tests {
                 5,
             ),
         ] {
-            let enc = encode(&img, Format::Tiff, &OutputConfig::default(), coding).unwrap();
+            let enc = encode(&img, Format::Tiff, &OutputConfig::default(), coding, 1).unwrap();
             assert!(enc.bytes.len() < raw_size / 2, "{} bytes", enc.bytes.len());
             assert_eq!(decode(&enc.bytes, 100.0).unwrap().image, img);
             let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(&enc.bytes)).unwrap();
@@ -480,7 +489,7 @@ mod tests {
     fn jpeg_keeps_full_chroma_at_high_quality() {
         let img = photo(64, 48);
         let cfg = OutputConfig::default();
-        let enc = encode(&img, Format::Jpeg, &cfg, SourceCoding::default()).unwrap();
+        let enc = encode(&img, Format::Jpeg, &cfg, SourceCoding::default(), 1).unwrap();
         assert_eq!(jpeg_sampling(&enc.bytes), vec![0x11, 0x11, 0x11]);
         assert_eq!(enc.facts.compression, "lossy, quality 92");
         let low = OutputConfig {
@@ -488,7 +497,7 @@ mod tests {
             jpeg_progressive: true,
             ..OutputConfig::default()
         };
-        let enc = encode(&img, Format::Jpeg, &low, SourceCoding::default()).unwrap();
+        let enc = encode(&img, Format::Jpeg, &low, SourceCoding::default(), 1).unwrap();
         assert_eq!(jpeg_sampling(&enc.bytes)[0], 0x22);
         assert!(
             enc.bytes.windows(2).any(|w| w == [0xFF, 0xC2]),

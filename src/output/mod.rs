@@ -13,6 +13,7 @@
 //! removed.
 
 pub mod encode;
+pub mod png;
 pub mod settings;
 
 use std::fs::{self, File};
