@@ -95,16 +95,26 @@ impl GrainField {
         (a.row(y + self.oy[0]), b.row(y + self.oy[1]))
     }
 
-    /// Column indices into the two tile rows for image columns x0..x0+w.
-    pub fn cols(&self, x0: usize, w: usize) -> (Vec<u32>, Vec<u32>) {
-        (
-            (x0..x0 + w)
-                .map(|x| ((x + self.ox[0]) % TILE_A) as u32)
-                .collect(),
-            (x0..x0 + w)
-                .map(|x| ((x + self.ox[1]) % TILE_B) as u32)
-                .collect(),
-        )
+    /// The two tiles' sum (not yet weighted) for image columns x0..x0+out.len() of row y:
+    /// each tile row read in its contiguous runs, so the render's per-pixel loop reads one
+    /// sequential value.
+    pub fn noise_row(&self, x0: usize, y: usize, out: &mut [f32]) {
+        let (a, b) = self.rows(y);
+        cyclic(out, a, (x0 + self.ox[0]) % TILE_A, |o, v| *o = v);
+        cyclic(out, b, (x0 + self.ox[1]) % TILE_B, |o, v| *o += v);
+    }
+}
+
+/// Applies `f` to each of `out` with `src` read from `start` on, wrapping round.
+fn cyclic(out: &mut [f32], src: &[f32], start: usize, f: impl Fn(&mut f32, f32)) {
+    let (mut k, mut done) = (start, 0);
+    while done < out.len() {
+        let n = (src.len() - k).min(out.len() - done);
+        for (o, &v) in out[done..done + n].iter_mut().zip(&src[k..k + n]) {
+            f(o, v);
+        }
+        done += n;
+        k = 0;
     }
 }
 
@@ -114,12 +124,9 @@ pub const TILE_WEIGHT: f32 = std::f32::consts::FRAC_1_SQRT_2;
 /// Fills `out` (w×h, row-major) with the unit-sd grain of the rect at (x0, y0).
 pub fn noise_rect(out: &mut [f32], x0: usize, y0: usize, w: usize, h: usize, seed: u32) {
     let g = GrainField::new(seed);
-    let (ca, cb) = g.cols(x0, w);
-    for j in 0..h {
-        let (ra, rb) = g.rows(y0 + j);
-        for (i, o) in out[j * w..(j + 1) * w].iter_mut().enumerate() {
-            *o = TILE_WEIGHT * (ra[ca[i] as usize] + rb[cb[i] as usize]);
-        }
+    for (j, row) in out[..w * h].chunks_exact_mut(w.max(1)).enumerate() {
+        g.noise_row(x0, y0 + j, row);
+        row.iter_mut().for_each(|v| *v *= TILE_WEIGHT);
     }
 }
 

@@ -357,8 +357,6 @@ struct Pass<'a> {
     pores: Vec<f32>,
     grain_on: bool,
     gf: grain::GrainField,
-    gca: Vec<u32>,
-    gcb: Vec<u32>,
     /// Grain amplitude per unit of the tile pair's sum.
     gs: f32,
 }
@@ -399,11 +397,6 @@ impl<'a> Pass<'a> {
         }
         let grain_on = p.grain > 0.0;
         let gf = grain::GrainField::new(p.grain_seed);
-        let (gca, gcb) = if grain_on {
-            gf.cols(rect.x0, w)
-        } else {
-            (Vec::new(), Vec::new())
-        };
         let (na, nb) = (tex.redness.a.w, tex.redness.b.w);
         Pass {
             p,
@@ -421,16 +414,14 @@ impl<'a> Pass<'a> {
             pores,
             grain_on,
             gf,
-            gca,
-            gcb,
             gs: p.grain * grain::TILE_WEIGHT,
         }
     }
 
-    /// The grain's gain at column `i` of a row whose tile rows are `(ga, gb)`, for luminance `yl`.
+    /// The grain's gain for noise `n` (a value of [`grain::GrainField::noise_row`]) at
+    /// luminance `yl`.
     #[inline(always)]
-    fn grain(&self, ga: &[f32], gb: &[f32], i: usize, yl: f32) -> f32 {
-        let n = ga[self.gca[i] as usize] + gb[self.gcb[i] as usize];
+    fn grain(&self, n: f32, yl: f32) -> f32 {
         1.0 + self.gs * self.grain_t[lut_i(yl)] * n
     }
 
@@ -438,7 +429,7 @@ impl<'a> Pass<'a> {
     fn plain_row<T: Sample>(
         &self,
         io: &PixelIo<T>,
-        y: usize,
+        noise: &[f32],
         ch: usize,
         src_row: &[T],
         out_row: &mut [T],
@@ -447,16 +438,15 @@ impl<'a> Pass<'a> {
             out_row.copy_from_slice(src_row);
             return;
         }
-        let (ga, gb) = self.gf.rows(y);
-        for (i, (sp, op)) in src_row
+        for ((sp, op), &n) in src_row
             .chunks_exact(ch)
             .zip(out_row.chunks_exact_mut(ch))
-            .enumerate()
+            .zip(noise)
         {
             let c = io.read(sp);
             let g = if self.grain_on {
                 let yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
-                self.grain(ga, gb, i, yl)
+                self.grain(n, yl)
             } else {
                 1.0
             };
@@ -566,6 +556,8 @@ pub fn render_rect<T: Sample>(
     let gw = p.mask.w;
     let (mut mrow, mut drow, mut srow) = (vec![0f32; gw], vec![0f32; gw], vec![0f32; gw]);
     let mut m_full = vec![0f32; w];
+    // The grain's noise along the row (zeros, unused, without grain).
+    let mut noise = vec![0f32; w];
     let has_cast = p.cast.is_some();
     // Pits are tinted only where pores carry colour at all: never on a black-and-white or
     // toned picture, nor where pits are single pixels.
@@ -594,8 +586,11 @@ pub fn render_rect<T: Sample>(
                 row_has_skin |= *m > 0.0;
             }
         }
+        if pass.grain_on {
+            pass.gf.noise_row(rect.x0, y, &mut noise);
+        }
         if !row_has_skin {
-            pass.plain_row(&io, y, ch, src_row, out_row);
+            pass.plain_row(&io, &noise, ch, src_row, out_row);
             continue;
         }
         grid_row(p.density, y, p.k, &mut drow);
@@ -610,7 +605,6 @@ pub fn render_rect<T: Sample>(
             redness: (tex.redness.a.row(y), tex.redness.b.row(y)),
             pigment: (tex.pigment.a.row(y), tex.pigment.b.row(y)),
         };
-        let (grain_a, grain_b) = pass.gf.rows(y);
         for i in 0..w {
             let sp = &src_row[i * ch..(i + 1) * ch];
             let op = &mut out_row[i * ch..(i + 1) * ch];
@@ -626,7 +620,7 @@ pub fn render_rect<T: Sample>(
                 (1.0, 0.0, LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2])
             };
             if pass.grain_on {
-                gain *= pass.grain(grain_a, grain_b, i, yl * gain);
+                gain *= pass.grain(noise[i], yl * gain);
             }
             let o: [f32; 3] = if pit < 0.0 && tint {
                 std::array::from_fn(|k| c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0))
