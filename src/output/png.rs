@@ -109,7 +109,8 @@ pub fn encode(data: &[u8], width: u32, height: u32, channels: usize, threads: us
     let rows = height as usize;
     let band_rows = BAND_BYTES.div_ceil(stride.max(1)).max(1);
     let bands = rows.div_ceil(band_rows).max(1);
-    // Room for the worst case, so the file never grows by copying.
+    // Room for the raw size (reserved, resident only as written): a photograph takes well
+    // under it; noise, which the fixed code can expand by half, grows the file once.
     let mut out = Vec::with_capacity(data.len() + rows + bands * 80 + 128);
     out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
     let mut ihdr = Vec::with_capacity(13);
