@@ -1,33 +1,45 @@
 #!/usr/bin/env python3
-"""Derives realskin's real-skin exemplars (models/skin/*.png) from an unretouched portrait.
+"""Derives realskin's real-skin exemplars (models/skin/*.png) from unretouched portraits.
 
-The source is the NASA JSC official portrait of Nick Hague (Robert Markowitz, 2014; a US
-government work, public domain, see models/skin/SOURCES.md). Only the derived tiles are
-committed, never the photograph.
+The sources are two NASA JSC portraits in shared/samples/real-hires: the official portrait of
+Nick Hague (Robert Markowitz, 2014) for the nose and cheek, and a press-conference portrait of
+Oleg Artemyev (Bill Stafford, 2014) for the forehead. Both are US government works in the public
+domain, see models/skin/SOURCES.md. Only the derived tiles are committed, never the photographs.
 
 Each tile is a flat, crease-free patch of skin chosen by eye (coordinates below), turned into
 its detail alone, with the JPEG's 8x8 block grid taken out: linear luminance divided by its own Gaussian low-pass (sigma 1 mm), minus 1,
 so the tile holds the relative modulation that pores, fine lines and micro-relief make and none
-of the face's shading or colour. Stored as 16-bit grey PNG: value = 32768 + detail * SCALE.
+of the face's shading or colour. A tile from a source at another scale is then resampled to 8 px/mm, and
+each tile is given its contrast (1 but for the forehead, see CROPS).
+Stored as 16-bit grey PNG: value = 32768 + detail * SCALE.
 
-Usage: derive_skin_exemplars.py PORTRAIT.jpg OUT_DIR
+Usage: derive_skin_exemplars.py REAL_HIRES_DIR OUT_DIR
 Needs numpy, scipy and Pillow (bench/skin-eval-env.sh makes a venv with them).
 """
+import os
 import sys
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, zoom
 
-# The portrait's scale at the face, px per mm (realskin's own measure of this face: 8.0).
+# The tiles' scale, px per mm (realskin's own measure of the studio portrait's face: 8.0).
 PX_PER_MM = 8.0
-SIGMA = 1.0 * PX_PER_MM
 SCALE = 131072.0  # detail units per 16-bit step: +-0.25 fits
-# name: (x0, y0, x1, y1) in the 3000x4000 source; sides are multiples of the JPEG block.
+# The source portraits (file names in shared/samples/real-hires) and their scale at the face.
+SOURCES = {
+    "studio": ("nasa-jsc_official-portrait_man-blue-flightsuit_3000x4000.jpg", 8.0),
+    # Three-quarter view, IPD about 445 px foreshortened: 7-7.5 px/mm (real-hires/SOURCES.md).
+    "press": ("nasa-jsc_press-portrait_bald-man-blue-polo_3230x4037.jpg", 7.25),
+}
+# name: (source, (x0, y0, x1, y1), contrast); sides are multiples of the JPEG block.
+# The forehead's contrast: the press portrait's forehead (sd 0.027) is smooth, with sparse fine
+# pores and faint lines, as foreheads are; at 1.3x (sd 0.035, the cheek's is 0.038) its pores
+# still read on AI foreheads at 100 %, and its shape (a smooth base, sparse pits) is unchanged.
 CROPS = {
-    "nose": (1544, 1240, 1648, 1376),
-    "cheek": (1304, 1272, 1440, 1448),
-    "forehead": (1384, 728, 1720, 856),
+    "nose": ("studio", (1544, 1240, 1648, 1376), 1.0),
+    "cheek": ("studio", (1304, 1272, 1440, 1448), 1.0),
+    "forehead": ("press", (1000, 600, 1336, 728), 1.3),
 }
 BLOCK = 8  # the JPEG's luma block (4:4:4, grid at the origin)
 
@@ -53,17 +65,25 @@ def deblock(d):
     return np.real(np.fft.ifft2(f))
 
 
+def luminance(path):
+    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
+    return srgb_to_linear(rgb) @ np.array([0.2126, 0.7152, 0.0722])
+
+
 def main():
-    src, out = sys.argv[1], sys.argv[2]
-    rgb = np.asarray(Image.open(src).convert("RGB"), dtype=np.float64)
-    lin = srgb_to_linear(rgb)
-    y = lin @ np.array([0.2126, 0.7152, 0.0722])
-    m = int(3 * SIGMA)
-    for name, (x0, y0, x1, y1) in CROPS.items():
+    folder, out = sys.argv[1], sys.argv[2]
+    lum = {k: luminance(os.path.join(folder, f)) for k, (f, _) in SOURCES.items()}
+    for name, (src, (x0, y0, x1, y1), contrast) in CROPS.items():
+        y, ppm = lum[src], SOURCES[src][1]
+        sigma = 1.0 * ppm
+        m = int(3 * sigma)
         big = y[y0 - m : y1 + m, x0 - m : x1 + m]
-        detail = big / gaussian_filter(big, SIGMA, mode="reflect") - 1.0
+        detail = big / gaussian_filter(big, sigma, mode="reflect") - 1.0
+        # The block grid is the source's, so it comes out before any resampling.
         detail = deblock(detail[m:-m, m:-m])
-        detail -= detail.mean()
+        if ppm != PX_PER_MM:
+            detail = zoom(detail, PX_PER_MM / ppm, order=3, mode="reflect", grid_mode=True)
+        detail = (detail - detail.mean()) * contrast
         q = np.clip(np.round(32768 + detail * SCALE), 0, 65535).astype(np.uint16)
         Image.fromarray(q).save(f"{out}/{name}.png", optimize=True)
         d = detail.ravel()

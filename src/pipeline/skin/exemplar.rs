@@ -1,12 +1,13 @@
-//! Real skin detail: pores, fine lines and micro-relief taken from an unretouched studio
-//! portrait and re-synthesised at the picture's own scale.
+//! Real skin detail: pores, fine lines and micro-relief taken from unretouched NASA portraits
+//! and re-synthesised at the picture's own scale.
 //!
 //! A retoucher's standard way to give skin its texture back is an overlay of real skin. The tiles
 //! in `models/skin` are the detail alone (linear luminance over its own 1 mm low-pass, minus one)
-//! of flat, crease-free patches of the nose, a cheek and the forehead of a NASA studio portrait at
-//! 8 px/mm: a US government work in the public domain, see `models/skin/SOURCES.md`; the tiles
-//! are made by `models/tools/derive_skin_exemplars.py`. Only these derived tiles ship, never the
-//! photograph. Once per process, their round pores are deepened and their light side softened
+//! of flat, crease-free patches of the nose and a cheek of a NASA studio portrait at 8 px/mm, and
+//! of the forehead of a NASA press portrait resampled to that scale: US government works in the
+//! public domain, see `models/skin/SOURCES.md`; the tiles are made by
+//! `models/tools/derive_skin_exemplars.py`. Only these derived tiles ship, never the
+//! photographs. Once per process, their round pores are deepened and their light side softened
 //! (`shape_pits`), so the pores read as pits.
 //!
 //! Per picture, every tile is resampled to the face's px/mm and drawn through the picture's own
@@ -26,7 +27,7 @@ use std::sync::OnceLock;
 /// Below this scale (a 0.25 mm pore is under 0.4 px) skin detail is below the pixel: the
 /// procedural micro-grain of [`super::texture`] fills the pore band instead.
 pub const MIN_PX_PER_MM: f32 = 1.5;
-/// Scale of the tiles: the source portrait's px per mm at the face.
+/// Scale of the tiles: the studio portrait's px per mm at the face (the others are resampled to it).
 pub const EXEMPLAR_PX_PER_MM: f32 = 8.0;
 /// The tiles' own optical blur at their scale (Gaussian σ, px): a downscaled medium-format studio
 /// capture, about as sharp as a pixel grid allows.
