@@ -107,46 +107,57 @@ pub fn encode(
     let color = image.color();
     // Room for the worst case (stored deflate blocks, one filter byte per row), so the buffer
     // never grows by copying: on a 36 MP picture a doubling would hold both halves at once.
-    // Capacity never written is never resident.
+    // Capacity never written is never resident. Encoders that make their own buffer (fast PNG,
+    // lossy WebP) get none.
     let raw = w as usize * h as usize * color.bytes_per_pixel() as usize;
-    let mut bytes = Vec::with_capacity(raw + raw / 64 + h as usize + 65_536);
-    let compression = match format {
+    let buffer = || Vec::with_capacity(raw + raw / 64 + h as usize + 65_536);
+    let (bytes, compression) = match format {
         Format::Png => {
             let (level, word) = match cfg.png_compression {
                 PngCompression::Fast => (CompressionType::Fast, "deflate, fast"),
                 PngCompression::Default => (CompressionType::Default, "deflate"),
                 PngCompression::Best => (CompressionType::Best, "deflate, best"),
             };
-            if level == CompressionType::Fast && super::png::handles(color) {
+            let bytes = if level == CompressionType::Fast && super::png::handles(color) {
                 // The fast setting's compression, on every thread the job has.
                 let channels = color.channel_count() as usize;
-                bytes = super::png::encode(image.as_bytes(), w, h, channels, threads);
+                super::png::encode(image.as_bytes(), w, h, channels, threads)
             } else {
+                let mut bytes = buffer();
                 PngEncoder::new_with_quality(&mut bytes, level, FilterType::Adaptive)
                     .write_image(image.as_bytes(), w, h, color.into())
                     .map_err(|e| format!("encoding PNG failed: {e}"))?;
-            }
-            word.to_string()
+                bytes
+            };
+            (bytes, word.to_string())
         }
         Format::Jpeg => {
             let quality = cfg.quality.clamp(1, 100);
+            let mut bytes = buffer();
             jpeg(&image, quality, cfg.jpeg_progressive, &mut bytes)?;
-            format!("lossy, quality {quality}")
+            (bytes, format!("lossy, quality {quality}"))
         }
         Format::Webp if source.lossy => {
             let quality = cfg.webp_quality.clamp(1, 100);
-            bytes = webp_lossy(&image, quality)?;
-            format!("lossy, quality {quality}")
+            (
+                webp_lossy(&image, quality)?,
+                format!("lossy, quality {quality}"),
+            )
         }
         Format::Webp => {
+            let mut bytes = buffer();
             WebPEncoder::new_lossless(&mut bytes)
                 .write_image(image.as_bytes(), w, h, color.into())
                 .map_err(|e| format!("encoding WebP failed: {e}"))?;
-            "lossless".to_string()
+            (bytes, "lossless".to_string())
         }
         Format::Tiff => {
+            let mut bytes = buffer();
             tiff(&image, source.lzw, &mut bytes)?;
-            if source.lzw { "lzw" } else { "deflate" }.to_string()
+            (
+                bytes,
+                if source.lzw { "lzw" } else { "deflate" }.to_string(),
+            )
         }
     };
 
