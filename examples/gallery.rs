@@ -2,10 +2,10 @@
 //! IN OUT SHEET.png`.
 //!
 //! "Before" is IN enlarged with Lanczos3 to OUT's size (what plain upscaling gives); "after" is OUT.
-//! The sheet has one row per region of the largest face OUT's landmarks find (a cheek, the nose, the
-//! forehead where it is smoothest, so not on a fringe), each row: before and after at 100 % (256 px),
-//! then before and after at 200 % (the central 128 px, pixels doubled). A white bar separates before
-//! from after.
+//! The sheet has one row per region of the largest face OUT's landmarks find (a cheek, the nose,
+//! the smoothest spot of the forehead about as close to the cheek in colour as any, so not on a
+//! fringe), each row: before and after at 100 % (256 px), then before and after at 200 % (the
+//! central 128 px, pixels doubled). A white bar separates before from after.
 use image::{DynamicImage, GenericImageView, Rgb, RgbImage, imageops};
 use realskin::face::{self, mesh};
 
@@ -47,11 +47,23 @@ fn main() {
     } else {
         l
     };
-    // The forehead: of its middle, sides and the glabella, the spot whose central 128 px are
-    // smoothest before (a fringe over the middle of the forehead is hair, not skin).
-    let forehead = [151, 108, 337, 9]
+    // The forehead: of its middle, sides and the glabella, the smoothest spot (central 128 px,
+    // before) among those about as close in colour to the cheek as the closest one. A fringe
+    // over the forehead is hair, not skin, and AI hair can be as smooth as skin; a forehead in
+    // shadow is far from the cheek everywhere, and then smoothness alone decides.
+    let skin = mean_rgb(&before, cheek);
+    let spots: Vec<([f32; 2], f32)> = [151, 108, 337, 9]
         .into_iter()
-        .map(|i| m.at(i))
+        .map(|i| {
+            let c = m.at(i);
+            (c, colour_distance(mean_rgb(&before, c), skin))
+        })
+        .collect();
+    let closest = spots.iter().map(|s| s.1).fold(f32::MAX, f32::min);
+    let forehead = spots
+        .iter()
+        .filter(|s| s.1 <= 1.1 * closest + 2.0)
+        .map(|s| s.0)
         .min_by(|p, q| roughness(&before, *p).total_cmp(&roughness(&before, *q)))
         .unwrap_or(m.at(151));
     let regions = [cheek, m.at(5), forehead];
@@ -90,12 +102,40 @@ fn main() {
     });
 }
 
-/// Mean absolute luma difference between neighbours in the 128 px square around `c`.
-fn roughness(img: &DynamicImage, c: [f32; 2]) -> f32 {
+/// The 128 px square around `c` (clamped inside the picture).
+fn square(img: &DynamicImage, c: [f32; 2]) -> DynamicImage {
     let side = (SIDE / 2).min(img.width()).min(img.height());
     let x0 = (c[0] as i64 - side as i64 / 2).clamp(0, (img.width() - side) as i64) as u32;
     let y0 = (c[1] as i64 - side as i64 / 2).clamp(0, (img.height() - side) as i64) as u32;
-    let g = img.crop_imm(x0, y0, side, side).to_luma8();
+    img.crop_imm(x0, y0, side, side)
+}
+
+/// Mean colour of the 128 px square around `c`.
+fn mean_rgb(img: &DynamicImage, c: [f32; 2]) -> [f32; 3] {
+    let sq = square(img, c).to_rgb8();
+    let mut sum = [0f64; 3];
+    for p in sq.pixels() {
+        for (s, v) in sum.iter_mut().zip(p.0) {
+            *s += f64::from(v);
+        }
+    }
+    let n = f64::from(sq.width() * sq.height()).max(1.0);
+    sum.map(|s| (s / n) as f32)
+}
+
+/// Euclidean distance between two mean colours, in 8-bit steps.
+fn colour_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f32>()
+        .sqrt()
+}
+
+/// Mean absolute luma difference between neighbours in the 128 px square around `c`.
+fn roughness(img: &DynamicImage, c: [f32; 2]) -> f32 {
+    let g = square(img, c).to_luma8();
+    let side = g.width();
     let mut sum = 0u64;
     for y in 0..side - 1 {
         for x in 0..side - 1 {
