@@ -9,7 +9,7 @@
 mod exif;
 mod iptc;
 mod jpeg;
-mod png;
+pub(crate) mod png;
 mod source;
 mod tiff;
 mod webp;

@@ -8,16 +8,18 @@ use super::{
     latin1, latin1_owned,
 };
 
-const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
+/// The PNG file signature (PNG specification §5.2).
+pub(crate) const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
 const XMP_KEY: &str = "XML:com.adobe.xmp";
 /// Decompressed size limit for one text chunk or ICC profile.
 const INFLATE_LIMIT: usize = 16 * 1024 * 1024;
 const MAX_TEXT_ENTRIES: usize = 4096;
 
-fn crc(kind: &[u8], data: &[u8]) -> u32 {
+/// A chunk's CRC: over its type and its data, given as `parts` joined.
+fn crc(kind: &[u8], parts: &[&[u8]]) -> u32 {
     let mut c = flate2::Crc::new();
     c.update(kind);
-    c.update(data);
+    parts.iter().for_each(|p| c.update(p));
     c.sum()
 }
 
@@ -103,7 +105,7 @@ pub(crate) fn read(src: &mut dyn ByteSource, meta: &mut RawMetadata) {
                 let (data, crc_bytes) = chunk.split_at(size as usize);
                 let stored =
                     u32::from_be_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
-                if stored != crc(&kind, data) {
+                if stored != crc(&kind, &[data]) {
                     meta.warnings.push(format!(
                         "PNG {name} chunk has a bad checksum; its content is used anyway"
                     ));
@@ -309,11 +311,13 @@ fn text_entry(entry: TextEntry, meta: &mut RawMetadata) {
     }
 }
 
-fn push_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&u32::try_from(data.len()).unwrap_or(u32::MAX).to_be_bytes());
+/// Appends a chunk whose data is `parts` joined (the parts are not copied together first).
+pub(crate) fn push_chunk(out: &mut Vec<u8>, kind: &[u8; 4], parts: &[&[u8]]) {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
     out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&crc(kind, data).to_be_bytes());
+    parts.iter().for_each(|p| out.extend_from_slice(p));
+    out.extend_from_slice(&crc(kind, parts).to_be_bytes());
 }
 
 fn valid_key(key: &str) -> bool {
@@ -409,20 +413,20 @@ pub(crate) fn embed(
     let mut out = Vec::with_capacity(encoded.len() + 4096);
     out.extend_from_slice(SIGNATURE);
     let (ihdr_kind, ihdr) = chunks[0];
-    push_chunk(&mut out, &ihdr_kind, ihdr);
+    push_chunk(&mut out, &ihdr_kind, &[ihdr]);
     if let Some(icc) = &meta.icc {
         let mut data = b"ICC Profile\0\0".to_vec();
         data.extend_from_slice(&deflate(icc));
-        push_chunk(&mut out, b"iCCP", &data);
+        push_chunk(&mut out, b"iCCP", &[&data]);
     }
     if let Some(exif) = &meta.exif {
-        push_chunk(&mut out, b"eXIf", exif);
+        push_chunk(&mut out, b"eXIf", &[exif]);
     }
     if let Some(xmp) = &meta.xmp {
         let mut data = format!("{XMP_KEY}\0").into_bytes();
         data.extend_from_slice(&[0, 0, 0, 0]);
         data.extend_from_slice(xmp.as_bytes());
-        push_chunk(&mut out, b"iTXt", &data);
+        push_chunk(&mut out, b"iTXt", &[&data]);
     }
     if meta.xmp_extended.is_some() {
         skipped.push(
@@ -433,7 +437,7 @@ pub(crate) fn embed(
         let text = encode_raw_profile("IPTC profile", &super::iptc_to_irb(iptc));
         let mut data = b"Raw profile type iptc\0\0".to_vec();
         data.extend_from_slice(&deflate(text.as_bytes()));
-        push_chunk(&mut out, b"zTXt", &data);
+        push_chunk(&mut out, b"zTXt", &[&data]);
     }
     for entry in &meta.text {
         if !valid_key(&entry.key) {
@@ -444,11 +448,11 @@ pub(crate) fn embed(
             continue;
         }
         let (kind, data) = encode_text(entry);
-        push_chunk(&mut out, kind, &data);
+        push_chunk(&mut out, kind, &[&data]);
     }
     for (kind, data) in &chunks[1..] {
         if !replaced(kind, data) {
-            push_chunk(&mut out, kind, data);
+            push_chunk(&mut out, kind, &[data]);
         }
     }
     Ok(out)

@@ -16,6 +16,7 @@
 //! any thread count. Bands are appended to the file in order as they finish, so at most one
 //! band per thread is held besides the file.
 
+use crate::meta::png::{SIGNATURE, push_chunk};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
@@ -112,12 +113,12 @@ pub fn encode(data: &[u8], width: u32, height: u32, channels: usize, threads: us
     // Room for the raw size (reserved, resident only as written): a photograph takes well
     // under it; noise, which the fixed code can expand by half, grows the file once.
     let mut out = Vec::with_capacity(data.len() + rows + bands * 80 + 128);
-    out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+    out.extend_from_slice(SIGNATURE);
     let mut ihdr = Vec::with_capacity(13);
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, if channels == 4 { 6 } else { 2 }, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &[&ihdr]);
+    push_chunk(&mut out, b"IHDR", &[&ihdr]);
 
     let state = Mutex::new(Joined {
         next: 0,
@@ -143,7 +144,7 @@ pub fn encode(data: &[u8], width: u32, height: u32, channels: usize, threads: us
             let zlib_head: &[u8] = if b == 0 { &HEADER[..2] } else { &[] };
             let trailer = s.adler.to_be_bytes();
             let tail: &[u8] = if last { &trailer } else { &[] };
-            chunk(&mut s.out, b"IDAT", &[zlib_head, &bytes, tail]);
+            push_chunk(&mut s.out, b"IDAT", &[zlib_head, &bytes, tail]);
             s.next += 1;
             turn.notify_all();
         }
@@ -156,7 +157,7 @@ pub fn encode(data: &[u8], width: u32, height: u32, channels: usize, threads: us
         work();
     });
     let mut out = state.into_inner().unwrap_or_else(|p| p.into_inner()).out;
-    chunk(&mut out, b"IEND", &[]);
+    push_chunk(&mut out, b"IEND", &[]);
     out
 }
 
@@ -165,19 +166,6 @@ struct Joined {
     next: usize,
     adler: u32,
     out: Vec<u8>,
-}
-
-/// Appends a PNG chunk whose data is `parts` joined.
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], parts: &[&[u8]]) {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    out.extend_from_slice(&(len as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    for p in parts {
-        out.extend_from_slice(p);
-    }
-    let crc = crc32fast::hash(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
 }
 
 /// Rows `r0..r1` filtered and compressed as one deflate block (ended by a sync flush unless
