@@ -577,17 +577,17 @@ pub fn render_rect<T: Sample>(
         let src_row = &src[(sy * img_w + rect.x0) * ch..(sy * img_w + rect.x0 + w) * ch];
         let out_row = &mut out[j * w * ch..(j + 1) * w * ch];
         let mut row_has_skin = false;
-        if skin && {
+        if skin {
             grid_row(p.mask, y, p.k, &mut mrow);
             // Most rows cross no skin: a row whose grid is nowhere above 0 interpolates to
             // nothing above 0 either.
-            mrow.iter().any(|&v| v > 0.0)
-        } {
-            let tx = &pass.tx;
-            for (i, m) in m_full.iter_mut().enumerate() {
-                let (a, b) = (mrow[tx.i0[i] as usize], mrow[tx.i1[i] as usize]);
-                *m = a + (b - a) * tx.f[i];
-                row_has_skin |= *m > 0.0;
+            if mrow.iter().any(|&v| v > 0.0) {
+                let tx = &pass.tx;
+                for (i, m) in m_full.iter_mut().enumerate() {
+                    let (a, b) = (mrow[tx.i0[i] as usize], mrow[tx.i1[i] as usize]);
+                    *m = a + (b - a) * tx.f[i];
+                    row_has_skin |= *m > 0.0;
+                }
             }
         }
         if pass.grain_on {
