@@ -8,7 +8,7 @@
 //! |--------------|-----------------------------------------------------------------------|----------------------|
 //! | [`config`]   | settings, defaults, the default file, every-mistake-at-once checking  | files being processed |
 //! | [`watch`]    | hotfolder sources: events, polling, reconcile, settle gate, ignores   | image content        |
-//! | [`ledger`]   | the SQLite job database: claim, progress, outcome, resume             | pixels               |
+//! | [`ledger`]   | the job database (SQLite, or PostgreSQL for a fleet): claims as leases | pixels               |
 //! | [`decode`]   | bytes to pixels with limits (format sniffing, bombs, truncation)      | the filesystem       |
 //! | [`meta`]     | metadata containers: read ICC/EXIF/XMP/IPTC/C2PA, splice into outputs | pixels               |
 //! | [`face`]     | faces and their 468 landmarks (embedded MediaPipe models, own ONNX interpreter) | skin, the filesystem |

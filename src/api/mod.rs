@@ -179,6 +179,7 @@ fn router(state: AppState) -> Router {
         .route("/api/pause", post(pause))
         .route("/api/resume", post(resume))
         .route("/api/rescan", post(rescan))
+        .route("/api/fleet", get(fleet))
         .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
@@ -495,6 +496,37 @@ async fn resume(State(s): State<AppState>) -> Response {
 
 async fn rescan(State(s): State<AppState>) -> Response {
     control(&s, Control::Rescan).await
+}
+
+/// The fleet: this node's name and every node the shared ledger knows, with its current
+/// jobs, totals and last heartbeat (`shared: false` and no nodes on a single machine).
+async fn fleet(State(s): State<AppState>) -> Response {
+    let ledger = s.daemon.ledger.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        ledger.fleet().map(|nodes| {
+            serde_json::json!({
+                "shared": ledger.is_shared(),
+                "node": ledger.instance(),
+                "database": ledger.place(),
+                "now_ms": crate::ledger::now_ms(),
+                "nodes": nodes,
+            })
+        })
+    })
+    .await;
+    match answer {
+        Ok(Ok(v)) => axum::Json(v).into_response(),
+        Ok(Err(e)) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+        Err(e) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {

@@ -46,6 +46,31 @@ pub fn check(loaded: &LoadedConfig) -> Vec<Problem> {
             "must be a positive number of megapixels, like 100".into(),
         );
     }
+    if cfg.fleet.is_shared()
+        && let Err(e) = cfg.fleet.database.parse::<postgres::Config>()
+    {
+        add(
+            Severity::Error,
+            "fleet.database".into(),
+            format!(
+                "is not a PostgreSQL connection string ({e}); write it like \"postgres://realskin:secret@nas.local/realskin\""
+            ),
+        );
+    }
+    if !cfg.fleet.node.chars().all(super::valid_node_char) || cfg.fleet.node.len() > 64 {
+        add(
+            Severity::Error,
+            "fleet.node".into(),
+            "may hold only letters, digits, '.', '_' and '-' (at most 64): it names this machine's folder on the share".into(),
+        );
+    }
+    if cfg.fleet.lease.get() < std::time::Duration::from_secs(3) {
+        add(
+            Severity::Error,
+            "fleet.lease".into(),
+            "must be at least \"3s\" (heartbeats go out three times per lease); \"30s\" suits most networks".into(),
+        );
+    }
     if cfg.daemon.retry_backoff.get().is_zero() {
         add(
             Severity::Error,

@@ -38,6 +38,8 @@ pub struct Config {
     pub skin: SkinConfig,
     /// The local control API and dashboard.
     pub api: ApiConfig,
+    /// Several machines on one share, one shared ledger (optional).
+    pub fleet: FleetConfig,
     /// Which skin preset each generator gets with `[skin] preset = "auto"`.
     pub presets: PresetMap,
     /// The watched folders. None in the file means the one default hotfolder.
@@ -52,6 +54,7 @@ impl Default for Config {
             output: OutputConfig::default(),
             skin: SkinConfig::default(),
             api: ApiConfig::default(),
+            fleet: FleetConfig::default(),
             presets: PresetMap::default(),
             hotfolder: vec![HotfolderConfig::default()],
         }
@@ -75,6 +78,59 @@ impl Default for ApiConfig {
             listen: "127.0.0.1:7869".to_string(),
         }
     }
+}
+
+/// `[fleet]`: several machines watching the same shared folders, with one ledger of jobs
+/// on a PostgreSQL server instead of each machine's own SQLite file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetConfig {
+    /// `postgres://user:password@host/db` (or `host=… dbname=…`); empty = this machine
+    /// alone, with its SQLite ledger in the state folder.
+    pub database: String,
+    /// This machine's name in the fleet (letters, digits, `.`, `_`, `-`); empty = the host
+    /// name and a short hash of the state folder, stable across restarts.
+    pub node: String,
+    /// How long a job stays this machine's without a heartbeat: when a machine dies, the
+    /// others take its jobs over after this. Heartbeats go out three times per lease.
+    pub lease: Duration,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        Self {
+            database: String::new(),
+            node: String::new(),
+            lease: Duration::from_secs(30),
+        }
+    }
+}
+
+impl FleetConfig {
+    /// Whether the ledger is shared (a database is set).
+    pub fn is_shared(&self) -> bool {
+        !self.database.trim().is_empty()
+    }
+
+    /// This machine's node name: `node`, or `<host>-<hash of the state folder>`.
+    pub fn node_name(&self, state_dir: &Path) -> String {
+        if !self.node.is_empty() {
+            return self.node.clone();
+        }
+        let host: String = sysinfo::System::host_name()
+            .unwrap_or_default()
+            .chars()
+            .map(|c| if valid_node_char(c) { c } else { '-' })
+            .collect();
+        let host = if host.is_empty() { "host".into() } else { host };
+        let hash = blake3::hash(state_dir.as_os_str().as_encoded_bytes()).to_hex();
+        format!("{host}-{}", &hash[..6])
+    }
+}
+
+/// Characters a node name may hold (it names a folder on the share).
+pub fn valid_node_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
 }
 
 /// `[daemon]`: process-wide settings.

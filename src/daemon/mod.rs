@@ -30,7 +30,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{Config, LoadedConfig};
-use crate::ledger::{Ledger, now_ms};
+use crate::ledger::{JobId, Ledger, Store, now_ms};
 use crate::output;
 use crate::report::Outcome;
 use crate::service::notify::Notifier;
@@ -111,6 +111,7 @@ where
             Some(done) = events.done.recv() => daemon.on_done(done),
             Some(cmd) = events.control.recv() => daemon.on_control(cmd),
             _ = events.retry_tick.tick() => daemon.on_retry_tick().await,
+            _ = events.fleet_tick.tick(), if daemon.ledger.is_shared() => daemon.on_fleet_tick().await,
             _ = events.guest_tick.tick(), if daemon.guest_enabled => daemon.on_guest_tick().await,
             _ = events.watchdog.tick(), if daemon.notifier.watchdog_interval().is_some() => {
                 daemon.notifier.watchdog();
@@ -138,6 +139,8 @@ struct Events {
     guest_tick: tokio::time::Interval,
     /// The service manager's watchdog, when it asked for one.
     watchdog: tokio::time::Interval,
+    /// In a fleet: heartbeats and take-overs, three times per lease.
+    fleet_tick: tokio::time::Interval,
 }
 
 /// The running daemon's state: one handler per event the loop in [`run`] waits on.
@@ -159,6 +162,11 @@ struct Daemon {
     paused: bool,
     /// Why new images wait for the machine, when they do.
     yielding: Option<String>,
+    /// In a fleet: why no image is taken while the shared database is out of reach.
+    fleet_down: Option<String>,
+    /// Jobs this node holds that stopped when the fleet database went away; resumed when
+    /// it is back.
+    parked: Vec<JobId>,
     /// When jobs finished in the last ten minutes, for the rate.
     finished_at: VecDeque<tokio::time::Instant>,
     /// Set at shutdown: running jobs may finish until then.
@@ -172,13 +180,12 @@ impl Daemon {
     /// and the watch sources, and queues the jobs an earlier run did not finish.
     async fn start(cfg: Arc<Config>) -> anyhow::Result<(Self, Events)> {
         prepare_folders(&cfg)?;
-        let ledger_path = cfg.daemon.state().ledger();
-        let ledger = Arc::new(Ledger::open(&ledger_path).with_context(|| {
-            format!(
-                "cannot open the job ledger {}; check that the state folder is writable and not used by a different realskin version",
-                ledger_path.display()
-            )
-        })?);
+        let open_cfg = cfg.clone();
+        let ledger = Arc::new(
+            tokio::task::spawn_blocking(move || open_ledger(&open_cfg))
+                .await
+                .context("opening the job ledger stopped")??,
+        );
         let startup_cfg = cfg.clone();
         tokio::task::spawn_blocking(move || clean_up_and_announce(&startup_cfg))
             .await
@@ -231,6 +238,7 @@ impl Daemon {
             control: control_rx,
             control_tx,
             retry_tick: delayed_interval(Duration::from_secs(1)),
+            fleet_tick: delayed_interval(cfg.fleet.lease.get() / 3),
             guest_tick: delayed_interval(Duration::from_secs(3)),
             watchdog: tokio::time::interval(
                 notifier
@@ -238,7 +246,7 @@ impl Daemon {
                     .unwrap_or(Duration::from_secs(3600)),
             ),
         };
-        info!(workers, ledger = %ledger_path.display(), version = env!("CARGO_PKG_VERSION"), "realskin is running");
+        info!(workers, ledger = %ledger.place(), node = %ledger.instance(), version = env!("CARGO_PKG_VERSION"), "realskin is running");
         let daemon = Self {
             cfg,
             ledger,
@@ -254,6 +262,8 @@ impl Daemon {
             guest: Arc::new(std::sync::Mutex::new(guest)),
             paused: false,
             yielding: None,
+            fleet_down: None,
+            parked: Vec::new(),
             finished_at: VecDeque::new(),
             deadline: None,
             ready_announced: false,
@@ -278,7 +288,11 @@ impl Daemon {
 
     /// Hands queued work to idle workers, unless paused, yielding or stopping.
     fn dispatch(&mut self) {
-        if self.deadline.is_some() || self.paused || self.yielding.is_some() {
+        if self.deadline.is_some()
+            || self.paused
+            || self.yielding.is_some()
+            || self.fleet_down.is_some()
+        {
             return;
         }
         while let Some((worker, work)) = self.sched.next_dispatch() {
@@ -300,7 +314,7 @@ impl Daemon {
             self.deadline.is_some(),
             self.paused,
             self.all_listed(),
-            self.yielding.as_deref(),
+            self.fleet_down.as_deref().or(self.yielding.as_deref()),
         )
     }
 
@@ -382,6 +396,22 @@ impl Daemon {
     fn on_done(&mut self, done: Done) {
         self.sched.finished(done.worker, &done.work);
         self.sched.count(&done.result);
+        if let WorkResult::LedgerFailed {
+            parked,
+            unreachable: true,
+        } = done.result
+            && self.ledger.is_shared()
+        {
+            self.parked.extend(parked);
+            // Stop dispatching at once; the next heartbeat finds out when it is back.
+            self.fleet_down.get_or_insert_with(|| {
+                warn!("The fleet database cannot be reached: no new images are taken; running jobs wait for it");
+                format!(
+                    "the fleet database {} cannot be reached; waiting for it",
+                    self.ledger.place()
+                )
+            });
+        }
         let WorkResult::Finished(d) = &done.result else {
             return;
         };
@@ -438,6 +468,50 @@ impl Daemon {
             Ok(Ok(rows)) => rows.into_iter().for_each(|r| self.sched.push_resume(r.id)),
             Ok(Err(e)) => error!(error = %e, "Could not read due retries from the ledger"),
             Err(e) => error!(error = %e, "Could not read due retries from the ledger"),
+        }
+    }
+
+    /// In a fleet: renews this node's leases and heartbeat, and takes over the jobs of
+    /// nodes whose leases lapsed (as many as there are idle workers). While the database
+    /// is out of reach no image is taken; when it is back, the parked jobs resume and
+    /// every hotfolder is listed again.
+    async fn on_fleet_tick(&mut self) {
+        let l = self.ledger.clone();
+        let room = if self.deadline.is_some() || self.paused {
+            0
+        } else {
+            self.sched.idle.len().saturating_sub(self.sched.queue.len()) as u32
+        };
+        let beat = tokio::task::spawn_blocking(move || {
+            l.heartbeat()?;
+            l.take_over(room)
+        })
+        .await;
+        match beat {
+            Ok(Ok(taken)) => {
+                if let Some(why) = self.fleet_down.take() {
+                    info!(was = %why, parked = self.parked.len(), "The fleet database is back; taking images again");
+                    for id in std::mem::take(&mut self.parked) {
+                        self.sched.push_resume(id);
+                    }
+                    self.rescans.iter().for_each(|r| r.notify_one());
+                }
+                for (id, from) in taken {
+                    info!(job = id, node = %from, "Taking over a job from a machine that stopped renewing its lease");
+                    self.sched.push_resume(id);
+                }
+            }
+            Ok(Err(e)) if e.is_unreachable() => {
+                if self.fleet_down.is_none() {
+                    warn!(error = %e, "The fleet database cannot be reached: no new images are taken; running jobs wait for it");
+                }
+                self.fleet_down = Some(format!(
+                    "the fleet database {} cannot be reached; waiting for it",
+                    self.ledger.place()
+                ));
+            }
+            Ok(Err(e)) => error!(error = %e, "The fleet heartbeat failed"),
+            Err(e) => error!(error = %e, "The fleet heartbeat stopped"),
         }
     }
 
@@ -540,13 +614,20 @@ fn delayed_interval(period: Duration) -> tokio::time::Interval {
 /// Removes the temporary files a killed run left (previews in the state folder, outputs
 /// in the destinations) and logs where each hotfolder takes and puts images.
 fn clean_up_and_announce(cfg: &Config) {
-    let n = output::remove_stale_temp_files(&cfg.daemon.state_dir);
+    // On a share with other machines, a temporary file may be another's write in
+    // progress: only those untouched for an hour are leftovers.
+    let idle = if cfg.fleet.is_shared() {
+        Duration::from_secs(3600)
+    } else {
+        Duration::ZERO
+    };
+    let n = output::remove_stale_temp_files(&cfg.daemon.state_dir, Duration::ZERO);
     if n > 0 {
         info!(folder = %cfg.daemon.state_dir.display(), files = n, "Removed half-written previews left by an interrupted run");
     }
     for hf in &cfg.hotfolder {
         for (_, dir) in hf.destinations() {
-            let n = output::remove_stale_temp_files(dir);
+            let n = output::remove_stale_temp_files(dir, idle);
             if n > 0 {
                 info!(folder = %dir.display(), files = n, "Removed half-written files left by an interrupted run");
             }
@@ -563,6 +644,48 @@ fn clean_up_and_announce(cfg: &Config) {
             hf.output.display()
         );
     }
+}
+
+/// Opens this machine's ledger, or the fleet's shared one (announcing this node there).
+fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
+    if !cfg.fleet.is_shared() {
+        let path = cfg.daemon.state().ledger();
+        return Ledger::open(&path).with_context(|| {
+            format!(
+                "cannot open the job ledger {}; check that the state folder is writable and not used by a different realskin version",
+                path.display()
+            )
+        });
+    }
+    let node = cfg.fleet.node_name(&cfg.daemon.state_dir);
+    let ledger = Ledger::open_store(Store::Shared {
+        url: &cfg.fleet.database,
+        node: &node,
+        lease: cfg.fleet.lease.get(),
+    })
+    .with_context(|| {
+        format!(
+            "cannot open the fleet's job ledger at {} ([fleet] database); check that the server runs, that this machine may connect, and that the user may create tables in that database",
+            crate::ledger::redacted(&cfg.fleet.database)
+        )
+    })?;
+    let host = sysinfo::System::host_name().unwrap_or_default();
+    ledger.register_node(&host, cfg.worker_count(), &capabilities(cfg))?;
+    Ok(ledger)
+}
+
+/// What this node can run beyond the built-in stages, for the fleet's view: the ONNX
+/// upscaler's model and device where one is configured.
+fn capabilities(cfg: &Config) -> Vec<String> {
+    let mut caps: Vec<String> = cfg
+        .hotfolder
+        .iter()
+        .filter(|h| h.upscale.engine == crate::config::UpscaleEngine::Onnx)
+        .map(|h| format!("onnx:{}:{:?}", h.upscale.model, h.upscale.device).to_lowercase())
+        .collect();
+    caps.sort();
+    caps.dedup();
+    caps
 }
 
 /// The jobs an earlier run left unfinished, to resume; warns when it ended mid-render.
@@ -668,7 +791,7 @@ impl Scheduler {
                 Outcome::Skipped => self.counts.skipped += 1,
             },
             WorkResult::Retrying { .. } => self.counts.retries += 1,
-            WorkResult::NotClaimed | WorkResult::LedgerFailed => {}
+            WorkResult::NotClaimed | WorkResult::LedgerFailed { .. } => {}
         }
     }
 

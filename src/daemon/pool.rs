@@ -91,6 +91,9 @@ fn run_caught(ctx: &WorkerCtx, work: &Work) -> WorkResult {
                 ?work,
                 "A job panicked; it will be resumed at the next start. Please report this as a bug"
             );
-            WorkResult::LedgerFailed
+            WorkResult::LedgerFailed {
+                parked: None,
+                unreachable: false,
+            }
         })
 }

@@ -83,8 +83,15 @@ pub enum WorkResult {
     },
     /// The file was gone or could not be claimed; nothing was done.
     NotClaimed,
-    /// The ledger failed; the job stays as it was and is resumed at next start.
-    LedgerFailed,
+    /// The ledger failed (or, in a fleet, the job was taken over by another node): the
+    /// job stays as the ledger has it. A job this node still holds is parked: resumed when
+    /// the fleet database is back, or at the next start.
+    LedgerFailed {
+        /// The job this node still holds, if one was claimed.
+        parked: Option<JobId>,
+        /// The fleet database was out of reach (intake pauses until it is back).
+        unreachable: bool,
+    },
 }
 
 /// What every worker shares.
@@ -135,17 +142,49 @@ pub fn staging_root(hf: &HotfolderConfig, instance: &str) -> PathBuf {
 
 /// Runs one piece of work to its end (or to its next retry).
 pub fn run(ctx: &WorkerCtx, work: &Work) -> WorkResult {
+    let mut job = None;
     let result = match work {
         Work::New { hotfolder, path } => match claim(ctx, *hotfolder, path) {
-            Ok(Some(id)) => process(ctx, id),
+            Ok(Some(id)) => {
+                job = Some(id);
+                process(ctx, id)
+            }
             Ok(None) => Ok(WorkResult::NotClaimed),
             Err(e) => Err(e),
         },
-        Work::Resume { job } => process(ctx, *job),
+        Work::Resume { job: id } => {
+            job = Some(*id);
+            process(ctx, *id)
+        }
     };
-    result.unwrap_or_else(|e| {
-        error!(error = %e, "The job ledger failed; the job will be resumed at next start");
-        WorkResult::LedgerFailed
+    result.unwrap_or_else(|e| match e {
+        LedgerError::LeaseLost { id, ref by } => {
+            warn!(job = id, node = %by, "Another machine of the fleet took this job over while this one could not renew its lease; leaving it to that machine");
+            WorkResult::LedgerFailed {
+                parked: None,
+                unreachable: false,
+            }
+        }
+        e if e.is_unreachable() => {
+            match job {
+                Some(id) => {
+                    warn!(job = id, error = %e, "The fleet database cannot be reached; the job waits where it is and resumes when the database is back");
+                }
+                // Not claimed: the file stays in the input, listed again when the database is back.
+                None => debug!(error = %e, "Not taking a file while the fleet database cannot be reached"),
+            }
+            WorkResult::LedgerFailed {
+                parked: job,
+                unreachable: true,
+            }
+        }
+        e => {
+            error!(error = %e, "The job ledger failed; the job will be resumed at next start");
+            WorkResult::LedgerFailed {
+                parked: None,
+                unreachable: false,
+            }
+        }
     })
 }
 
@@ -530,7 +569,7 @@ fn place_original(
         final_path.as_deref(),
         row.error.as_deref(),
     )?;
-    remove_job_staging(ctx, hf, row.id);
+    remove_row_staging(row);
     Ok(done(row, outcome, row.error.clone()))
 }
 
@@ -637,6 +676,21 @@ fn remove_job_staging(ctx: &WorkerCtx, hf: &HotfolderConfig, id: JobId) {
     let dir = ctx.staging_root(hf).join(id.to_string());
     if dir.exists() {
         let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+/// Removes the job's own staging folder, `<staging root>/<id>`, found from the path the
+/// ledger recorded: in a fleet it may be another node's, when this one took the job over.
+fn remove_row_staging(row: &JobRow) {
+    let dir = row
+        .staged_path
+        .ancestors()
+        .nth(row.rel_path.components().count())
+        .filter(|d| d.file_name() == Some(std::ffi::OsStr::new(&row.id.to_string())));
+    if let Some(dir) = dir
+        && dir.exists()
+    {
+        let _ = fs::remove_dir_all(dir);
     }
 }
 

@@ -318,8 +318,10 @@ pub fn move_file(from: &Path, to: &Path) -> io::Result<PathBuf> {
     }
 }
 
-/// Removes temporary files a crash left in `dir` and its subfolders; returns how many.
-pub fn remove_stale_temp_files(dir: &Path) -> usize {
+/// Removes temporary files a crash left in `dir` and its subfolders, untouched for at
+/// least `idle` (zero: all of them; in a fleet another machine may be writing one right
+/// now); returns how many.
+pub fn remove_stale_temp_files(dir: &Path, idle: std::time::Duration) -> usize {
     let mut removed = 0;
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
@@ -329,9 +331,14 @@ pub fn remove_stale_temp_files(dir: &Path) -> usize {
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
             if !entry.file_name().to_string_lossy().starts_with('.') {
-                removed += remove_stale_temp_files(&path);
+                removed += remove_stale_temp_files(&path, idle);
             }
         } else if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && (idle.is_zero()
+                || entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= idle)))
             && fs::remove_file(&path).is_ok()
         {
             removed += 1;
@@ -491,7 +498,15 @@ mod tests {
         )
         .unwrap();
         fs::write(dir.path().join("x/keep.png"), b"whole").unwrap();
-        assert_eq!(remove_stale_temp_files(dir.path()), 1);
+        assert_eq!(
+            remove_stale_temp_files(dir.path(), std::time::Duration::from_secs(3600)),
+            0,
+            "a fresh one may be another machine's write in progress"
+        );
+        assert_eq!(
+            remove_stale_temp_files(dir.path(), std::time::Duration::ZERO),
+            1
+        );
         assert!(dir.path().join("x/keep.png").exists());
     }
 }

@@ -79,6 +79,9 @@ enum Command {
         /// Print the full status as JSON.
         #[arg(long)]
         json: bool,
+        /// Every machine of the fleet (`[fleet] database`): jobs, totals, last heartbeat.
+        #[arg(long)]
+        fleet: bool,
     },
     /// Open the dashboard of the running service in the browser.
     Dashboard {
@@ -130,7 +133,11 @@ fn run_command(cli: Cli) -> ExitCode {
             ConfigAction::Init { path, force } => setup::config_init(path, force),
             ConfigAction::Check { path } => setup::config_check(path),
         },
-        Command::Status { config, json } => remote::status(config, json),
+        Command::Status {
+            config,
+            json,
+            fleet,
+        } => remote::status(config, json, fleet),
         Command::Profile {
             json,
             metadata_only,

@@ -15,11 +15,27 @@ fn client(config: Option<PathBuf>) -> Result<crate::api::client::Client, ExitCod
     })
 }
 
-pub(super) fn status(config: Option<PathBuf>, json: bool) -> ExitCode {
+pub(super) fn status(config: Option<PathBuf>, json: bool, fleet: bool) -> ExitCode {
     let client = match client(config) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if fleet {
+        return match client.get_json("/api/fleet") {
+            Ok(f) if json => {
+                println!("{}", serde_json::to_string_pretty(&f).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Ok(f) => {
+                print!("{}", fleet_for_people(&f));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(3)
+            }
+        };
+    }
     // `--json` passes the daemon's answer through as it is.
     if json {
         return match client.get_json("/api/status") {
@@ -44,6 +60,47 @@ pub(super) fn status(config: Option<PathBuf>, json: bool) -> ExitCode {
             ExitCode::from(3)
         }
     }
+}
+
+/// `/api/fleet` as a table: one line per machine.
+fn fleet_for_people(f: &serde_json::Value) -> String {
+    use std::fmt::Write;
+    if f["shared"] != serde_json::Value::Bool(true) {
+        return "this machine works alone (no [fleet] database is set)\n".into();
+    }
+    let now = f["now_ms"].as_i64().unwrap_or(0);
+    let mut out = format!(
+        "fleet on {}, this machine is {}\n{:<24} {:<18} {:<9} {:>7} {:>4} {:>9} {:>6}  last heartbeat\n",
+        f["database"].as_str().unwrap_or(""),
+        f["node"].as_str().unwrap_or(""),
+        "node",
+        "host",
+        "version",
+        "workers",
+        "jobs",
+        "processed",
+        "failed"
+    );
+    for n in f["nodes"].as_array().into_iter().flatten() {
+        let beat = now - n["heartbeat_at"].as_i64().unwrap_or(0);
+        let when = if n["stopped_at"].is_i64() {
+            format!("stopped {} s ago", beat / 1000)
+        } else {
+            format!("{:.1} s ago", beat as f64 / 1000.0)
+        };
+        let _ = writeln!(
+            out,
+            "{:<24} {:<18} {:<9} {:>7} {:>4} {:>9} {:>6}  {when}",
+            n["node"].as_str().unwrap_or(""),
+            n["host"].as_str().unwrap_or(""),
+            n["version"].as_str().unwrap_or(""),
+            n["workers"].as_u64().unwrap_or(0),
+            n["current_jobs"].as_u64().unwrap_or(0),
+            n["processed"].as_u64().unwrap_or(0),
+            n["failed"].as_u64().unwrap_or(0),
+        );
+    }
+    out
 }
 
 pub(super) fn dashboard(config: Option<PathBuf>, print: bool) -> ExitCode {
