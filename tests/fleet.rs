@@ -118,6 +118,13 @@ fn three_nodes_share_bursts_of_images_and_make_each_output_once() {
         assert!(table.lines().any(|l| l.starts_with(n)), "{table}");
     }
     assert!(table.contains("this machine is b"), "{table}");
+    dashboard_lists(&hf, "a", &["a", "b", "c"]);
+    // Each machine's metrics carry its node name.
+    let metrics = String::from_utf8(client(&hf, "c").request("GET", "/metrics").unwrap()).unwrap();
+    assert!(
+        metrics.contains("realskin_jobs_total{node=\"c\",outcome=\"processed\"}"),
+        "{metrics}"
+    );
     for d in nodes {
         assert!(d.stop().success());
     }
@@ -330,4 +337,49 @@ fn a_duplicate_dropped_on_another_node_follows_on_duplicate() {
         1,
         "the default on_duplicate skips: no second output"
     );
+}
+
+/// The dashboard of `node`, in a real headless browser, lists every one of `nodes` in its
+/// Fleet panel (skipped where the browser tools are missing, unless required).
+fn dashboard_lists(hf: &Hotfolder, node: &str, nodes: &[&str]) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() || !dir.join("node_modules/playwright-core").exists() {
+        assert!(
+            std::env::var_os("REALSKIN_REQUIRE_BROWSER").is_none(),
+            "the browser tools are missing (scripts/test installs them)"
+        );
+        eprintln!("skipping the fleet panel's browser check: no chromium or playwright-core");
+        return;
+    }
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(dir.join("fleet.mjs"))
+        .arg(client(hf, node).dashboard_url())
+        .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "the browser script failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["console_errors"], serde_json::json!([]), "{seen}");
+    let rows = seen["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r[0].as_str().unwrap()).collect();
+    let want: Vec<String> = nodes
+        .iter()
+        .map(|n| {
+            if *n == node {
+                format!("{n} (this one)")
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    assert_eq!(names, want, "{seen}");
+    eprintln!("fleet panel: {seen}");
 }

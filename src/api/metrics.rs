@@ -5,6 +5,26 @@ use std::fmt::Write;
 
 use crate::status::{RunState, Snapshot};
 
+/// Adds `node="…"` to every series (in a fleet, where several machines report to one
+/// Prometheus): first among the labels, so each series stays one per node.
+pub fn with_node(text: &str, node: &str) -> String {
+    let label = format!("node=\"{}\"", escape(node));
+    let mut out = String::with_capacity(text.len() + 64 * 16);
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            out.push_str(line);
+        } else if let Some((name, rest)) = line.split_once('{') {
+            let _ = write!(out, "{name}{{{label},{rest}");
+        } else if let Some((name, value)) = line.split_once(' ') {
+            let _ = write!(out, "{name}{{{label}}} {value}");
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Renders the metrics for a snapshot and the ledger's all-time outcome counts.
 pub fn render(snap: &Snapshot, all_time: &[(String, u64)]) -> String {
     let mut out = String::new();
@@ -109,6 +129,15 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fleet_node_labels_every_series_and_only_series() {
+        let text = "# HELP a A.\n# TYPE a gauge\na 3\nb{outcome=\"x\"} 1\n";
+        assert_eq!(
+            with_node(text, "gpu-1"),
+            "# HELP a A.\n# TYPE a gauge\na{node=\"gpu-1\"} 3\nb{node=\"gpu-1\",outcome=\"x\"} 1\n"
+        );
+    }
     use crate::status::{Counts, HotfolderStatus};
     use std::collections::{BTreeMap, VecDeque};
 

@@ -535,12 +535,19 @@ async fn metrics(State(s): State<AppState>) -> Response {
     let totals = tokio::task::spawn_blocking(move || ledger.outcome_counts().unwrap_or_default())
         .await
         .unwrap_or_default();
+    let text = metrics::render(&snap, &totals);
+    // In a fleet every machine's series carry its node name.
+    let text = if s.daemon.ledger.is_shared() {
+        metrics::with_node(&text, s.daemon.ledger.instance())
+    } else {
+        text
+    };
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics::render(&snap, &totals),
+        text,
     )
         .into_response()
 }

@@ -944,20 +944,30 @@ impl Ledger {
             .collect())
     }
 
-    /// The most recent jobs, newest first.
+    /// The most recent jobs, newest first: this node's, on a shared ledger (their previews
+    /// are in this machine's state folder; the fleet's view is [`Ledger::fleet`]).
     pub fn recent(&self, limit: u32, offset: u32) -> Result<Vec<JobRow>, LedgerError> {
         self.query(
-            &format!("SELECT {COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?1 OFFSET ?2"),
-            &[Val::Int(limit.into()), Val::Int(offset.into())],
+            &format!(
+                "SELECT {COLUMNS} FROM jobs WHERE (?3 = 0 OR node = ?4) ORDER BY id DESC LIMIT ?1 OFFSET ?2"
+            ),
+            &[
+                Val::Int(limit.into()),
+                Val::Int(offset.into()),
+                Val::Int(self.is_shared().into()),
+                Val::Text(&self.instance),
+            ],
         )
     }
 
-    /// Finished jobs by outcome (`processed`, `failed`, ...).
+    /// Finished jobs by outcome (`processed`, `failed`, ...): this node's, on a shared
+    /// ledger (each node's metrics count its own).
     pub fn outcome_counts(&self) -> Result<Vec<(String, u64)>, LedgerError> {
         let rows = self.with(|c| {
             c.rows(
-                "SELECT outcome, COUNT(*) FROM jobs WHERE outcome IS NOT NULL GROUP BY outcome ORDER BY outcome",
-                &[],
+                "SELECT outcome, COUNT(*) FROM jobs WHERE outcome IS NOT NULL AND (?1 = 0 OR node = ?2)
+                 GROUP BY outcome ORDER BY outcome",
+                &[Val::Int(self.is_shared().into()), Val::Text(&self.instance)],
             )
         })?;
         Ok(rows
@@ -1450,7 +1460,6 @@ mod tests {
         let b = claim(&n1, "b.png");
         n1.finish(a, JobState::Done, Outcome::Processed, None, None)
             .unwrap();
-        let _ = b;
         let c = claim(&n2, "c.png");
         n2.finish(c, JobState::Failed, Outcome::Failed, None, Some("bad"))
             .unwrap();
@@ -1473,6 +1482,11 @@ mod tests {
         assert_eq!(f1.stopped_at, None);
         assert_eq!((f2.node.as_str(), f2.current_jobs, f2.failed), ("n2", 0, 1));
         assert!(f2.stopped_at.is_some());
+        // Each node's own page of recent jobs and its own totals (its metrics).
+        let mine: Vec<JobId> = n1.recent(10, 0).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(mine, vec![b, a]);
+        assert_eq!(n1.outcome_counts().unwrap(), vec![("processed".into(), 1)]);
+        assert_eq!(n2.outcome_counts().unwrap(), vec![("failed".into(), 1)]);
         // A single machine's ledger has no fleet.
         let dir = tempfile::tempdir().unwrap();
         assert!(

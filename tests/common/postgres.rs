@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 /// The cluster: its folder (kept for the process's life) and the socket folder.
 pub struct Cluster {
     _dir: tempfile::TempDir,
+    durable: bool,
     socket_dir: PathBuf,
     data: PathBuf,
     bin: PathBuf,
@@ -67,6 +68,11 @@ impl Cluster {
     }
 
     fn start() -> Option<Cluster> {
+        Self::start_with(false)
+    }
+
+    /// `durable`: with fsync, as a real server runs (for benchmarks); tests run without.
+    fn start_with(durable: bool) -> Option<Cluster> {
         let bin = server_bin()?;
         let dir = tempfile::Builder::new()
             .prefix("realskin-pg-")
@@ -91,6 +97,7 @@ impl Cluster {
         }
         let c = Cluster {
             _dir: dir,
+            durable,
             socket_dir,
             data,
             bin,
@@ -122,8 +129,9 @@ impl Cluster {
     /// Starts the server (again) under a watchdog that stops it when this process ends.
     fn spawn_server(&self) {
         let opts = format!(
-            "-k {} -c listen_addresses='' -c fsync=off -c max_connections=200",
-            self.socket_dir.display()
+            "-k {} -c listen_addresses='' -c fsync={} -c max_connections=200",
+            self.socket_dir.display(),
+            if self.durable { "on" } else { "off" }
         );
         let log = self.data.join("server.log");
         let out = self.run(
@@ -239,6 +247,12 @@ pub fn own_cluster() -> Option<Cluster> {
         );
     }
     c
+}
+
+/// A cluster that syncs to disk as a real server does, for benchmarks; `None` without
+/// PostgreSQL.
+pub fn durable_cluster() -> Option<Cluster> {
+    Cluster::start_with(true)
 }
 
 /// The process's cluster, started on first use; `None` (the test should skip) where
