@@ -24,6 +24,7 @@ fn one_job(l: &Ledger, n: u64) {
             Path::new(&name),
             &Path::new("/in").join(&name),
             Path::new("/in/.realskin/processing/node"),
+            "",
         )
         .unwrap();
     l.claimed(id, 1000, &format!("{n:064x}")).unwrap();

@@ -383,3 +383,55 @@ fn dashboard_lists(hf: &Hotfolder, node: &str, nodes: &[&str]) {
     assert_eq!(names, want, "{seen}");
     eprintln!("fleet panel: {seen}");
 }
+
+#[test]
+fn a_node_without_a_hotfolder_s_model_leaves_its_files_to_the_others() {
+    let Some(cluster) = pg::cluster() else { return };
+    let url = cluster.fresh_database();
+    let hf = Hotfolder::new("", "");
+    // A second hotfolder whose ONNX model this machine does not have (nor the library).
+    let cfg = node_config(&hf, &url, "cpu", "6s", 1);
+    let gpu_in = hf.root.path().join("gpu-in");
+    let text = std::fs::read_to_string(&cfg).unwrap()
+        + r#"
+[[hotfolder]]
+name = "gpu"
+input = "gpu-in"
+output = "gpu-out"
+reports = "gpu-reports"
+done = "gpu-done"
+failed = "gpu-failed"
+settle = "400ms"
+[hotfolder.upscale]
+engine = "onnx"
+model = "models/missing-x4.onnx"
+"#;
+    std::fs::write(&cfg, text).unwrap();
+    let cpu = Daemon::start(&cfg);
+    cpu.wait_log("leaves that hotfolder's files", Duration::from_secs(5));
+    assert!(
+        cpu.log_text().contains("needs=onnx:missing-x4"),
+        "{}",
+        cpu.log_text()
+    );
+    std::fs::create_dir_all(&gpu_in).unwrap();
+    std::fs::write(gpu_in.join("for-the-gpu.png"), photo_png(120, 80, 9)).unwrap();
+    let names: Vec<String> = (0..4).map(|i| format!("m{i}.png")).collect();
+    for (i, n) in names.iter().enumerate() {
+        hf.drop_file(n, &photo_png(120, 80, 300 + i as u32));
+    }
+    assert!(wait_until(Duration::from_secs(60), || outputs_done(
+        &hf,
+        names.len()
+    )));
+    let fleet = client(&hf, "cpu").get_json("/api/fleet").unwrap();
+    assert!(cpu.stop().success());
+    assert_each_once(&hf, &names);
+    // The other hotfolder's file waits for a machine with the model.
+    assert!(gpu_in.join("for-the-gpu.png").exists());
+    assert_eq!(
+        fleet["nodes"][0]["capabilities"],
+        serde_json::json!([]),
+        "{fleet}"
+    );
+}

@@ -30,6 +30,9 @@ pub struct Preflight {
     pub transient: Vec<Problem>,
     /// Warnings about the model, for the log.
     pub warnings: Vec<Problem>,
+    /// In a fleet: hotfolders (by index) whose ONNX model this machine cannot run, with
+    /// the reason. It starts without them and leaves their files to the machines that can.
+    pub lacking: Vec<(usize, Problem)>,
 }
 
 impl Preflight {
@@ -54,7 +57,21 @@ pub fn preflight(loaded: &LoadedConfig) -> Preflight {
         check_models(loaded, loaded.config.worker_count())
             .into_iter()
             .partition(|p| p.severity == Severity::Warning);
-    problems.extend(model_errors);
+    // In a fleet a machine without a hotfolder's model is not misconfigured: that
+    // hotfolder is for the machines that have it. One that can run none stays fatal.
+    let mut lacking = Vec::new();
+    for p in model_errors {
+        match hotfolder_of(&p.key) {
+            Some(i) if loaded.config.fleet.is_shared() => lacking.push((i, p)),
+            _ => problems.push(p),
+        }
+    }
+    let runnable = (0..loaded.config.hotfolder.len())
+        .filter(|i| !lacking.iter().any(|(j, _)| j == i))
+        .count();
+    if runnable == 0 {
+        problems.extend(lacking.drain(..).map(|(_, p)| p));
+    }
     let (transient, fatal) = problems
         .into_iter()
         .filter(|p| p.severity == Severity::Error)
@@ -63,7 +80,17 @@ pub fn preflight(loaded: &LoadedConfig) -> Preflight {
         fatal,
         transient,
         warnings,
+        lacking,
     }
+}
+
+/// The hotfolder index a config key starts with (`hotfolder[2].upscale.model` is 2).
+fn hotfolder_of(key: &str) -> Option<usize> {
+    key.strip_prefix("hotfolder[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Runs the daemon, with the local API and dashboard when `[api] enabled`, until

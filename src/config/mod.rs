@@ -272,6 +272,25 @@ impl Default for HotfolderConfig {
 }
 
 impl HotfolderConfig {
+    /// What a machine must have to run this hotfolder's stages beyond the built-in ones,
+    /// as a fleet's capability tag: `onnx:<model>` with `:<device>` when one is named
+    /// (empty: every machine can). A machine of the fleet that lacks it leaves the
+    /// hotfolder's files, and the jobs of a dead machine that needed it, to the others.
+    pub fn needs(&self) -> String {
+        if self.upscale.engine != UpscaleEngine::Onnx {
+            return String::new();
+        }
+        let model = Path::new(&self.upscale.model)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.upscale.model.clone());
+        let device = match self.upscale.device {
+            Device::Auto | Device::Cpu => String::new(),
+            d => format!(":{d:?}").to_lowercase(),
+        };
+        format!("onnx:{model}{device}").replace(',', "_")
+    }
+
     /// The four destination folders with their key names, for checks and messages.
     pub fn destinations(&self) -> [(&'static str, &Path); 4] {
         [

@@ -674,14 +674,14 @@ fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
     Ok(ledger)
 }
 
-/// What this node can run beyond the built-in stages, for the fleet's view: the ONNX
-/// upscaler's model and device where one is configured.
+/// What this node can run beyond the built-in stages, for the fleet: the needs of the
+/// hotfolders it runs (those whose model it could not load were left out at start-up).
 fn capabilities(cfg: &Config) -> Vec<String> {
     let mut caps: Vec<String> = cfg
         .hotfolder
         .iter()
-        .filter(|h| h.upscale.engine == crate::config::UpscaleEngine::Onnx)
-        .map(|h| format!("onnx:{}:{:?}", h.upscale.model, h.upscale.device).to_lowercase())
+        .map(|h| h.needs())
+        .filter(|n| !n.is_empty())
         .collect();
     caps.sort();
     caps.dedup();

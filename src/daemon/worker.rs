@@ -195,9 +195,9 @@ fn claim(ctx: &WorkerCtx, hf_index: usize, path: &Path) -> Result<Option<JobId>,
         return Ok(None);
     };
     let rel = path.strip_prefix(&hf.input).unwrap_or(path);
-    let (id, staged) = ctx
-        .ledger
-        .begin_claim(&hf.name, rel, path, &ctx.staging_root(hf))?;
+    let (id, staged) =
+        ctx.ledger
+            .begin_claim(&hf.name, rel, path, &ctx.staging_root(hf), &hf.needs())?;
     let moved = staged
         .parent()
         .map_or(Ok(()), fs::create_dir_all)

@@ -213,7 +213,8 @@ impl Exec for Lite<'_> {
 
 /// The SQLite schema, by version: `PRAGMA user_version` records the last one applied.
 /// Version 1 had no crash columns, version 2 no lease columns (`node` is the instance
-/// that claimed the job; a single machine's ledger holds only its own).
+/// that claimed the job, a single machine's ledger holds only its own; `needs` is the
+/// capability its stages need, see [`super::Ledger::take_over`]).
 pub(crate) const SQLITE_MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS jobs (
         id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -249,6 +250,7 @@ pub(crate) const SQLITE_MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;",
     "ALTER TABLE jobs ADD COLUMN node TEXT NOT NULL DEFAULT '';
     ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
+    ALTER TABLE jobs ADD COLUMN needs TEXT NOT NULL DEFAULT '';
     CREATE INDEX IF NOT EXISTS jobs_by_node ON jobs(node, state);",
 ];
 
@@ -263,9 +265,12 @@ pub fn open_sqlite(path: &std::path::Path) -> Result<Conn, DbError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    let mut version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version == 0 {
-        // Before versions were recorded: a ledger with the crash columns is version 2.
+    let recorded: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // Up to version 3 the columns tell: ledgers from before versions were recorded have
+    // none, and an older realskin that opened a newer ledger wrote its own version back.
+    let version = if recorded > 3 {
+        recorded
+    } else {
         let has = |col: &str| -> rusqlite::Result<bool> {
             conn.query_row(
                 "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = ?1",
@@ -273,14 +278,16 @@ pub fn open_sqlite(path: &std::path::Path) -> Result<Conn, DbError> {
                 |r| r.get::<_, i64>(0).map(|n| n > 0),
             )
         };
-        version = if has("crashes")? {
+        if has("needs")? {
+            3
+        } else if has("crashes")? {
             2
         } else if has("id")? {
             1
         } else {
             0
-        };
-    }
+        }
+    };
     if version > SQLITE_VERSION {
         return Err(DbError::Schema(format!(
             "the ledger was written by a newer realskin (schema {version}, this one knows up to {SQLITE_VERSION}); update realskin"
@@ -353,7 +360,8 @@ const PG_MIGRATIONS: &[&str] = &["CREATE TABLE jobs (
         rendering       BIGINT NOT NULL DEFAULT 0,
         crashes         BIGINT NOT NULL DEFAULT 0,
         node            TEXT NOT NULL DEFAULT '',
-        lease_until     BIGINT
+        lease_until     BIGINT,
+        needs           TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX jobs_by_hash ON jobs(hash, state);
     CREATE INDEX jobs_by_state ON jobs(state);

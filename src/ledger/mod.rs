@@ -252,6 +252,9 @@ pub struct Ledger {
     path: Option<PathBuf>,
     instance: String,
     lease_ms: i64,
+    /// What this node can run beyond the built-in stages, as `,tag,tag,` (set by
+    /// [`Ledger::register_node`]).
+    caps: Mutex<String>,
 }
 
 const COLUMNS: &str = "id, hotfolder, rel_path, original_path, staged_path, size, hash, state, attempts, \
@@ -345,6 +348,7 @@ impl Ledger {
                     path: Some(path.to_path_buf()),
                     instance,
                     lease_ms: LOCAL_LEASE.as_millis() as i64,
+                    caps: Mutex::new(",".into()),
                 })
             }
             Store::Shared { url, node, lease } => {
@@ -361,6 +365,7 @@ impl Ledger {
                     path: None,
                     instance: node.to_string(),
                     lease_ms: lease.as_millis() as i64,
+                    caps: Mutex::new(",".into()),
                 })
             }
         }
@@ -439,21 +444,24 @@ impl Ledger {
     }
 
     /// Records the intent to claim `original`; returns the job id and the staging path
-    /// it must be renamed to (`<staging_root>/<id>/<rel_path>`).
+    /// it must be renamed to (`<staging_root>/<id>/<rel_path>`). `needs` is the capability
+    /// its stages need beyond the built-in ones (an ONNX model, a device; empty: none):
+    /// only a node that has it takes the job over.
     pub fn begin_claim(
         &self,
         hotfolder: &str,
         rel_path: &Path,
         original: &Path,
         staging_root: &Path,
+        needs: &str,
     ) -> Result<(JobId, PathBuf), LedgerError> {
         let (rel, orig) = (path_text(rel_path), path_text(original));
         self.atomically(|c| {
             let now = now_ms();
             let id = c
                 .value(
-                    "INSERT INTO jobs (hotfolder, rel_path, original_path, state, created_at, updated_at, node, lease_until)
-                     VALUES (?1, ?2, ?3, 'claiming', ?4, ?4, ?5, ?6) RETURNING id",
+                    "INSERT INTO jobs (hotfolder, rel_path, original_path, state, created_at, updated_at, node, lease_until, needs)
+                     VALUES (?1, ?2, ?3, 'claiming', ?4, ?4, ?5, ?6, ?7) RETURNING id",
                     &[
                         Val::Text(hotfolder),
                         Val::Text(&rel),
@@ -461,6 +469,7 @@ impl Ledger {
                         Val::Int(now),
                         Val::Text(&self.instance),
                         Val::Int(now + self.lease_ms),
+                        Val::Text(needs),
                     ],
                 )?
                 .int()
@@ -762,22 +771,26 @@ impl Ledger {
     /// On a shared ledger: takes over up to `limit` unfinished jobs whose node let its
     /// lease lapse, oldest first, skipping any another node is taking at the same moment
     /// (`FOR UPDATE SKIP LOCKED`). A job that was rendering when its node died is marked a
-    /// suspect, as after a crash here, and resumed alone. Returns the jobs now this node's,
-    /// each with the node it came from. A single machine's ledger has nobody to take from.
+    /// suspect, as after a crash here, and resumed alone. Only jobs whose `needs` this node
+    /// has (see [`Ledger::register_node`]) are taken. Returns the jobs now this node's, each
+    /// with the node it came from. A single machine's ledger has nobody to take from.
     pub fn take_over(&self, limit: u32) -> Result<Vec<(JobId, String)>, LedgerError> {
         if !self.is_shared() || limit == 0 {
             return Ok(Vec::new());
         }
         let now = now_ms();
+        let caps = self.caps.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let rows = self.atomically(|c| {
             let lapsed = c.rows(
                 "SELECT id, node FROM jobs
                  WHERE state NOT IN ('done', 'failed') AND node <> ?1 AND lease_until < ?2
+                 AND (needs = '' OR strpos(?4, ',' || needs || ',') > 0)
                  ORDER BY id LIMIT ?3 FOR UPDATE SKIP LOCKED",
                 &[
                     Val::Text(&self.instance),
                     Val::Int(now),
                     Val::Int(limit.into()),
+                    Val::Text(&caps),
                 ],
             )?;
             let mut taken = Vec::with_capacity(lapsed.len());
@@ -804,13 +817,16 @@ impl Ledger {
     }
 
     /// On a shared ledger: announces this node (at start-up): its machine, version, workers
-    /// and what it can run.
+    /// and what it can run (tags without commas), which also decides the jobs
+    /// [`Ledger::take_over`] may take.
     pub fn register_node(
         &self,
         host: &str,
         workers: usize,
         capabilities: &[String],
     ) -> Result<(), LedgerError> {
+        *self.caps.lock().unwrap_or_else(|p| p.into_inner()) =
+            format!(",{},", capabilities.join(","));
         if !self.is_shared() {
             return Ok(());
         }
@@ -1069,6 +1085,7 @@ mod tests {
                 Path::new("a.png"),
                 Path::new("/in/a.png"),
                 Path::new("/in/.realskin/processing/x"),
+                "",
             )
             .unwrap()
             .0
@@ -1086,6 +1103,7 @@ mod tests {
                 Path::new("b.png"),
                 Path::new("/in/b.png"),
                 Path::new("/in/.realskin/processing/y"),
+                "",
             )
             .unwrap()
             .0;
@@ -1203,6 +1221,7 @@ mod tests {
                 Path::new("sub/a.png"),
                 Path::new("/in/sub/a.png"),
                 Path::new("/in/.realskin/processing/x"),
+                "",
             )
             .unwrap();
         assert_eq!(
@@ -1259,10 +1278,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.sqlite")).unwrap();
         let (a, _) = ledger
-            .begin_claim("h", Path::new("a"), Path::new("/a"), Path::new("/s"))
+            .begin_claim("h", Path::new("a"), Path::new("/a"), Path::new("/s"), "")
             .unwrap();
         let (b, _) = ledger
-            .begin_claim("h", Path::new("b"), Path::new("/b"), Path::new("/s"))
+            .begin_claim("h", Path::new("b"), Path::new("/b"), Path::new("/s"), "")
             .unwrap();
         assert_eq!(ledger.schedule_retry(a, 2_000, "disk full").unwrap(), 1);
         assert_eq!(ledger.schedule_retry(a, 1_000, "disk full").unwrap(), 2);
@@ -1278,11 +1297,16 @@ mod tests {
     }
 
     fn claim(l: &Ledger, name: &str) -> JobId {
+        claim_needing(l, name, "")
+    }
+
+    fn claim_needing(l: &Ledger, name: &str, needs: &str) -> JobId {
         l.begin_claim(
             "default",
             Path::new(name),
             &Path::new("/in").join(name),
             &Path::new("/in/.realskin/processing").join(l.instance()),
+            needs,
         )
         .unwrap()
         .0
@@ -1533,5 +1557,57 @@ mod tests {
         cluster.restart();
         assert_eq!(l.get(a).unwrap().unwrap().state, JobState::Claiming);
         assert_eq!(l.heartbeat().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_ledger_an_older_realskin_reopened_is_brought_up_to_date_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.sqlite");
+        let id = claim(&Ledger::open(&db).unwrap(), "a.png");
+        // Version 2 of realskin writes its own version back and adds rows without a node.
+        {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute(
+                "INSERT INTO jobs (hotfolder, rel_path, original_path, state, created_at, updated_at) \
+                 VALUES ('default', 'b.png', '/in/b.png', 'claimed', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let l = Ledger::open(&db).unwrap();
+        let open: Vec<String> = l
+            .unfinished()
+            .unwrap()
+            .iter()
+            .map(|r| r.rel_path.display().to_string())
+            .collect();
+        assert_eq!(open, vec!["a.png", "b.png"]);
+        assert_eq!(l.owner(id).unwrap().as_deref(), Some(l.instance()));
+    }
+
+    #[test]
+    fn only_a_node_with_what_a_job_needs_takes_it_over() {
+        let Some(cluster) = pg::cluster() else { return };
+        let url = cluster.fresh_database();
+        let (dead, cpu, gpu) = (
+            shared(&url, "dead"),
+            shared(&url, "cpu"),
+            shared(&url, "gpu"),
+        );
+        cpu.register_node("cpu-box", 2, &[]).unwrap();
+        gpu.register_node("gpu-box", 2, &["onnx:realesr-x4:cuda".into()])
+            .unwrap();
+        let plain = claim(&dead, "plain.png");
+        let model = claim_needing(&dead, "model.png", "onnx:realesr-x4:cuda");
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(
+            cpu.take_over(10).unwrap(),
+            vec![(plain, "dead".to_string())]
+        );
+        assert_eq!(
+            gpu.take_over(10).unwrap(),
+            vec![(model, "dead".to_string())]
+        );
     }
 }

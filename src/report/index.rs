@@ -94,7 +94,7 @@ mod tests {
         for i in 0..n {
             let rel = format!("img-{i}.png");
             let (id, _) = ledger
-                .begin_claim(hf, Path::new(&rel), Path::new(&rel), dir.path())
+                .begin_claim(hf, Path::new(&rel), Path::new(&rel), dir.path(), "")
                 .unwrap();
             let (state, outcome) = if i % 10 == 0 {
                 (JobState::Failed, Outcome::Failed)

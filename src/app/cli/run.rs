@@ -8,7 +8,7 @@ use super::load;
 use crate::{daemon, logging};
 
 pub(super) fn run(config: Option<PathBuf>) -> ExitCode {
-    let loaded = match load(config) {
+    let mut loaded = match load(config) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -25,6 +25,17 @@ pub(super) fn run(config: Option<PathBuf>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // In a fleet: the hotfolders whose model this machine lacks are left to the others.
+    let mut index = 0;
+    let mut left_out = Vec::new();
+    loaded.config.hotfolder.retain(|hf| {
+        let lacks = checked.lacking.iter().find(|(i, _)| *i == index);
+        index += 1;
+        if let Some((_, p)) = lacks {
+            left_out.push((hf.name.clone(), hf.needs(), p.to_string()));
+        }
+        lacks.is_none()
+    });
     let cfg = &loaded.config;
     if let Err(e) = daemon::prepare_folders(cfg) {
         eprintln!("realskin did not start: {e:#}");
@@ -42,6 +53,9 @@ pub(super) fn run(config: Option<PathBuf>) -> ExitCode {
     };
     for p in &checked.warnings {
         tracing::warn!("{p}");
+    }
+    for (hotfolder, needs, why) in &left_out {
+        tracing::warn!(%hotfolder, %needs, "This machine cannot run the hotfolder's model, so it leaves that hotfolder's files to the machines of the fleet that can: {why}");
     }
     match &loaded.path {
         Some(p) => tracing::info!(config = %p.display(), "Using config file"),
