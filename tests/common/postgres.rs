@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 /// The cluster: its folder (kept for the process's life) and the socket folder.
 pub struct Cluster {
@@ -65,10 +64,6 @@ impl Cluster {
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()))
-    }
-
-    fn start() -> Option<Cluster> {
-        Self::start_with(false)
     }
 
     /// `durable`: with fsync, as a real server runs (for benchmarks); tests run without.
@@ -236,42 +231,32 @@ impl Cluster {
     }
 }
 
-/// A cluster of the caller's own (to stop and start without disturbing other tests);
-/// `None` as for [`cluster`].
-pub fn own_cluster() -> Option<Cluster> {
-    let c = Cluster::start();
+/// Starts a cluster; `None` (the caller skips) where PostgreSQL is not installed, unless
+/// `REALSKIN_REQUIRE_POSTGRES` is set, which makes that a failure.
+fn start_or_skip(durable: bool) -> Option<Cluster> {
+    let c = Cluster::start_with(durable);
     if c.is_none() {
         assert!(
             std::env::var_os("REALSKIN_REQUIRE_POSTGRES").is_none(),
             "REALSKIN_REQUIRE_POSTGRES is set but PostgreSQL's initdb was not found (apt-get install postgresql)"
         );
+        eprintln!("PostgreSQL is not installed: skipping what needs a server");
     }
     c
 }
 
-/// A cluster that syncs to disk as a real server does, for benchmarks; `None` without
-/// PostgreSQL.
-pub fn durable_cluster() -> Option<Cluster> {
-    Cluster::start_with(true)
+/// A cluster of the caller's own (to stop and start without disturbing other tests).
+pub fn own_cluster() -> Option<Cluster> {
+    start_or_skip(false)
 }
 
-/// The process's cluster, started on first use; `None` (the test should skip) where
-/// PostgreSQL is not installed, unless `REALSKIN_REQUIRE_POSTGRES` is set.
+/// A cluster that syncs to disk as a real server does, for benchmarks.
+pub fn durable_cluster() -> Option<Cluster> {
+    start_or_skip(true)
+}
+
+/// The process's cluster, started on first use and shared by its tests.
 pub fn cluster() -> Option<&'static Cluster> {
     static C: OnceLock<Option<Cluster>> = OnceLock::new();
-    C.get_or_init(|| {
-        let t = Instant::now();
-        let c = Cluster::start();
-        if c.is_none() {
-            assert!(
-                std::env::var_os("REALSKIN_REQUIRE_POSTGRES").is_none(),
-                "REALSKIN_REQUIRE_POSTGRES is set but PostgreSQL's initdb was not found (apt-get install postgresql)"
-            );
-            eprintln!("PostgreSQL is not installed: skipping the tests that need a server");
-        } else if t.elapsed() > Duration::from_secs(30) {
-            eprintln!("the test cluster took {:?} to start", t.elapsed());
-        }
-        c
-    })
-    .as_ref()
+    C.get_or_init(|| start_or_skip(false)).as_ref()
 }
