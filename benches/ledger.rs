@@ -75,7 +75,9 @@ fn bench(c: &mut Criterion) {
         lease: Duration::from_secs(30),
     })
     .unwrap();
-    shared.register_node("bench", 2, &[]).unwrap();
+    shared
+        .register_node("bench", 2, &[], &["bench".into()])
+        .unwrap();
     g.bench_function("job/postgres", |b| {
         b.iter(|| {
             n += 1;

@@ -503,15 +503,20 @@ async fn rescan(State(s): State<AppState>) -> Response {
 async fn fleet(State(s): State<AppState>) -> Response {
     let ledger = s.daemon.ledger.clone();
     let answer = tokio::task::spawn_blocking(move || {
-        ledger.fleet().map(|nodes| {
-            serde_json::json!({
-                "shared": ledger.is_shared(),
-                "node": ledger.instance(),
-                "database": ledger.place(),
-                "now_ms": crate::ledger::now_ms(),
-                "nodes": nodes,
-            })
-        })
+        let nodes = ledger.fleet()?;
+        // The heartbeats are the database's time: so is "now".
+        let now = if ledger.is_shared() {
+            ledger.now()?
+        } else {
+            crate::ledger::now_ms()
+        };
+        Ok::<_, crate::ledger::LedgerError>(serde_json::json!({
+            "shared": ledger.is_shared(),
+            "node": ledger.instance(),
+            "database": ledger.place(),
+            "now_ms": now,
+            "nodes": nodes,
+        }))
     })
     .await;
     match answer {

@@ -59,11 +59,26 @@ pub fn preflight(loaded: &LoadedConfig) -> Preflight {
             .partition(|p| p.severity == Severity::Warning);
     // In a fleet a machine without a hotfolder's model is not misconfigured: that
     // hotfolder is for the machines that have it. One that can run none stays fatal.
-    let mut lacking = Vec::new();
+    let mut lacking: Vec<(usize, Problem)> = Vec::new();
     for p in model_errors {
         match hotfolder_of(&p.key) {
             Some(i) if loaded.config.fleet.is_shared() => lacking.push((i, p)),
             _ => problems.push(p),
+        }
+    }
+    // No ONNX Runtime is reported once, at the first hotfolder that needs it: every
+    // hotfolder with the ONNX engine lacks it.
+    if let Some((_, p)) = lacking
+        .iter()
+        .find(|(_, p)| p.key.ends_with(".onnxruntime"))
+    {
+        let p = p.clone();
+        for (i, hf) in loaded.config.hotfolder.iter().enumerate() {
+            if hf.upscale.engine == crate::config::UpscaleEngine::Onnx
+                && !lacking.iter().any(|(j, _)| *j == i)
+            {
+                lacking.push((i, p.clone()));
+            }
         }
     }
     let runnable = (0..loaded.config.hotfolder.len())

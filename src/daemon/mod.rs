@@ -477,10 +477,16 @@ impl Daemon {
     /// every hotfolder is listed again.
     async fn on_fleet_tick(&mut self) {
         let l = self.ledger.clone();
+        // Up to a worker's worth of a dead machine's jobs at each beat, backlog or not: they
+        // wait in this node's queue under its lease instead of behind its whole input.
         let room = if self.deadline.is_some() || self.paused {
             0
         } else {
-            self.sched.idle.len().saturating_sub(self.sched.queue.len()) as u32
+            self.sched
+                .idle
+                .len()
+                .saturating_sub(self.sched.queue.len())
+                .max(1) as u32
         };
         let beat = tokio::task::spawn_blocking(move || {
             l.heartbeat()?;
@@ -670,7 +676,8 @@ fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
         )
     })?;
     let host = sysinfo::System::host_name().unwrap_or_default();
-    ledger.register_node(&host, cfg.worker_count(), &capabilities(cfg))?;
+    let hotfolders: Vec<String> = cfg.hotfolder.iter().map(|h| h.name.clone()).collect();
+    ledger.register_node(&host, cfg.worker_count(), &capabilities(cfg), &hotfolders)?;
     Ok(ledger)
 }
 

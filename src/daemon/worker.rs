@@ -217,6 +217,9 @@ fn claim(ctx: &WorkerCtx, hf_index: usize, path: &Path) -> Result<Option<JobId>,
 }
 
 fn process(ctx: &WorkerCtx, id: JobId) -> Result<WorkResult, LedgerError> {
+    // In a fleet another machine may have taken the job over (this one's lease lapsed
+    // while the database was away, or before this start): then its files are left alone.
+    ctx.ledger.hold(id)?;
     let Some(row) = ctx.ledger.get(id)? else {
         return Ok(WorkResult::NotClaimed);
     };

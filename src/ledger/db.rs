@@ -87,14 +87,30 @@ impl DbError {
         };
         match e.as_db_error() {
             // Class 08: connection exceptions; 57P01-03: the server is shutting down,
-            // crashed or starting; 53300: too many connections.
+            // crashed or starting; 57014: a statement timed out; 53300: too many connections.
             Some(d) => {
                 let code = d.code().code();
-                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code == "57014"
+                    || code == "53300"
             }
-            None => true,
+            // Not the server's answer: the connection is gone, or the socket failed (an
+            // io error somewhere in the chain). A conversion error is a bug, not an outage.
+            None => e.is_closed() || io_in_chain(e),
         }
     }
+}
+
+fn io_in_chain(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        if c.is::<std::io::Error>() {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 /// What PostgreSQL said, in full: the driver's own text for a server error is only "db error".
@@ -330,6 +346,16 @@ fn connect(url: &str, timeout: Duration) -> Result<postgres::Client, DbError> {
     }
     if cfg.get_application_name().is_none() {
         cfg.application_name("realskin");
+    }
+    // A silent network cut must fail a call within seconds, not after TCP's quarter hour
+    // of retransmissions: keepalives, a send timeout and a statement timeout.
+    cfg.keepalives(true)
+        .keepalives_idle(Duration::from_secs(5))
+        .keepalives_interval(Duration::from_secs(2))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(10));
+    if cfg.get_options().is_none() {
+        cfg.options("-c statement_timeout=15000");
     }
     Ok(cfg.connect(postgres::NoTls)?)
 }

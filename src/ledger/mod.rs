@@ -255,6 +255,8 @@ pub struct Ledger {
     /// What this node can run beyond the built-in stages, as `,tag,tag,` (set by
     /// [`Ledger::register_node`]).
     caps: Mutex<String>,
+    /// The hotfolders this node runs, as `,name,name,`: it takes over only their jobs.
+    folders: Mutex<String>,
 }
 
 const COLUMNS: &str = "id, hotfolder, rel_path, original_path, staged_path, size, hash, state, attempts, \
@@ -349,6 +351,7 @@ impl Ledger {
                     instance,
                     lease_ms: LOCAL_LEASE.as_millis() as i64,
                     caps: Mutex::new(",".into()),
+                    folders: Mutex::new(",".into()),
                 })
             }
             Store::Shared { url, node, lease } => {
@@ -366,6 +369,7 @@ impl Ledger {
                     instance: node.to_string(),
                     lease_ms: lease.as_millis() as i64,
                     caps: Mutex::new(",".into()),
+                    folders: Mutex::new(",".into()),
                 })
             }
         }
@@ -391,6 +395,31 @@ impl Ledger {
     /// Whether other nodes share this ledger.
     pub fn is_shared(&self) -> bool {
         self.path.is_none()
+    }
+
+    /// The database's own clock in Unix ms, as SQL: every lease is measured by it, so the
+    /// machines of a fleet need not agree on the time.
+    fn clock(&self) -> &'static str {
+        if self.is_shared() {
+            "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+        } else {
+            "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+        }
+    }
+
+    /// The database's time (Unix ms): what the nodes' heartbeats are measured against.
+    pub fn now(&self) -> Result<i64, LedgerError> {
+        let sql = format!("SELECT {}", self.clock());
+        self.with(|c| Ok(c.value(&sql, &[])?.int().unwrap_or_else(now_ms)))
+    }
+
+    /// Before this node works on job `id` (a new claim, a resume, a take-over, a job parked
+    /// while the database was away): renews its lease, and fails with
+    /// [`LedgerError::LeaseLost`] when another node holds it now, so this one leaves the
+    /// job's files alone. `Ok` also when the job is gone (the caller finds out).
+    pub fn hold(&self, id: JobId) -> Result<(), LedgerError> {
+        let sql = format!("UPDATE jobs SET lease_until = {} + ?1", self.clock());
+        self.fenced(id, &sql, &[Val::Int(self.lease_ms)])
     }
 
     fn wrap(&self, source: DbError) -> LedgerError {
@@ -456,19 +485,23 @@ impl Ledger {
         needs: &str,
     ) -> Result<(JobId, PathBuf), LedgerError> {
         let (rel, orig) = (path_text(rel_path), path_text(original));
+        let sql = format!(
+            "INSERT INTO jobs (hotfolder, rel_path, original_path, state, created_at, updated_at, node, lease_until, needs)
+             VALUES (?1, ?2, ?3, 'claiming', ?4, ?4, ?5, {} + ?6, ?7) RETURNING id",
+            self.clock()
+        );
         self.atomically(|c| {
             let now = now_ms();
             let id = c
                 .value(
-                    "INSERT INTO jobs (hotfolder, rel_path, original_path, state, created_at, updated_at, node, lease_until, needs)
-                     VALUES (?1, ?2, ?3, 'claiming', ?4, ?4, ?5, ?6, ?7) RETURNING id",
+                    &sql,
                     &[
                         Val::Text(hotfolder),
                         Val::Text(&rel),
                         Val::Text(&orig),
                         Val::Int(now),
                         Val::Text(&self.instance),
-                        Val::Int(now + self.lease_ms),
+                        Val::Int(self.lease_ms),
                         Val::Text(needs),
                     ],
                 )?
@@ -695,23 +728,23 @@ impl Ledger {
 
     /// At a clean stop: renders cut short by the stop were not crashes.
     pub fn stopped_cleanly(&self) -> Result<(), LedgerError> {
-        let now = Val::Int(now_ms());
         let me = Val::Text(&self.instance);
+        let stop = format!(
+            "UPDATE nodes SET stopped_at = {0}, heartbeat_at = {0} WHERE node = ?1",
+            self.clock()
+        );
         self.with(|c| {
             c.exec(
                 "UPDATE jobs SET rendering = 0 WHERE rendering = 1 AND node = ?1",
                 &[me],
             )?;
-            c.exec(
-                "UPDATE nodes SET stopped_at = ?2, heartbeat_at = ?2 WHERE node = ?1",
-                &[me, now],
-            )
-            .or_else(|e| match e {
-                // A single machine's ledger has no node table.
-                DbError::Sqlite(_) => Ok(0),
-                e => Err(e),
-            })
-            .map(drop)
+            c.exec(&stop, &[me])
+                .or_else(|e| match e {
+                    // A single machine's ledger has no node table.
+                    DbError::Sqlite(_) => Ok(0),
+                    e => Err(e),
+                })
+                .map(drop)
         })
     }
 
@@ -750,19 +783,20 @@ impl Ledger {
     /// Renews the lease of every job this node holds, and (on a shared ledger) the node's
     /// own heartbeat. Returns how many jobs it holds.
     pub fn heartbeat(&self) -> Result<u64, LedgerError> {
-        let now = now_ms();
-        let (me, until) = (Val::Text(&self.instance), Val::Int(now + self.lease_ms));
+        let (me, lease) = (Val::Text(&self.instance), Val::Int(self.lease_ms));
         let shared = self.is_shared();
+        let renew = format!(
+            "UPDATE jobs SET lease_until = {} + ?2 WHERE node = ?1 AND state NOT IN ('done', 'failed')",
+            self.clock()
+        );
+        let beat = format!(
+            "UPDATE nodes SET heartbeat_at = {}, stopped_at = NULL WHERE node = ?1",
+            self.clock()
+        );
         self.with(|c| {
-            let held = c.exec(
-                "UPDATE jobs SET lease_until = ?2 WHERE node = ?1 AND state NOT IN ('done', 'failed')",
-                &[me, until],
-            )?;
+            let held = c.exec(&renew, &[me, lease])?;
             if shared {
-                c.exec(
-                    "UPDATE nodes SET heartbeat_at = ?2, stopped_at = NULL WHERE node = ?1",
-                    &[me, Val::Int(now)],
-                )?;
+                c.exec(&beat, &[me])?;
             }
             Ok(held)
         })
@@ -780,17 +814,33 @@ impl Ledger {
         }
         let now = now_ms();
         let caps = self.caps.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let folders = self
+            .folders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let lapsed_sql = format!(
+            "SELECT id, node FROM jobs
+             WHERE state NOT IN ('done', 'failed') AND node <> ?1 AND lease_until < {}
+             AND (needs = '' OR strpos(?3, ',' || needs || ',') > 0)
+             AND strpos(?4, ',' || hotfolder || ',') > 0
+             ORDER BY id LIMIT ?2 FOR UPDATE SKIP LOCKED",
+            self.clock()
+        );
+        let take_sql = format!(
+            "UPDATE jobs SET node = ?1, lease_until = {} + ?2, updated_at = ?3, rendering = 0,
+             crashes = CASE WHEN rendering = 1 AND crashes < 1 THEN 1 ELSE crashes END
+             WHERE id = ?4",
+            self.clock()
+        );
         let rows = self.atomically(|c| {
             let lapsed = c.rows(
-                "SELECT id, node FROM jobs
-                 WHERE state NOT IN ('done', 'failed') AND node <> ?1 AND lease_until < ?2
-                 AND (needs = '' OR strpos(?4, ',' || needs || ',') > 0)
-                 ORDER BY id LIMIT ?3 FOR UPDATE SKIP LOCKED",
+                &lapsed_sql,
                 &[
                     Val::Text(&self.instance),
-                    Val::Int(now),
                     Val::Int(limit.into()),
                     Val::Text(&caps),
+                    Val::Text(&folders),
                 ],
             )?;
             let mut taken = Vec::with_capacity(lapsed.len());
@@ -799,12 +849,10 @@ impl Ledger {
                     continue;
                 };
                 c.exec(
-                    "UPDATE jobs SET node = ?1, lease_until = ?2, updated_at = ?3, rendering = 0,
-                     crashes = CASE WHEN rendering = 1 AND crashes < 1 THEN 1 ELSE crashes END
-                     WHERE id = ?4",
+                    &take_sql,
                     &[
                         Val::Text(&self.instance),
-                        Val::Int(now + self.lease_ms),
+                        Val::Int(self.lease_ms),
                         Val::Int(now),
                         Val::Int(id),
                     ],
@@ -824,21 +872,28 @@ impl Ledger {
         host: &str,
         workers: usize,
         capabilities: &[String],
+        hotfolders: &[String],
     ) -> Result<(), LedgerError> {
         *self.caps.lock().unwrap_or_else(|p| p.into_inner()) =
             format!(",{},", capabilities.join(","));
+        *self.folders.lock().unwrap_or_else(|p| p.into_inner()) =
+            format!(",{},", hotfolders.join(","));
         if !self.is_shared() {
             return Ok(());
         }
         let now = now_ms();
         let caps = capabilities.join(",");
+        let sql = format!(
+            "INSERT INTO nodes (node, host, version, workers, capabilities, started_at, heartbeat_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})
+             ON CONFLICT (node) DO UPDATE SET host = excluded.host, version = excluded.version,
+             workers = excluded.workers, capabilities = excluded.capabilities,
+             started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL",
+            self.clock()
+        );
         self.with(|c| {
             c.exec(
-                "INSERT INTO nodes (node, host, version, workers, capabilities, started_at, heartbeat_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-                 ON CONFLICT (node) DO UPDATE SET host = excluded.host, version = excluded.version,
-                 workers = excluded.workers, capabilities = excluded.capabilities,
-                 started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL",
+                &sql,
                 &[
                     Val::Text(&self.instance),
                     Val::Text(host),
@@ -1069,13 +1124,16 @@ mod tests {
         out
     }
 
+    /// A node of a shared ledger with a 300 ms lease, running the hotfolder "default".
     fn shared(url: &str, node: &str) -> Ledger {
-        Ledger::open_store(Store::Shared {
-            url,
-            node,
-            lease: Duration::from_millis(300),
-        })
-        .unwrap()
+        shared_leasing(url, node, Duration::from_millis(300))
+    }
+
+    fn shared_leasing(url: &str, node: &str, lease: Duration) -> Ledger {
+        let l = Ledger::open_store(Store::Shared { url, node, lease }).unwrap();
+        l.register_node("test-host", 1, &[], &["default".into()])
+            .unwrap();
+        l
     }
 
     fn one_job(ledger: &Ledger) -> JobId {
@@ -1419,7 +1477,9 @@ mod tests {
             vec![a]
         );
         assert!(n1.unfinished().unwrap().is_empty());
-        // n1 comes back and tries to go on: every write is refused.
+        // n1 comes back and tries to go on: it may not hold the job, and every write is refused.
+        assert!(matches!(n1.hold(a), Err(LedgerError::LeaseLost { .. })));
+        n2.hold(a).unwrap();
         match n1.advance(a, JobState::Written) {
             Err(LedgerError::LeaseLost { id, by }) => assert_eq!((id, by.as_str()), (a, "n2")),
             other => panic!("n1 wrote a job it lost: {other:?}"),
@@ -1452,7 +1512,8 @@ mod tests {
                 .map(|k| {
                     let url = url.clone();
                     s.spawn(move || {
-                        let l = shared(&url, &format!("live{k}"));
+                        // Long leases: a slow machine must not see the takers' jobs lapse.
+                        let l = shared_leasing(&url, &format!("live{k}"), Duration::from_secs(30));
                         let mut mine = Vec::new();
                         loop {
                             let got = l.take_over(7).unwrap();
@@ -1477,9 +1538,9 @@ mod tests {
         let Some(cluster) = pg::cluster() else { return };
         let url = cluster.fresh_database();
         let (n1, n2) = (shared(&url, "n1"), shared(&url, "n2"));
-        n1.register_node("host-a", 2, &["onnx:x4".to_string()])
+        n1.register_node("host-a", 2, &["onnx:x4".to_string()], &[])
             .unwrap();
-        n2.register_node("host-b", 4, &[]).unwrap();
+        n2.register_node("host-b", 4, &[], &[]).unwrap();
         let a = claim(&n1, "a.png");
         let b = claim(&n1, "b.png");
         n1.finish(a, JobState::Done, Outcome::Processed, None, None)
@@ -1595,9 +1656,15 @@ mod tests {
             shared(&url, "cpu"),
             shared(&url, "gpu"),
         );
-        cpu.register_node("cpu-box", 2, &[]).unwrap();
-        gpu.register_node("gpu-box", 2, &["onnx:realesr-x4:cuda".into()])
+        cpu.register_node("cpu-box", 2, &[], &["default".into()])
             .unwrap();
+        gpu.register_node(
+            "gpu-box",
+            2,
+            &["onnx:realesr-x4:cuda".into()],
+            &["default".into()],
+        )
+        .unwrap();
         let plain = claim(&dead, "plain.png");
         let model = claim_needing(&dead, "model.png", "onnx:realesr-x4:cuda");
         std::thread::sleep(Duration::from_millis(400));
