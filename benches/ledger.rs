@@ -1,6 +1,7 @@
 //! Criterion benchmark of what the job ledger costs per image: one job's whole story as the
-//! daemon writes it (claim, claimed with its hash, output and report names, written,
-//! reported, done: eight statements, one of them a transaction) in the single machine's
+//! daemon writes it (claim, the hold before work, claimed with its hash, the render marks,
+//! output and report names, written, reported, done: eleven statements, the claim a
+//! transaction of two) in the single machine's
 //! SQLite file (WAL, synchronous = FULL) and in a fleet's PostgreSQL (a local cluster from
 //! Debian's package with fsync on, over its Unix socket), plus a fleet heartbeat. The
 //! difference is the fleet's overhead per job. Skipped without PostgreSQL.
@@ -27,6 +28,7 @@ fn one_job(l: &Ledger, n: u64) {
             "",
         )
         .unwrap();
+    l.hold(id).unwrap();
     l.claimed(id, 1000, &format!("{n:064x}")).unwrap();
     l.begin_render(id).unwrap();
     l.end_render(id).unwrap();
