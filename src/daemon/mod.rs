@@ -404,13 +404,12 @@ impl Daemon {
         {
             self.parked.extend(parked);
             // Stop dispatching at once; the next heartbeat finds out when it is back.
-            self.fleet_down.get_or_insert_with(|| {
-                warn!("The fleet database cannot be reached: no new images are taken; running jobs wait for it");
-                format!(
-                    "the fleet database {} cannot be reached; waiting for it",
-                    self.ledger.place()
-                )
-            });
+            if self.fleet_down.is_none() {
+                warn!(
+                    "The fleet database cannot be reached: no new images are taken; running jobs wait for it"
+                );
+                self.fleet_down = Some(self.fleet_down_reason());
+            }
         }
         let WorkResult::Finished(d) = &done.result else {
             return;
@@ -471,6 +470,14 @@ impl Daemon {
         }
     }
 
+    /// Why no image is taken while the fleet database is away (the status shows it).
+    fn fleet_down_reason(&self) -> String {
+        format!(
+            "the fleet database {} cannot be reached; waiting for it",
+            self.ledger.place()
+        )
+    }
+
     /// In a fleet: renews this node's leases and heartbeat, and takes over the jobs of
     /// nodes whose leases lapsed (as many as there are idle workers). While the database
     /// is out of reach no image is taken; when it is back, the parked jobs resume and
@@ -511,10 +518,7 @@ impl Daemon {
                 if self.fleet_down.is_none() {
                     warn!(error = %e, "The fleet database cannot be reached: no new images are taken; running jobs wait for it");
                 }
-                self.fleet_down = Some(format!(
-                    "the fleet database {} cannot be reached; waiting for it",
-                    self.ledger.place()
-                ));
+                self.fleet_down = Some(self.fleet_down_reason());
             }
             Ok(Err(e)) => error!(error = %e, "The fleet heartbeat failed"),
             Err(e) => error!(error = %e, "The fleet heartbeat stopped"),

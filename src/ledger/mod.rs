@@ -416,8 +416,12 @@ impl Ledger {
     /// Before this node works on job `id` (a new claim, a resume, a take-over, a job parked
     /// while the database was away): renews its lease, and fails with
     /// [`LedgerError::LeaseLost`] when another node holds it now, so this one leaves the
-    /// job's files alone. `Ok` also when the job is gone (the caller finds out).
+    /// job's files alone. `Ok` also when the job is gone (the caller finds out). A single
+    /// machine's ledger has nobody to lose a job to: nothing is written.
     pub fn hold(&self, id: JobId) -> Result<(), LedgerError> {
+        if !self.is_shared() {
+            return Ok(());
+        }
         let sql = format!("UPDATE jobs SET lease_until = {} + ?1", self.clock());
         self.fenced(id, &sql, &[Val::Int(self.lease_ms)])
     }
@@ -458,14 +462,7 @@ impl Ledger {
         if changed > 0 {
             return Ok(());
         }
-        let owner = self.with(|c| {
-            Ok(
-                c.value("SELECT node FROM jobs WHERE id = ?1", &[Val::Int(id)])?
-                    .text()
-                    .map(str::to_owned),
-            )
-        })?;
-        match owner {
+        match self.owner(id)? {
             Some(by) if by != self.instance => Err(LedgerError::LeaseLost { id, by }),
             // The row is gone (an abandoned claim) or unchanged: nothing to fence.
             _ => Ok(()),
@@ -728,7 +725,7 @@ impl Ledger {
 
     /// At a clean stop: renders cut short by the stop were not crashes.
     pub fn stopped_cleanly(&self) -> Result<(), LedgerError> {
-        let me = Val::Text(&self.instance);
+        let (me, shared) = (Val::Text(&self.instance), self.is_shared());
         let stop = format!(
             "UPDATE nodes SET stopped_at = {0}, heartbeat_at = {0} WHERE node = ?1",
             self.clock()
@@ -738,13 +735,11 @@ impl Ledger {
                 "UPDATE jobs SET rendering = 0 WHERE rendering = 1 AND node = ?1",
                 &[me],
             )?;
-            c.exec(&stop, &[me])
-                .or_else(|e| match e {
-                    // A single machine's ledger has no node table.
-                    DbError::Sqlite(_) => Ok(0),
-                    e => Err(e),
-                })
-                .map(drop)
+            // A single machine's ledger has no node table.
+            if shared {
+                c.exec(&stop, &[me])?;
+            }
+            Ok(())
         })
     }
 
@@ -1136,35 +1131,13 @@ mod tests {
         l
     }
 
-    fn one_job(ledger: &Ledger) -> JobId {
-        ledger
-            .begin_claim(
-                "default",
-                Path::new("a.png"),
-                Path::new("/in/a.png"),
-                Path::new("/in/.realskin/processing/x"),
-                "",
-            )
-            .unwrap()
-            .0
-    }
-
     #[test]
     fn a_crash_beside_other_renders_marks_a_suspect_and_only_a_crash_alone_counts_again() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("ledger.sqlite");
         let ledger = Ledger::open(&db).unwrap();
-        let a = one_job(&ledger);
-        let b = ledger
-            .begin_claim(
-                "default",
-                Path::new("b.png"),
-                Path::new("/in/b.png"),
-                Path::new("/in/.realskin/processing/y"),
-                "",
-            )
-            .unwrap()
-            .0;
+        let a = claim(&ledger, "a.png");
+        let b = claim(&ledger, "b.png");
         let crashes = |l: &Ledger, id| l.get(id).unwrap().unwrap().crashes;
         // Killed with both rendering, twice: both are suspects, neither is counted twice.
         for _ in 0..2 {
@@ -1186,7 +1159,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("ledger.sqlite");
         let ledger = Ledger::open(&db).unwrap();
-        let id = one_job(&ledger);
+        let id = claim(&ledger, "a.png");
         let crashes = |l: &Ledger| l.get(id).unwrap().unwrap().crashes;
         // Killed while rendering, twice: two crashes.
         ledger.begin_render(id).unwrap();
@@ -1246,7 +1219,7 @@ mod tests {
             assert_eq!(Outcome::parse(o.as_str()), Some(o));
         }
         assert_eq!(Outcome::parse("exploded"), None);
-        let id = one_job(&ledger);
+        let id = claim(&ledger, "a.png");
         assert_eq!(ledger.get(id).unwrap().unwrap().outcome, None);
         ledger.reported(id, Outcome::Duplicate, None, None).unwrap();
         drop(ledger);

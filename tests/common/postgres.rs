@@ -67,6 +67,19 @@ impl Cluster {
     }
 
     /// `durable`: with fsync, as a real server runs (for benchmarks); tests run without.
+    /// Runs `tool` and fails the test with its stderr (and `log`'s text, if given) when it fails.
+    fn run_ok(&self, tool: &str, args: &[&str], log: Option<&Path>) {
+        let out = self.run(tool, args);
+        assert!(
+            out.status.success(),
+            "{tool} {} failed: {}{}",
+            args.last().unwrap_or(&""),
+            String::from_utf8_lossy(&out.stderr),
+            log.and_then(|l| std::fs::read_to_string(l).ok())
+                .unwrap_or_default()
+        );
+    }
+
     fn start_with(durable: bool) -> Option<Cluster> {
         let bin = server_bin()?;
         let dir = tempfile::Builder::new()
@@ -98,7 +111,7 @@ impl Cluster {
             bin,
             as_postgres,
         };
-        let out = c.run(
+        c.run_ok(
             "initdb",
             &[
                 "-D",
@@ -111,11 +124,7 @@ impl Cluster {
                 "-E",
                 "UTF8",
             ],
-        );
-        assert!(
-            out.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            None,
         );
         c.spawn_server();
         Some(c)
@@ -129,7 +138,7 @@ impl Cluster {
             if self.durable { "on" } else { "off" }
         );
         let log = self.data.join("server.log");
-        let out = self.run(
+        self.run_ok(
             "pg_ctl",
             &[
                 "-D",
@@ -141,12 +150,7 @@ impl Cluster {
                 "-w",
                 "start",
             ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl start failed: {}{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(&log).unwrap_or_default()
+            Some(&log),
         );
         // The watchdog: a shell that waits for this process to end, then stops the server.
         let stop = if self.as_postgres {
@@ -179,7 +183,7 @@ impl Cluster {
 
     /// Stops the server (fast shutdown), as a database outage.
     pub fn stop(&self) {
-        let out = self.run(
+        self.run_ok(
             "pg_ctl",
             &[
                 "-D",
@@ -189,11 +193,7 @@ impl Cluster {
                 "-w",
                 "stop",
             ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl stop: {}",
-            String::from_utf8_lossy(&out.stderr)
+            None,
         );
     }
 
