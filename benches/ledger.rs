@@ -1,7 +1,7 @@
 //! Criterion benchmark of what the job ledger costs per image: one job's whole story as the
 //! daemon writes it (claim, the hold before work, claimed with its hash, the render marks,
 //! output and report names, written, reported, done: eleven statements, the claim a
-//! transaction of two) in the single machine's
+//! transaction of two; the hold writes nothing on a single machine) in the single machine's
 //! SQLite file (WAL, synchronous = FULL) and in a fleet's PostgreSQL (a local cluster from
 //! Debian's package with fsync on, over its Unix socket), plus a fleet heartbeat. The
 //! difference is the fleet's overhead per job. Skipped without PostgreSQL.
