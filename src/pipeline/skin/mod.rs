@@ -27,6 +27,7 @@ pub mod grain;
 pub mod mask;
 pub mod measure;
 pub mod pixels;
+mod plain;
 pub mod presets;
 pub mod render;
 pub mod scale;

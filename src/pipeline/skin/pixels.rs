@@ -57,6 +57,9 @@ pub trait Sample: Copy + Send + Sync + PartialEq + 'static {
     fn index(self) -> usize;
     /// Encoded value scaled to 0..1.
     fn unit(self) -> f32;
+    /// The samples as bytes, when they are bytes (the 8-bit fast paths).
+    fn bytes(s: &[Self]) -> Option<&[u8]>;
+    fn bytes_mut(s: &mut [Self]) -> Option<&mut [u8]>;
 }
 
 impl Space {
@@ -87,6 +90,12 @@ impl Sample for u8 {
     fn index(self) -> usize {
         self as usize
     }
+    fn bytes(s: &[u8]) -> Option<&[u8]> {
+        Some(s)
+    }
+    fn bytes_mut(s: &mut [u8]) -> Option<&mut [u8]> {
+        Some(s)
+    }
     #[inline]
     fn unit(self) -> f32 {
         self as f32 * (1.0 / 255.0)
@@ -103,6 +112,12 @@ impl Sample for u16 {
     #[inline]
     fn index(self) -> usize {
         self as usize
+    }
+    fn bytes(_: &[u16]) -> Option<&[u8]> {
+        None
+    }
+    fn bytes_mut(_: &mut [u16]) -> Option<&mut [u8]> {
+        None
     }
     #[inline]
     fn unit(self) -> f32 {

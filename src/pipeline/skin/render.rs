@@ -13,6 +13,7 @@ use super::filters::Plane;
 use super::grain;
 use super::measure::Rect;
 use super::pixels::{LUMA, Sample, Space, enc_index, lstar};
+use super::plain;
 use super::texture::{GridSampler, Textures, splat_pores};
 use std::sync::OnceLock;
 
@@ -438,6 +439,20 @@ impl<'a> Pass<'a> {
             out_row.copy_from_slice(src_row);
             return;
         }
+        if let (false, Some(src), Some(out)) = (io.matrix, T::bytes(src_row), T::bytes_mut(out_row))
+        {
+            let t = plain::Tables {
+                lt: io.lt,
+                et: io.space.enc8_padded(),
+                grain_t: self.grain_t,
+                lut_n: LUT_N,
+                gs: self.gs,
+                grain: self.grain_on,
+                cast: io.cast,
+            };
+            plain::row(&t, ch, noise, src, out);
+            return;
+        }
         for ((sp, op), &n) in src_row
             .chunks_exact(ch)
             .zip(out_row.chunks_exact_mut(ch))
@@ -609,7 +624,15 @@ pub fn render_rect<T: Sample>(
             redness: (tex.redness.a.row(y), tex.redness.b.row(y)),
             pigment: (tex.pigment.a.row(y), tex.pigment.b.row(y)),
         };
-        for i in 0..w {
+        // Either side of the row's skin, the plain path (grain and cast only).
+        let first = m_full.iter().position(|&m| m > 0.0).unwrap_or(0);
+        let end = m_full.iter().rposition(|&m| m > 0.0).map_or(w, |l| l + 1);
+        let (src_l, src_r) = (&src_row[..first * ch], &src_row[end * ch..]);
+        let (out_l, rest) = out_row.split_at_mut(first * ch);
+        let (_, out_r) = rest.split_at_mut((end - first) * ch);
+        pass.plain_row(&io, &noise[..first], ch, src_l, out_l);
+        pass.plain_row(&io, &noise[end..], ch, src_r, out_r);
+        for i in first..end {
             let sp = &src_row[i * ch..(i + 1) * ch];
             let op = &mut out_row[i * ch..(i + 1) * ch];
             let m = m_full[i];

@@ -19,6 +19,14 @@ use std::sync::OnceLock;
 /// Size of the linear-to-encoded tables: linear light is quantised to 1/65535, fine enough that a
 /// round trip of an untouched 16-bit value changes it by at most one code in the darkest tones.
 pub const ENC_N: usize = 65536;
+/// Bytes after the 8-bit encoding table's end, so a vector gather of 32 bits reads inside it.
+pub const ENC_PAD: usize = 3;
+
+/// An 8-bit encoding table with [`ENC_PAD`] zeros after it.
+fn padded(mut t: Vec<u8>) -> Vec<u8> {
+    t.extend([0; ENC_PAD]);
+    t
+}
 
 /// A picture's transfer tables and the matrices between its linear RGB and linear sRGB.
 pub struct Space {
@@ -26,6 +34,7 @@ pub struct Space {
     pub name: String,
     lin8: Vec<f32>,
     lin16: Vec<f32>,
+    /// [`ENC_N`] entries and [`ENC_PAD`] zeros.
     enc8: Vec<u8>,
     enc16: Vec<u16>,
     /// Own linear RGB → linear sRGB and back; `None` when the primaries are sRGB's.
@@ -73,7 +82,7 @@ impl Space {
                 lin16: (0..65536)
                     .map(|i| srgb_to_linear(i as f64 / 65535.0) as f32)
                     .collect(),
-                enc8: enc(255.0).map(|v| v.round() as u8).collect(),
+                enc8: padded(enc(255.0).map(|v| v.round() as u8).collect()),
                 enc16: enc(65535.0).map(|v| v.round() as u16).collect(),
                 to_srgb: None,
                 from_srgb: None,
@@ -142,7 +151,7 @@ impl Space {
         let (to_srgb, from_srgb) = matrix.unzip();
         Ok(Some(Space {
             name,
-            enc8: inverse(&lin8, 255),
+            enc8: padded(inverse(&lin8, 255)),
             enc16: inverse(&lin16, 65535),
             lin8,
             lin16,
@@ -163,6 +172,10 @@ impl Space {
         &self.lin16
     }
     pub fn enc8(&self) -> &[u8] {
+        &self.enc8[..ENC_N]
+    }
+    /// [`Space::enc8`] and [`ENC_PAD`] zeros after it: a 32-bit gather may read its last entry.
+    pub fn enc8_padded(&self) -> &[u8] {
         &self.enc8
     }
     pub fn enc16(&self) -> &[u16] {
