@@ -325,8 +325,6 @@ impl Set {
         }
     }
 
-    /// The histogram-preserving blend of three copies at one pixel.
-    #[inline]
     /// The copy the lattice vertex `id` places: a tile and a centre at least `margin` inside it.
     fn place(&self, id: (i32, i32), margin: usize, seed: u32) -> Placed {
         let (i, j) = id;
@@ -343,6 +341,8 @@ impl Set {
         }
     }
 
+    /// The histogram-preserving blend of three copies at one pixel.
+    #[inline]
     fn blend(&self, t: &Triangle, placed: &[Placed; 3], x: i64, y: i64) -> f32 {
         let mut g = 0.0;
         for (k, c) in placed.iter().enumerate() {

@@ -7,6 +7,7 @@
 //! fused multiply-add). Elsewhere, and for the last few pixels of a row, [`scalar`] runs.
 
 use super::pixels::{LUMA, enc_index};
+use super::render::{LUT_N, lut_i};
 
 /// What a plain pixel needs: the picture's tables and the grain's scale.
 pub struct Tables<'a> {
@@ -15,19 +16,12 @@ pub struct Tables<'a> {
     /// Linear light quantised by [`enc_index`] to an encoded value, and padding after it
     /// ([`super::space::ENC_PAD`]) for the vector gathers.
     pub et: &'a [u8],
-    /// The grain's weight by linear luminance, indexed by `lut_i`: `lut_n + 1` entries.
+    /// The grain's weight by linear luminance, indexed by [`lut_i`]: [`LUT_N`] + 1 entries.
     pub grain_t: &'a [f32],
-    pub lut_n: usize,
     /// Grain amplitude per unit of noise (the grain is off when `grain` is false).
     pub gs: f32,
     pub grain: bool,
     pub cast: [f32; 3],
-}
-
-/// Index into `grain_t` for a linear luminance (as the render pass's `lut_i`).
-#[inline(always)]
-fn lut_i(y: f32, n: usize) -> usize {
-    ((y.clamp(0.0, 1.0) * n as f32 + 8_388_608.0).to_bits() & 0x7ff) as usize
 }
 
 /// Renders `src` (pixels of `ch` = 3 or 4 bytes, alpha copied) into `out` with the grain
@@ -62,7 +56,7 @@ pub fn scalar(t: &Tables, ch: usize, noise: &[f32], src: &[u8], out: &mut [u8]) 
         ];
         let g = if t.grain {
             let yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
-            1.0 + t.gs * t.grain_t[lut_i(yl, t.lut_n)] * n
+            1.0 + t.gs * t.grain_t[lut_i(yl)] * n
         } else {
             1.0
         };
@@ -80,14 +74,15 @@ pub fn scalar(t: &Tables, ch: usize, noise: &[f32], src: &[u8], out: &mut [u8]) 
 ///
 /// # Safety
 /// The CPU must have AVX2. `t.lt` must hold 256 entries, `t.et` [`super::space::ENC_N`] +
-/// [`super::space::ENC_PAD`] and `t.grain_t` `t.lut_n + 1` with `t.lut_n` < 2048 (asserted).
+/// [`super::space::ENC_PAD`] and `t.grain_t` [`LUT_N`] + 1 (asserted).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn avx2(t: &Tables, ch: usize, noise: &[f32], src: &[u8], out: &mut [u8]) -> usize {
     use super::space::{ENC_N, ENC_PAD};
     use std::arch::x86_64::*;
     assert!(t.lt.len() >= 256 && t.et.len() >= ENC_N + ENC_PAD);
-    assert!(t.lut_n < 0x800 && t.grain_t.len() > t.lut_n);
+    const { assert!(LUT_N < 0x800) };
+    assert!(t.grain_t.len() > LUT_N);
     let px = src.len() / ch;
     assert!(noise.len() >= px && out.len() >= px * ch);
     let mut i = 0;
@@ -103,7 +98,7 @@ unsafe fn avx2(t: &Tables, ch: usize, noise: &[f32], src: &[u8], out: &mut [u8])
         let magic = _mm256_set1_ps(8_388_608.0);
         let luma = LUMA.map(|v| _mm256_set1_ps(v));
         let cast = t.cast.map(|v| _mm256_set1_ps(v));
-        let (lut_n, lut_mask) = (_mm256_set1_ps(t.lut_n as f32), _mm256_set1_epi32(0x7ff));
+        let (lut_n, lut_mask) = (_mm256_set1_ps(LUT_N as f32), _mm256_set1_epi32(0x7ff));
         let (enc_n, enc_mask) = (
             _mm256_set1_ps((ENC_N - 1) as f32),
             _mm256_set1_epi32(0xffff),
@@ -178,7 +173,6 @@ mod tests {
             lt: space.lin8(),
             et: space.enc8_padded(),
             grain_t,
-            lut_n: grain_t.len() - 1,
             gs: 0.05,
             grain,
             cast,
@@ -190,8 +184,8 @@ mod tests {
     #[test]
     fn eight_at_a_time_matches_one_at_a_time_byte_for_byte() {
         let space = Space::srgb();
-        let grain_t: Vec<f32> = (0..=1024)
-            .map(|i| 0.2 + (i as f32 / 1024.0).sqrt())
+        let grain_t: Vec<f32> = (0..=LUT_N)
+            .map(|i| 0.2 + (i as f32 / LUT_N as f32).sqrt())
             .collect();
         let mut seed = 0x9e37_79b9u32;
         let mut next = || {

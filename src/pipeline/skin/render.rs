@@ -87,7 +87,7 @@ impl RenderParams<'_> {
     }
 }
 
-const LUT_N: usize = 1024;
+pub(super) const LUT_N: usize = 1024;
 
 /// Shading weight by linear luminance: texture fades out in deep shadow (where pores are invisible) and
 /// eases off in the brightest highlights (where the sheen term takes over).
@@ -332,7 +332,7 @@ impl<T: Sample> PixelIo<'_, T> {
 
 /// Index into the render pass's lookup tables for a linear luminance.
 #[inline(always)]
-fn lut_i(y: f32) -> usize {
+pub(super) fn lut_i(y: f32) -> usize {
     ((y.clamp(0.0, 1.0) * LUT_N as f32 + 8_388_608.0).to_bits() & 0x7ff) as usize
 }
 
@@ -445,7 +445,6 @@ impl<'a> Pass<'a> {
                 lt: io.lt,
                 et: io.space.enc8_padded(),
                 grain_t: self.grain_t,
-                lut_n: LUT_N,
                 gs: self.gs,
                 grain: self.grain_on,
                 cast: io.cast,
