@@ -12,7 +12,9 @@
 # enlargement, the shape of what realskin added (skew, kurtosis: pits are dark-skewed and
 # peaked, noise is neither), low-pass SSIM, skin ΔE and the change outside the skin; and the
 # pore band's gain inside skin_eval's own box of the largest face (its whole-picture colour
-# mask also takes warm walls, clothes and hair, which realskin leaves alone).
+# mask also takes warm walls, clothes and hair, which realskin leaves alone). The last two
+# columns are the shape of the added dark pits: the share drawn out into dashes, and how
+# strongly those dashes share one direction (parallel dashes read as strokes, not pores).
 #
 #   bench/skin-gallery.sh [IMAGE...]      (SHARED=/path/to/shared to point elsewhere)
 set -euo pipefail
@@ -94,8 +96,38 @@ def face_gain(src, res):
     return None if not f0 or f1 is None else round(f1 / f0, 3)
 
 
+def pit_shape(src, res):
+    """The shape of the dark pits realskin added: output minus the plain Lanczos enlargement
+    (luminance, above a 6 px Gaussian), where texture was added, below -1.5 sigma, at least
+    4 px. Returns the share drawn out into dashes (axis ratio > 2.5) and how strongly those
+    dashes share one direction (mean resultant length of twice their angle: 0 for none, 1
+    for all parallel). Real pores are round or short and point every which way."""
+    from scipy import ndimage as ndi
+    a, b = Image.open(src).convert("RGB"), Image.open(res).convert("RGB")
+    luma = np.array([0.2126, 0.7152, 0.0722], np.float32)
+    d = np.asarray(b, np.float32) @ luma - np.asarray(a.resize(b.size, Image.LANCZOS), np.float32) @ luma
+    d -= ndi.gaussian_filter(d, 6)
+    added = ndi.gaussian_filter(np.abs(d), 15) > 0.3
+    if added.sum() < 1000:
+        return None, None
+    lab, n = ndi.label((d < -1.5 * d[added].std()) & added)
+    ratio, angle = [], []
+    for i, sl in enumerate(ndi.find_objects(lab), 1):
+        ys, xs = np.nonzero(lab[sl] == i)
+        if len(xs) < 4:
+            continue
+        w, v = np.linalg.eigh(np.cov(np.vstack([xs, ys])) + np.eye(2) / 12)
+        ratio.append(np.sqrt(w[1] / w[0]))
+        angle.append(np.arctan2(v[1, 1], v[0, 1]))
+    if not ratio:
+        return None, None
+    long = np.array(ratio) > 2.5
+    r = float(np.abs(np.mean(np.exp(2j * np.array(angle)[long])))) if long.any() else 0.0
+    return round(float(long.mean()), 3), round(r, 2)
+
+
 rows = []
-hdr = f"{'image (grain off)':46} {'fine in→out':>17} {'gain':>5} {'face':>5} {'add skew':>8} {'add kurt':>8} {'lp-ssim':>7} {'skin dE':>7} {'outside':>7}"
+hdr = f"{'image (grain off)':46} {'fine in→out':>17} {'gain':>5} {'face':>5} {'add skew':>8} {'add kurt':>8} {'lp-ssim':>7} {'skin dE':>7} {'outside':>7} {'dashes':>6} {'dir R':>5}"
 print(hdr)
 for src, res in zip(args[::2], args[1::2]):
     name = os.path.basename(src)
@@ -105,14 +137,18 @@ for src, res in zip(args[::2], args[1::2]):
         print(f"{name:46} skin_eval: {e}")
         continue
     r["face_gain"] = face_gain(src, res)
+    r["dash_share"], r["dash_direction"] = pit_shape(src, res)
     rows.append({"image": name, **r})
     i, o = r.get("in", {}), r.get("out", {})
     n = lambda v, p: f"{v:.{p}f}" if isinstance(v, (int, float)) else "-"
     print(f"{name[:46]:46} {n(i.get('fine'),4)+'→'+n(o.get('fine'),4):>17} {n(r.get('fine_gain'),2):>5} {n(r.get('face_gain'),2):>5} "
           f"{n(r.get('added_skew'),2):>8} {n(r.get('added_kurt'),2):>8} {n(r.get('lowpass_ssim'),4):>7} "
-          f"{n(r.get('skin_dE'),2):>7} {n(r.get('outside_mean_abs_diff'),3):>7}")
+          f"{n(r.get('skin_dE'),2):>7} {n(r.get('outside_mean_abs_diff'),3):>7} "
+          f"{n(r.get('dash_share'),3):>6} {n(r.get('dash_direction'),2):>5}")
 with open(os.path.join(out, "pairs.json"), "w") as fh:
     json.dump(rows, fh, indent=1)
+print("dashes: share of the added dark pits drawn out (axis ratio > 2.5); dir R: how strongly"
+      "\nthose share one direction (0 none, 1 all parallel; see pit_shape).")
 print("\ngain: skin_eval's pore band (0.1-0.3 mm), output over the plain enlargement, in its whole"
       "\ncolour mask; face: the same inside its own box of the largest face (see face_gain).")
 print(f"\ngalleries: {out}/<name>.png (rows: cheek, nose, forehead; before | after at 100 %, then at 200 %)")
