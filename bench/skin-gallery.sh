@@ -101,7 +101,10 @@ def pit_shape(src, res):
     (luminance, above a 6 px Gaussian), where texture was added, below -1.5 sigma, at least
     4 px. Returns the share drawn out into dashes (axis ratio > 2.5) and how strongly those
     dashes share one direction (mean resultant length of twice their angle: 0 for none, 1
-    for all parallel). Real pores are round or short and point every which way."""
+    for all parallel). Real pores are round or short and point every which way.
+    Compare one picture before and after a change to the pits: where the engine also corrects
+    tone or cast, or barely changes the picture, the difference carries the picture's own
+    structure or the resampling's ringing, and these figures measure that instead."""
     from scipy import ndimage as ndi
     a, b = Image.open(src).convert("RGB"), Image.open(res).convert("RGB")
     luma = np.array([0.2126, 0.7152, 0.0722], np.float32)
