@@ -68,19 +68,19 @@ fn max_diff_levels(a: &DynamicImage, b: &DynamicImage) -> f64 {
 #[test]
 fn x2_and_x4_models_reach_the_target_size() {
     let img = DynamicImage::ImageRgb8(common::photo(150, 100, 1));
-    let (out, d) = upscale::apply(&img, [300, 200], &cfg("sr-x2", 0)).unwrap();
+    let (out, d) = upscale::apply(&img, [300, 200], &cfg("sr-x2", 0), 1).unwrap();
     assert_eq!((out.width(), out.height()), (300, 200));
     let o = d.onnx.as_ref().unwrap();
     assert_eq!((o.scale, o.provider, o.passes.len()), (2, "cpu", 1));
     assert!(o.finish.starts_with("none"), "{}", o.finish);
     assert!(out.as_rgb8().is_some(), "8-bit RGB stays 8-bit RGB");
 
-    let (out, d) = upscale::apply(&img, [600, 400], &cfg("sr-x4", 0)).unwrap();
+    let (out, d) = upscale::apply(&img, [600, 400], &cfg("sr-x4", 0), 1).unwrap();
     assert_eq!((out.width(), out.height()), (600, 400));
     assert_eq!(d.onnx.as_ref().unwrap().scale, 4);
 
     // ×3 with a ×4 model: one pass to 600×400, then Lanczos down, as the report says.
-    let (out, d) = upscale::apply(&img, [450, 300], &cfg("sr-x4", 0)).unwrap();
+    let (out, d) = upscale::apply(&img, [450, 300], &cfg("sr-x4", 0), 1).unwrap();
     assert_eq!((out.width(), out.height()), (450, 300));
     let o = d.onnx.as_ref().unwrap();
     assert_eq!(o.passes.len(), 1);
@@ -96,7 +96,7 @@ fn the_model_output_is_the_nearest_upscale_plus_detail() {
     // The test models are nearest-neighbour plus a small learned residual: the result
     // stays close to the input, so colours are not swapped or shifted.
     let img = DynamicImage::ImageRgb8(common::photo(64, 48, 2));
-    let (out, _) = upscale::apply(&img, [128, 96], &cfg("sr-x2", 0)).unwrap();
+    let (out, _) = upscale::apply(&img, [128, 96], &cfg("sr-x2", 0), 1).unwrap();
     let (a, b) = (img.to_rgb8(), out.to_rgb8());
     let mut total = 0f64;
     for (x, y, p) in b.enumerate_pixels() {
@@ -135,8 +135,8 @@ fn tiled_equals_untiled_within_one_level() {
 #[test]
 fn float16_model_matches_the_float32_one() {
     let img = DynamicImage::ImageRgb8(common::photo(120, 90, 4));
-    let (a, _) = upscale::apply(&img, [240, 180], &cfg("sr-x2", 0)).unwrap();
-    let (b, d) = upscale::apply(&img, [240, 180], &cfg("sr-x2-fp16", 0)).unwrap();
+    let (a, _) = upscale::apply(&img, [240, 180], &cfg("sr-x2", 0), 1).unwrap();
+    let (b, d) = upscale::apply(&img, [240, 180], &cfg("sr-x2-fp16", 0), 1).unwrap();
     assert_eq!(d.onnx.as_ref().unwrap().precision, "float16");
     let diff = max_diff_levels(&a, &b);
     assert!(diff <= 2.0, "float16 differs by {diff:.2} levels");
@@ -145,18 +145,18 @@ fn float16_model_matches_the_float32_one() {
 #[test]
 fn fixed_size_models_run_in_tiles_of_their_size_and_match_dynamic_ones() {
     let img = DynamicImage::ImageRgb8(common::photo(150, 100, 5));
-    let (fixed, d) = upscale::apply(&img, [300, 200], &cfg("sr-x2-fixed64", 0)).unwrap();
+    let (fixed, d) = upscale::apply(&img, [300, 200], &cfg("sr-x2-fixed64", 0), 1).unwrap();
     let o = d.onnx.as_ref().unwrap();
     assert_eq!(o.input, "fixed 64×64");
     assert_eq!(o.passes[0].tile, [64, 64]);
     assert!(o.passes[0].tiles > 1);
-    let (dynamic, _) = upscale::apply(&img, [300, 200], &cfg("sr-x2", 0)).unwrap();
+    let (dynamic, _) = upscale::apply(&img, [300, 200], &cfg("sr-x2", 0), 1).unwrap();
     let diff = max_diff_levels(&fixed, &dynamic);
     assert!(diff <= 1.0, "fixed vs dynamic: {diff:.3} levels");
 
     // An image smaller than the fixed size is padded to it, and cropped after.
     let small = DynamicImage::ImageRgb8(common::photo(40, 30, 6));
-    let (out, _) = upscale::apply(&small, [80, 60], &cfg("sr-x2-fixed64", 0)).unwrap();
+    let (out, _) = upscale::apply(&small, [80, 60], &cfg("sr-x2-fixed64", 0), 1).unwrap();
     assert_eq!((out.width(), out.height()), (80, 60));
 }
 
@@ -187,7 +187,7 @@ fn models_that_are_not_super_resolution_are_refused_naming_file_and_reason() {
 #[test]
 fn large_factors_run_the_model_again_and_land_on_the_target() {
     let img = DynamicImage::ImageRgb8(common::photo(100, 50, 7));
-    let (out, d) = upscale::apply(&img, [300, 150], &cfg("sr-x2", 0)).unwrap();
+    let (out, d) = upscale::apply(&img, [300, 150], &cfg("sr-x2", 0), 1).unwrap();
     assert_eq!((out.width(), out.height()), (300, 150));
     let o = d.onnx.as_ref().unwrap();
     assert_eq!(o.passes.len(), 2, "{o:?}");
@@ -202,7 +202,7 @@ fn sixteen_bit_alpha_and_grey_keep_their_layout() {
         let a = if x < 40 { 0 } else { 65535 };
         Rgba([(x * 800) as u16, (y * 1000) as u16, 30000, a])
     }));
-    let (out, d) = upscale::apply(&rgba, [160, 120], &cfg("sr-x2", 0)).unwrap();
+    let (out, d) = upscale::apply(&rgba, [160, 120], &cfg("sr-x2", 0), 1).unwrap();
     let o = out.as_rgba16().expect("RGBA16 stays RGBA16");
     assert_eq!(o.get_pixel(10, 60)[3], 0, "transparent stays transparent");
     assert_eq!(o.get_pixel(150, 60)[3], 65535, "opaque stays opaque");
@@ -211,6 +211,6 @@ fn sixteen_bit_alpha_and_grey_keep_their_layout() {
     let grey = DynamicImage::ImageLuma8(ImageBuffer::from_fn(50, 40, |x, y| {
         Luma([((x + y) * 2) as u8])
     }));
-    let (out, _) = upscale::apply(&grey, [100, 80], &cfg("sr-x2", 0)).unwrap();
+    let (out, _) = upscale::apply(&grey, [100, 80], &cfg("sr-x2", 0), 1).unwrap();
     assert!(out.as_luma8().is_some(), "grey stays grey");
 }

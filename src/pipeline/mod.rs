@@ -224,7 +224,12 @@ pub fn run(
         let (next, status, summary, details) = match step.stage {
             Stage::Upscale => {
                 let to = step.target.unwrap_or([image.width(), image.height()]);
-                let (out, d) = upscale::apply(&image, to, &settings.upscale)?;
+                let (out, d) = upscale::apply(
+                    &image,
+                    to,
+                    &settings.upscale,
+                    skin::pixels::thread_count(settings.skin.threads),
+                )?;
                 let summary = d.summary();
                 let details = serde_json::to_value(d).unwrap_or_default();
                 (Some(out), StageStatus::Applied, summary, details)
