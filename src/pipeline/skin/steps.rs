@@ -98,7 +98,7 @@ pub(super) fn treat(
     let light = used.first().map_or([0.0; 2], |face| {
         tone::light_direction(&f.red, &maps.mask, &face.bbox)
     });
-    let tex = Textures::new(sc.px_per_mm, seed, light, blur);
+    let tex = Textures::new(sc.px_per_mm, seed, light, blur, f.threads);
     let (mut params, skin_chroma) =
         render_params(&f, &maps, &tex, &amounts, mono.is_some(), seed, report);
     let looks = Looks {
