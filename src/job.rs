@@ -240,7 +240,7 @@ fn png_gamma_icc(
 /// were kept, and adds a sentence to `notes` for each block that could not be.
 fn splice_metadata(encoded: &mut Encoded, embed: &meta::EmbedMetadata, notes: &mut Vec<String>) {
     let wanted = blocks(embed);
-    match meta::embed_lossy(&encoded.bytes, embed) {
+    match meta::embed_lossy_owned(std::mem::take(&mut encoded.bytes), embed) {
         Ok(embedded) => {
             encoded.facts.metadata_kept = wanted
                 .into_iter()
@@ -255,9 +255,12 @@ fn splice_metadata(encoded: &mut Encoded, embed: &meta::EmbedMetadata, notes: &m
             encoded.bytes = embedded.bytes;
             encoded.facts.bytes = encoded.bytes.len() as u64;
         }
-        Err(e) => notes.push(format!(
-            "The metadata could not be written into the output ({e}); the pixels are fine."
-        )),
+        Err((e, bytes)) => {
+            encoded.bytes = bytes;
+            notes.push(format!(
+                "The metadata could not be written into the output ({e}); the pixels are fine."
+            ))
+        }
     }
 }
 

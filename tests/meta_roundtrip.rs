@@ -441,3 +441,46 @@ fn regression_fuzz_jpeg_impossible_segment_length_is_refused_by_embed() {
         Err(MetaError::Corrupt { .. })
     ));
 }
+
+/// `png` with a chunk added just before IEND (its CRC computed).
+fn with_chunk_before_iend(png: &[u8], kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let (body, iend) = png.split_at(png.len() - 12);
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(data);
+    let mut out = body.to_vec();
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc.sum().to_be_bytes());
+    out.extend_from_slice(iend);
+    out
+}
+
+/// Embedding into a PNG handed over (the image data moved within its buffer, not copied)
+/// gives the same file as embedding into a copy: on a plain file, and on one whose text
+/// chunk after the image data is replaced (the copying path). A damaged file comes back
+/// unchanged, with the error.
+#[test]
+fn png_embedded_in_its_own_buffer_is_the_same_file() {
+    let mut m = full_meta();
+    m.text = vec![TextEntry {
+        kind: TextKind::Text,
+        key: "Comment".to_string(),
+        value: "realskin".to_string(),
+    }];
+    let plain = encode(image::ImageFormat::Png);
+    let late = with_chunk_before_iend(&plain, b"tEXt", b"Comment\0an older comment");
+    for file in [&plain, &late] {
+        let copied = meta::embed_lossy(file, &m).unwrap();
+        let owned = meta::embed_lossy_owned(file.clone(), &m).unwrap();
+        assert_eq!(owned, copied);
+        let comments = owned.bytes.windows(8).filter(|w| w == b"Comment\0").count();
+        assert_eq!(comments, 1, "the old comment is replaced, not kept");
+        image::load_from_memory(&owned.bytes).expect("still decodes");
+    }
+    let cut = plain[..plain.len() - 20].to_vec();
+    let (err, back) = meta::embed_lossy_owned(cut.clone(), &m).unwrap_err();
+    assert!(matches!(err, MetaError::Corrupt { .. }), "{err}");
+    assert_eq!(back, cut);
+}

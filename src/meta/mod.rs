@@ -362,6 +362,21 @@ pub fn embed_lossy(encoded: &[u8], meta: &EmbedMetadata) -> Result<Embedded, Met
     Ok(Embedded { bytes, skipped })
 }
 
+/// [`embed_lossy`] on a file it may take: a PNG's image data then moves within the buffer
+/// instead of being copied to a new one (see `png::embed_owned`); the result is the same
+/// file. On an error the file comes back unchanged.
+pub fn embed_lossy_owned(
+    encoded: Vec<u8>,
+    meta: &EmbedMetadata,
+) -> Result<Embedded, (MetaError, Vec<u8>)> {
+    if !matches!(Container::sniff(&encoded), Container::Png) {
+        return embed_lossy(&encoded, meta).map_err(|e| (e, encoded));
+    }
+    let mut skipped = Vec::new();
+    let bytes = png::embed_owned(encoded, meta, &mut skipped)?;
+    Ok(Embedded { bytes, skipped })
+}
+
 /// The display name of a container (`PNG`, `JPEG`, `WebP`, `TIFF`).
 pub fn format_name(c: Container) -> &'static str {
     match c {

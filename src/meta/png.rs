@@ -360,17 +360,20 @@ fn chunk_key(kind: &[u8; 4], data: &[u8]) -> Option<String> {
     Some(latin1(&data[..nul]))
 }
 
-/// Writes the metadata chunks after IHDR, removing the ones being replaced.
-pub(crate) fn embed(
-    encoded: &[u8],
-    meta: &EmbedMetadata,
-    skipped: &mut Vec<String>,
-) -> Result<Vec<u8>, MetaError> {
+/// One chunk of a PNG file: its type, its data, and where it starts (its length field).
+struct Chunk<'a> {
+    kind: [u8; 4],
+    data: &'a [u8],
+    at: usize,
+}
+
+/// The file's chunks up to IEND, IHDR first.
+fn chunks(encoded: &[u8]) -> Result<Vec<Chunk<'_>>, MetaError> {
     let corrupt = |detail: String| MetaError::Corrupt {
         format: "PNG",
         detail,
     };
-    let mut chunks: Vec<([u8; 4], &[u8])> = Vec::new();
+    let mut chunks = Vec::new();
     let mut i = 8usize;
     loop {
         let head = encoded
@@ -382,51 +385,54 @@ pub(crate) fn embed(
             .checked_add(8 + size)
             .and_then(|end| encoded.get(i + 8..end))
             .ok_or_else(|| corrupt(format!("{} chunk is cut short", latin1(&kind))))?;
-        chunks.push((kind, data));
+        chunks.push(Chunk { kind, data, at: i });
         i += 12 + size;
         if &kind == b"IEND" {
             break;
         }
     }
-    if chunks.first().map(|c| &c.0) != Some(b"IHDR") {
+    if chunks.first().map(|c| &c.kind) != Some(b"IHDR") {
         return Err(corrupt("the first chunk is not IHDR".to_string()));
     }
-    let text_keys: Vec<&str> = meta.text.iter().map(|t| t.key.as_str()).collect();
-    let replaced = |kind: &[u8; 4], data: &[u8]| -> bool {
-        match kind {
-            b"iCCP" | b"sRGB" => meta.icc.is_some(),
-            b"eXIf" => meta.exif.is_some(),
-            _ => match chunk_key(kind, data) {
-                Some(k) if k == XMP_KEY => meta.xmp.is_some(),
-                Some(k)
-                    if k.starts_with("Raw profile type iptc")
-                        || k.starts_with("Raw profile type 8bim") =>
-                {
-                    meta.iptc.is_some()
-                }
-                Some(k) => text_keys.contains(&k.as_str()),
-                None => false,
-            },
-        }
-    };
+    Ok(chunks)
+}
 
-    let mut out = Vec::with_capacity(encoded.len() + 4096);
+/// Whether the file's chunk carries a block `meta` writes anew (so it is dropped).
+fn replaced(meta: &EmbedMetadata, c: &Chunk) -> bool {
+    match &c.kind {
+        b"iCCP" | b"sRGB" => meta.icc.is_some(),
+        b"eXIf" => meta.exif.is_some(),
+        _ => match chunk_key(&c.kind, c.data) {
+            Some(k) if k == XMP_KEY => meta.xmp.is_some(),
+            Some(k)
+                if k.starts_with("Raw profile type iptc")
+                    || k.starts_with("Raw profile type 8bim") =>
+            {
+                meta.iptc.is_some()
+            }
+            Some(k) => meta.text.iter().any(|t| t.key == k),
+            None => false,
+        },
+    }
+}
+
+/// The signature, IHDR (`ihdr`, its data) and the metadata chunks, into `out`.
+fn head(out: &mut Vec<u8>, ihdr: &[u8], meta: &EmbedMetadata, skipped: &mut Vec<String>) {
     out.extend_from_slice(SIGNATURE);
-    let (ihdr_kind, ihdr) = chunks[0];
-    push_chunk(&mut out, &ihdr_kind, &[ihdr]);
+    push_chunk(out, b"IHDR", &[ihdr]);
     if let Some(icc) = &meta.icc {
         let mut data = b"ICC Profile\0\0".to_vec();
         data.extend_from_slice(&deflate(icc));
-        push_chunk(&mut out, b"iCCP", &[&data]);
+        push_chunk(out, b"iCCP", &[&data]);
     }
     if let Some(exif) = &meta.exif {
-        push_chunk(&mut out, b"eXIf", &[exif]);
+        push_chunk(out, b"eXIf", &[exif]);
     }
     if let Some(xmp) = &meta.xmp {
         let mut data = format!("{XMP_KEY}\0").into_bytes();
         data.extend_from_slice(&[0, 0, 0, 0]);
         data.extend_from_slice(xmp.as_bytes());
-        push_chunk(&mut out, b"iTXt", &[&data]);
+        push_chunk(out, b"iTXt", &[&data]);
     }
     if meta.xmp_extended.is_some() {
         skipped.push(
@@ -437,7 +443,7 @@ pub(crate) fn embed(
         let text = encode_raw_profile("IPTC profile", &super::iptc_to_irb(iptc));
         let mut data = b"Raw profile type iptc\0\0".to_vec();
         data.extend_from_slice(&deflate(text.as_bytes()));
-        push_chunk(&mut out, b"zTXt", &[&data]);
+        push_chunk(out, b"zTXt", &[&data]);
     }
     for entry in &meta.text {
         if !valid_key(&entry.key) {
@@ -448,12 +454,56 @@ pub(crate) fn embed(
             continue;
         }
         let (kind, data) = encode_text(entry);
-        push_chunk(&mut out, kind, &[&data]);
+        push_chunk(out, kind, &[&data]);
     }
-    for (kind, data) in &chunks[1..] {
-        if !replaced(kind, data) {
-            push_chunk(&mut out, kind, &[data]);
-        }
+}
+
+/// Writes the metadata chunks after IHDR, removing the ones being replaced.
+pub(crate) fn embed(
+    encoded: &[u8],
+    meta: &EmbedMetadata,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<u8>, MetaError> {
+    let chunks = chunks(encoded)?;
+    let mut out = Vec::with_capacity(encoded.len() + 4096);
+    head(&mut out, chunks[0].data, meta, skipped);
+    for c in chunks[1..].iter().filter(|c| !replaced(meta, c)) {
+        push_chunk(&mut out, &c.kind, &[c.data]);
     }
     Ok(out)
+}
+
+/// [`embed`] on a file it may take, giving the same file. When no chunk from the first IDAT
+/// on is replaced (as in every file realskin's encoder writes), only what comes before the
+/// image data is written anew and the rest moves within the buffer: for a 36 MP output that
+/// is tens of MB not copied to fresh memory, and its chunks keep their CRCs as they are.
+/// Otherwise as [`embed`]. A damaged file comes back unchanged with the error.
+pub(crate) fn embed_owned(
+    mut encoded: Vec<u8>,
+    meta: &EmbedMetadata,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<u8>, (MetaError, Vec<u8>)> {
+    let spliced = match chunks(&encoded) {
+        Err(e) => Err(e),
+        Ok(chunks) => Ok(chunks
+            .iter()
+            .position(|c| &c.kind == b"IDAT")
+            .filter(|&first| !chunks[first..].iter().any(|c| replaced(meta, c)))
+            .map(|first| {
+                let mut new = Vec::with_capacity(chunks[first].at + 4096);
+                head(&mut new, chunks[0].data, meta, skipped);
+                for c in chunks[1..first].iter().filter(|c| !replaced(meta, c)) {
+                    push_chunk(&mut new, &c.kind, &[c.data]);
+                }
+                (new, chunks[first].at)
+            })),
+    };
+    match spliced {
+        Err(e) => Err((e, encoded)),
+        Ok(Some((new, first_idat))) => {
+            encoded.splice(..first_idat, new);
+            Ok(encoded)
+        }
+        Ok(None) => embed(&encoded, meta, skipped).map_err(|e| (e, encoded)),
+    }
 }
