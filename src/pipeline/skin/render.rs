@@ -473,8 +473,7 @@ impl<'a> Pass<'a> {
 
     /// The skin's texture at column `i` of row `r`, under mask `m` > 0: tones `c` (saturation,
     /// mottling) and returns the luminance gain, the pits' share of it (≤ 0, tinted per
-    /// channel by the caller), how much of the pixel is specular sheen (0..1) and the
-    /// luminance the grain is weighed by.
+    /// channel by the caller) and the luminance the grain is weighed by.
     #[inline(always)]
     fn skin_pixel(
         &self,
@@ -483,7 +482,7 @@ impl<'a> Pass<'a> {
         i: usize,
         m: f32,
         c: &mut [f32; 3],
-    ) -> (f32, f32, f32, f32) {
+    ) -> (f32, f32, f32) {
         let (p, tex, tx) = (self.p, self.p.tex, &self.tx);
         let mut yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
         if p.saturation != 1.0 {
@@ -548,21 +547,8 @@ impl<'a> Pass<'a> {
                 pit *= eased / d;
             }
         }
-        (gain, pit, sheen.clamp(0.0, 1.0), yl)
+        (gain, pit, yl)
     }
-}
-
-/// A pit's colour: `c` darkened by `gain` (luminance), the pits' share `pit` (≤ 0) of it
-/// tinted by [`PIT_TINT`], and `spec` (≥ 0, a share of the darkening on the sheen) taken as
-/// white light removed: the same linear amount from each channel instead of the same
-/// fraction, so the pit shows the skin's colour under the highlight. The sheen's share does
-/// not change the luminance.
-#[inline(always)]
-fn pit_colour(c: [f32; 3], gain: f32, pit: f32, spec: f32) -> [f32; 3] {
-    let y = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
-    std::array::from_fn(|k| {
-        (c[k] * (gain + pit * (PIT_TINT[k] - 1.0)) + spec * (c[k] - y)).max(0.0)
-    })
 }
 
 /// Renders `rect` of the source into `out` (rect-sized, interleaved with the source's channel count).
@@ -654,32 +640,16 @@ pub fn render_rect<T: Sample>(
                 continue;
             }
             let mut c = io.read(sp);
-            let (mut gain, pit, spec, yl) = if m > 0.0 {
+            let (mut gain, pit, yl) = if m > 0.0 {
                 pass.skin_pixel(&r, &mut cur, i, m, &mut c)
             } else {
-                (
-                    1.0,
-                    0.0,
-                    0.0,
-                    LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2],
-                )
+                (1.0, 0.0, LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2])
             };
-            // On the sheen a pit interrupts the highlight's white reflection and shows the
-            // skin's own colour under it: that share of the darkening takes the same linear
-            // amount from every channel (white light removed), not the same fraction, which
-            // would read grey on a near-white highlight. Luminance is the same either way.
-            let spec_shift = if tint {
-                spec * (1.0 - gain).max(0.0)
-            } else {
-                0.0
-            };
-            let mut g_grain = 1.0;
             if pass.grain_on {
-                g_grain = pass.grain(noise[i], yl * gain);
-                gain *= g_grain;
+                gain *= pass.grain(noise[i], yl * gain);
             }
             let o: [f32; 3] = if pit < 0.0 && tint {
-                pit_colour(c, gain, pit, spec_shift * g_grain)
+                std::array::from_fn(|k| c[k] * (gain + pit * (PIT_TINT[k] - 1.0)).max(0.0))
             } else {
                 [c[0] * gain, c[1] * gain, c[2] * gain]
             };
@@ -741,31 +711,6 @@ pub fn render_in_place<T: Sample>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A pit on a warm near-white highlight: the grey darkening keeps the highlight's
-    /// channel ratios (reads grey); the pit tint makes it warmer, and the sheen's share
-    /// warmer still at the same luminance.
-    #[test]
-    fn pits_on_the_sheen_show_the_skin_colour_at_the_same_luminance() {
-        let c = [0.92, 0.80, 0.74];
-        let luma = |o: [f32; 3]| LUMA[0] * o[0] + LUMA[1] * o[1] + LUMA[2] * o[2];
-        let (gain, pit) = (0.8, -0.2);
-        let grey = pit_colour(c, gain, 0.0, 0.0);
-        let tinted = pit_colour(c, gain, pit, 0.0);
-        let sheen = pit_colour(c, gain, pit, 1.0 - gain);
-        // The tint's weights average to 1 under the luminance weights (exact on grey skin).
-        assert!((luma(tinted) - luma(grey)).abs() < 0.005 * luma(grey));
-        assert!(
-            (luma(sheen) - luma(tinted)).abs() < 1e-5,
-            "{sheen:?} vs {tinted:?}"
-        );
-        let warmth = |o: [f32; 3]| o[0] / o[2];
-        assert!((warmth(grey) - warmth(c)).abs() < 1e-5);
-        assert!(warmth(tinted) > warmth(grey));
-        assert!(warmth(sheen) > warmth(tinted), "{sheen:?} {tinted:?}");
-        // Off the sheen and without a pit, nothing but the darkening.
-        assert_eq!(pit_colour(c, 1.0, 0.0, 0.0), c);
-    }
 
     #[test]
     fn no_pit_goes_deeper_than_the_limit_and_shallow_ones_are_untouched() {
