@@ -458,9 +458,9 @@ fn with_chunk_before_iend(png: &[u8], kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
 }
 
 /// Embedding into a PNG handed over (the image data moved within its buffer, not copied)
-/// gives the same file as embedding into a copy: on a plain file, and on one whose text
-/// chunk after the image data is replaced (the copying path). A damaged file comes back
-/// unchanged, with the error.
+/// gives the same file as embedding into a copy: on a plain file, on one with bytes after
+/// IEND (dropped either way), and on one whose text chunk after the image data is replaced
+/// (the copying path). A damaged file comes back unchanged, with the error.
 #[test]
 fn png_embedded_in_its_own_buffer_is_the_same_file() {
     let mut m = full_meta();
@@ -471,7 +471,8 @@ fn png_embedded_in_its_own_buffer_is_the_same_file() {
     }];
     let plain = encode(image::ImageFormat::Png);
     let late = with_chunk_before_iend(&plain, b"tEXt", b"Comment\0an older comment");
-    for file in [&plain, &late] {
+    let trailing = [plain.as_slice(), b"bytes after IEND"].concat();
+    for file in [&plain, &late, &trailing] {
         let copied = meta::embed_lossy(file, &m).unwrap();
         let owned = meta::embed_lossy_owned(file.clone(), &m).unwrap();
         assert_eq!(owned, copied);

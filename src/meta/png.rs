@@ -495,12 +495,15 @@ pub(crate) fn embed_owned(
                 for c in chunks[1..first].iter().filter(|c| !replaced(meta, c)) {
                     push_chunk(&mut new, &c.kind, &[c.data]);
                 }
-                (new, chunks[first].at)
+                let last = &chunks[chunks.len() - 1];
+                (new, chunks[first].at, last.at + 12 + last.data.len())
             })),
     };
     match spliced {
         Err(e) => Err((e, encoded)),
-        Ok(Some((new, first_idat))) => {
+        Ok(Some((new, first_idat, iend_end))) => {
+            // Anything after IEND is dropped, as the copying path drops it.
+            encoded.truncate(iend_end);
             encoded.splice(..first_idat, new);
             Ok(encoded)
         }
