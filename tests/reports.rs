@@ -52,6 +52,21 @@ fn processed_and_failed_reports_keep_their_shape() {
         ".realskin" => "[version]",
     });
 
+    // The HTML report gives a stage that ran and left the image alone its own reason
+    // ("no person: no face found"), not the plan's "the skin engine is on".
+    let html = std::fs::read_to_string(hf.reports.join("portrait_upscaled.realskin.html"))
+        .expect("HTML report");
+    let skin = processed["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["stage"] == "skin"))
+        .expect("skin stage");
+    assert_eq!(skin["status"], "skipped");
+    let why = skin["summary"].as_str().expect("its reason");
+    assert!(
+        html.contains(&format!("<b>Skin</b>: skipped. {why}</div>")),
+        "the report's steps do not give {why:?}"
+    );
+
     let failed = read_json(
         &hf.reports.join("damaged_truncated.png.failed.json"),
         hf.root.path(),

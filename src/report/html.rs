@@ -227,6 +227,9 @@ fn steps_section(body: &mut String, report: &Report) {
                     "done",
                     format!("{} ({} ms). {}", s.summary, s.ms, step.reason),
                 ),
+                // It ran and left the image as it was: its own reason ("no person: no face
+                // found", "nothing to add: …"), not the plan's.
+                Some(s) if !s.summary.is_empty() => ("skipped", s.summary.clone()),
                 _ => ("skipped", step.reason.clone()),
             };
             let _ = write!(
