@@ -231,6 +231,40 @@ fn second_pass_adds_next_to_nothing() {
 }
 
 #[test]
+fn skin_that_already_has_all_its_texture_is_left_exactly_as_it_was() {
+    // The synthetic face under a coarse film grain: its pore band, colour variation and
+    // noise floor already exceed real skin's at this scale, so nothing is due, grain
+    // included (the default config, grain on).
+    let face = face_rgb8(SIZE);
+    let grainy = DynamicImage::ImageRgb8(RgbImage::from_fn(SIZE, SIZE, |x, y| {
+        let p = face.get_pixel(x, y);
+        let n = 40.0 * noise(x, y, 11);
+        Rgb([0, 1, 2]
+            .map(|k| (p[k] as f32 + n + 12.0 * noise(x, y, 20 + k as u32)).clamp(0.0, 255.0) as u8))
+    }));
+    let cfg = SkinConfig {
+        threads: 2,
+        ..SkinConfig::default()
+    };
+    match apply(&grainy, &cfg, &face_ctx(SIZE)) {
+        SkinOutcome::Skipped { reason, report } => {
+            assert!(reason.starts_with("nothing to add"), "{reason}");
+            let m = report.measure.expect("measured before stopping");
+            assert!(m.before.fine >= m.target.fine, "{m:?}");
+            assert!(
+                reason.contains(&format!("{:.4}", m.before.fine)),
+                "{reason}"
+            );
+            assert!(!report.applied);
+        }
+        SkinOutcome::Applied { report, .. } => panic!(
+            "expected nothing to add, the engine applied: {:?} grain {:?}",
+            report.amounts, report.grain
+        ),
+    }
+}
+
+#[test]
 fn a_picture_declared_not_ai_generated_keeps_its_own_skin_topped_up_only() {
     // The same plastic face twice: without provenance it is filled to real skin's level; when
     // its metadata declares a capture it is the sitter's own skin, only topped up (at most 10 %

@@ -118,6 +118,13 @@ pub(super) fn treat(
         not_ai,
         report,
     );
+    if adds_nothing(&params) {
+        report.artifacts = overlay.map(|mask_overlay| SkinArtifacts {
+            mask_overlay,
+            face_before_after: None,
+        });
+        return Err(nothing_to_add(report));
+    }
     // The largest face's "before" is cut out before the render overwrites it.
     let before = overlay
         .as_ref()
@@ -595,6 +602,43 @@ fn measure(
     report.amounts = Some(amounts.clone());
     report.measure = Some(mreport);
     report.timings_ms.measure = ms(t);
+}
+
+/// Whether the render would change no pixel: no texture, mottling or pore colour to add, the
+/// skin's saturation and the picture's colour kept, no grain. (A painting's craquelure, a
+/// film-grain look or a sharp photograph can already carry all the texture the measure asks
+/// for.)
+fn adds_nothing(p: &pass::RenderParams) -> bool {
+    [
+        p.a_pore,
+        p.a_micro,
+        p.a_relief,
+        p.a_redness,
+        p.a_pigment,
+        p.a_pore_chroma,
+        p.grain,
+    ]
+    .iter()
+    .all(|a| *a == 0.0)
+        && p.saturation == 1.0
+        && p.cast.is_none()
+}
+
+/// Why a picture whose skin needs nothing is left as it was, with the measured figures.
+fn nothing_to_add(report: &SkinReport) -> String {
+    let band = report
+        .measure
+        .as_ref()
+        .map(|m| {
+            format!(
+                " (pore band {:.4}, real skin at this scale ≈ {:.4})",
+                m.before.fine, m.target.fine
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "nothing to add: the skin already has as much fine texture as real skin{band}, its colour needs no correction and no grain is due; every pixel is left as it was"
+    )
 }
 
 /// Step 9: the full-resolution pass, in place.
