@@ -265,6 +265,29 @@ fn skin_that_already_has_all_its_texture_is_left_exactly_as_it_was() {
 }
 
 #[test]
+fn amounts_set_to_nothing_leave_the_picture_as_it_was_and_say_why() {
+    // The plastic face, which the defaults texture, with every amount at 0.
+    let cfg = SkinConfig {
+        pores: 0.0,
+        relief: 0.0,
+        mottling: 0.0,
+        cast: 0.0,
+        tone: 0.0,
+        ..no_grain()
+    };
+    match apply(&face_image(SIZE), &cfg, &face_ctx(SIZE)) {
+        SkinOutcome::Skipped { reason, .. } => assert!(
+            reason.starts_with("nothing to add: the [skin] amounts")
+                && reason.contains("ask for no texture"),
+            "{reason}"
+        ),
+        SkinOutcome::Applied { report, .. } => {
+            panic!("amounts at 0 changed pixels: {:?}", report.amounts)
+        }
+    }
+}
+
+#[test]
 fn a_picture_declared_not_ai_generated_keeps_its_own_skin_topped_up_only() {
     // The same plastic face twice: without provenance it is filled to real skin's level; when
     // its metadata declares a capture it is the sitter's own skin, only topped up (at most 10 %

@@ -9,7 +9,8 @@
 //! 5. [`scale_and_blur`]: pixels per millimetre, and the picture's own softness;
 //! 6. [`skin_mask`]: the skin of those faces' people, or why there is too little;
 //! 7. [`amounts`] and [`render_params`]: preset, tone, cast, texture and grain;
-//! 8. [`measure`]: the amplitudes from the measured deficit;
+//! 8. [`measure`]: the amplitudes from the measured deficit, or [`adds_nothing`]: none is due
+//!    (the picture is left as it was, "nothing to add");
 //! 9. [`render`]: the full-resolution pass in place, and the pictures for people.
 
 use std::borrow::Cow;
@@ -624,20 +625,18 @@ fn adds_nothing(p: &pass::RenderParams) -> bool {
         && p.cast.is_none()
 }
 
-/// Why a picture whose skin needs nothing is left as it was, with the measured figures.
+/// Why a picture whose skin needs nothing is left as it was, with the measured figures: its
+/// skin already has real skin's texture, or the `[skin]` amounts ask for none.
 fn nothing_to_add(report: &SkinReport) -> String {
-    let band = report
-        .measure
-        .as_ref()
-        .map(|m| {
-            format!(
-                " (pore band {:.4}, real skin at this scale ≈ {:.4})",
-                m.before.fine, m.target.fine
-            )
-        })
-        .unwrap_or_default();
+    let texture = match &report.measure {
+        Some(m) if m.before.fine >= m.target.fine => format!(
+            "the skin already has as much fine texture as real skin (pore band {:.4}, real skin at this scale ≈ {:.4})",
+            m.before.fine, m.target.fine
+        ),
+        _ => "the [skin] amounts (pores, relief, mottling) ask for no texture".to_string(),
+    };
     format!(
-        "nothing to add: the skin already has as much fine texture as real skin{band}, its colour needs no correction and no grain is due; every pixel is left as it was"
+        "nothing to add: {texture}, its colour needs no correction and no grain is due; every pixel is left as it was"
     )
 }
 
