@@ -247,7 +247,7 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
     // line printed here differs: what was done, or what went wrong and what to do.
     let (output, ok, summary) = match result {
         Ok(Some((path, facts))) => {
-            let done = report.what_was_done();
+            let done = report.done_and_left_alone();
             report.processed(&path, facts);
             (Some(path), true, done)
         }

@@ -176,7 +176,7 @@ impl Report {
 
     /// Finished with its output in place at `path`: the summary says what was done and where.
     pub fn processed(&mut self, path: &Path, facts: OutputFacts) {
-        let summary = format!("{} → {}", self.what_was_done(), path.display());
+        let summary = format!("{} → {}", self.done_and_left_alone(), path.display());
         self.output = Some(OutputInfo {
             path: path.to_path_buf(),
             facts,
@@ -218,6 +218,32 @@ impl Report {
             "no stage applied".to_string()
         } else {
             applied.join("; ")
+        }
+    }
+
+    /// [`Report::what_was_done`], and, when the skin engine ran and left the picture alone,
+    /// why in short ("skin left alone: no person"): the line a person scans in the
+    /// dashboard, the daily index and `realskin process`, where "lanczos3 …" alone would not
+    /// say that the skin was not treated.
+    pub fn done_and_left_alone(&self) -> String {
+        let done = self.what_was_done();
+        let skin_ran = self.plan.as_ref().is_some_and(|p| {
+            p.steps
+                .iter()
+                .any(|s| s.stage == crate::pipeline::Stage::Skin && s.run)
+        });
+        let left = self.stages.iter().find(|s| {
+            s.stage == crate::pipeline::Stage::Skin
+                && s.status == crate::pipeline::StageStatus::Skipped
+        });
+        match left {
+            Some(s) if skin_ran && !s.summary.is_empty() => {
+                // The reason's first clause: "no person", "no photographed face", "nothing
+                // to add", "no visible skin".
+                let why = s.summary.split(':').next().unwrap_or(&s.summary).trim();
+                format!("{done}; skin left alone: {why}")
+            }
+            _ => done,
         }
     }
 }
