@@ -487,14 +487,17 @@ fn a_white_shirt_in_warm_light_stays_untouched() {
         let p = p.0.map(i32::from);
         let spread = p.iter().max().unwrap() - p.iter().min().unwrap();
         let luma = (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000;
-        if (y as f32) > chin + 20.0 && spread < 24 && luma > 90 {
+        // The shirt's own near-neutral (spread about 11 levels). The hand beside it is out of
+        // focus, and its edge blends into the shirt over some 30 px: those mixed pixels
+        // (spread 16–24) are part hand, and the mask's soft edge may reach them.
+        if (y as f32) > chin + 20.0 && spread < 16 && luma > 90 {
             shirt += 1;
             touched += usize::from(changed(&src, &out, x, y) > 1);
         }
     }
     assert!(shirt > 300_000, "the shirt is found ({shirt} pixels)");
     assert!(
-        touched as f32 <= 0.002 * shirt as f32,
+        touched as f32 <= 0.0005 * shirt as f32,
         "{touched} of {shirt} shirt pixels got texture"
     );
 }

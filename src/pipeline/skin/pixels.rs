@@ -206,8 +206,65 @@ pub struct Reduced {
     pub rgb: Vec<[f32; 3]>,
     /// Mean linear RGB per block.
     pub lin: Vec<[f32; 3]>,
-    /// Standard deviation of encoded luma inside each block: local texture finer than the block.
+    /// Fine texture of encoded luma inside each block: its spread about the block's own
+    /// least-squares plane, plus the part of the plane's slope that it does not share with its
+    /// neighbours on both sides. Smooth shading (the steep flank of a nose, a jaw in side light)
+    /// slopes the same way across several blocks and does not read as texture; stubble and
+    /// hair strands, which turn within a block or two, do.
     pub luma_sd: Vec<f32>,
+}
+
+/// A block's luma plane from its sums (`a[6]` Σ luma, `a[7]` Σ luma², `a[8]` Σ dx·luma, `a[9]`
+/// Σ dy·luma, with dx, dy the pixel's offset in the block) over `nx`×`ny` pixels: the variance
+/// about the least-squares plane and the plane's slopes along x and y (luma per pixel). On a
+/// rectangular grid the two offsets are uncorrelated, so each slope is cov(d, luma)/var(d).
+fn block_plane(a: &[f64; 10], nx: f64, ny: f64) -> [f32; 3] {
+    let n = nx * ny;
+    let m = a[6] / n;
+    let var = a[7] / n - m * m;
+    let slope = |s: f64, len: f64| {
+        let var_d = (len * len - 1.0) / 12.0;
+        if var_d > 0.0 {
+            let cov = s / n - 0.5 * (len - 1.0) * m;
+            (cov / var_d, cov * cov / var_d)
+        } else {
+            (0.0, 0.0)
+        }
+    };
+    let ((gx, vx), (gy, vy)) = (slope(a[8], nx), slope(a[9], ny));
+    [(var - vx - vy).max(0.0) as f32, gx as f32, gy as f32]
+}
+
+/// Each block's texture (see [`Reduced::luma_sd`]) from its plane ([`block_plane`]): the slope
+/// that the block shares with both its neighbours along an axis (the same sign in all three,
+/// the smallest of the three) is the picture's smooth shading and does not count; the rest of
+/// its slope (a hair strand's edge, blocks across alternating strands) and its spread about
+/// the plane do.
+fn block_texture(planes: &[[f32; 3]], w: usize, h: usize, k: usize) -> Vec<f32> {
+    let var_d = ((k * k) as f32 - 1.0) / 12.0;
+    // The slope along one axis (1 = x, 2 = y) that block i shares with its neighbours.
+    let shared = |i: usize, pos: usize, len: usize, step: usize, axis: usize| -> f32 {
+        let g = planes[i][axis];
+        let (lo, hi) = (pos.saturating_sub(1), (pos + 1).min(len - 1));
+        let (a, b) = (
+            planes[i - (pos - lo) * step][axis],
+            planes[i + (hi - pos) * step][axis],
+        );
+        if a * g > 0.0 && b * g > 0.0 {
+            g.signum() * g.abs().min(a.abs()).min(b.abs())
+        } else {
+            0.0
+        }
+    };
+    (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, i / w);
+            let [res, gx, gy] = planes[i];
+            let dx = gx - shared(i, x, w, 1, 1);
+            let dy = gy - shared(i, y, h, w, 2);
+            (res + var_d * (dx * dx + dy * dy)).sqrt()
+        })
+        .collect()
 }
 
 /// Longest side of the reduced copy; classification, faces and masks are computed at this size.
@@ -261,7 +318,7 @@ impl Reduced {
         let rh = h.div_ceil(k);
         let mut rgb = vec![[0f32; 3]; rw * rh];
         let mut lin = vec![[0f32; 3]; rw * rh];
-        let mut sd = vec![0f32; rw * rh];
+        let mut sd = vec![[0f32; 3]; rw * rh];
         let rows_per = rh.div_ceil(threads.max(1)).max(1);
         std::thread::scope(|s| {
             let chunks = rgb
@@ -271,7 +328,7 @@ impl Reduced {
                 .enumerate();
             for (ci, ((rgb_c, lin_c), sd_c)) in chunks {
                 s.spawn(move || {
-                    let mut acc = vec![[0f64; 8]; rw];
+                    let mut acc = vec![[0f64; 10]; rw];
                     let lt = T::lin_table(space);
                     for (ry_local, ((rgb_row, lin_row), sd_row)) in rgb_c
                         .chunks_mut(rw)
@@ -281,7 +338,7 @@ impl Reduced {
                     {
                         let ry = ci * rows_per + ry_local;
                         for a in acc.iter_mut() {
-                            *a = [0.0; 8];
+                            *a = [0.0; 10];
                         }
                         let y0 = ry * k;
                         let y1 = (y0 + k).min(h);
@@ -299,8 +356,9 @@ impl Reduced {
                                     mut l2,
                                     mut yy,
                                     mut y2,
-                                ) = (0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
-                                for p in row[x0 * ch..x1 * ch].chunks_exact(ch) {
+                                    mut yx,
+                                ) = (0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
+                                for (dx, p) in row[x0 * ch..x1 * ch].chunks_exact(ch).enumerate() {
                                     let own =
                                         [lt[p[0].index()], lt[p[1].index()], lt[p[2].index()]];
                                     let (r, g, b) = if srgb {
@@ -321,6 +379,7 @@ impl Reduced {
                                     let luma = 0.299 * r + 0.587 * g + 0.114 * b;
                                     yy += luma;
                                     y2 += luma * luma;
+                                    yx += dx as f32 * luma;
                                 }
                                 a[0] += s0 as f64;
                                 a[1] += s1 as f64;
@@ -330,6 +389,8 @@ impl Reduced {
                                 a[5] += l2 as f64;
                                 a[6] += yy as f64;
                                 a[7] += y2 as f64;
+                                a[8] += yx as f64;
+                                a[9] += (y - y0) as f64 * yy as f64;
                             }
                         }
                         for (bx, a) in acc.iter().enumerate() {
@@ -341,8 +402,8 @@ impl Reduced {
                                 (a[4] / n) as f32,
                                 (a[5] / n) as f32,
                             ]);
-                            let m = a[6] / n;
-                            sd_row[bx] = ((a[7] / n - m * m).max(0.0)).sqrt() as f32;
+                            let nx = ((x0 + k).min(w) - x0) as f64;
+                            sd_row[bx] = block_plane(a, nx, (y1 - y0) as f64);
                         }
                     }
                 });
@@ -356,7 +417,7 @@ impl Reduced {
             full_h: h,
             rgb,
             lin,
-            luma_sd: sd,
+            luma_sd: block_texture(&sd, rw, rh, k),
         }
     }
 
@@ -390,5 +451,52 @@ impl Reduced {
             }
         }
         h ^ ((self.full_w as u64) << 32 | self.full_h as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reduced copy of a `w`×`h` grey picture whose level is `f(x, y)`, in 8×8 blocks.
+    fn reduced(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Reduced {
+        let data: Vec<u8> = (0..w * h).flat_map(|i| [f(i % w, i / w); 3]).collect();
+        let px = Pixels::U8 {
+            data: &data,
+            channels: 3,
+        };
+        Reduced::build_at(&px, w, h, 8, 2, Space::srgb())
+    }
+
+    #[test]
+    fn smooth_shading_is_not_texture_but_fine_detail_is() {
+        // A steep ramp, as on the shaded flank of a nose: 2 levels per pixel across, 1 down.
+        let ramp = reduced(64, 64, |x, y| (40 + 2 * x + y) as u8);
+        let worst = ramp.luma_sd.iter().fold(0f32, |a, &b| a.max(b));
+        assert!(worst < 0.002, "a ramp read as texture: sd {worst}");
+        // A fine checkerboard (±8 levels) on the same ramp keeps its whole spread.
+        let fine = reduced(64, 64, |x, y| {
+            (40 + 2 * x + y + if (x + y) % 2 == 0 { 8 } else { 0 }) as u8
+        });
+        for &sd in &fine.luma_sd {
+            assert!((sd - 4.0 / 255.0).abs() < 0.002, "sd {sd}");
+        }
+        // Strands 16 px wide (a triangle wave, 0 to 64 levels), as hair falling over a cheek:
+        // every block is a ramp (sd 9.2 levels), but its neighbours slope otherwise, so about
+        // half of it stays (the picture's edge columns, with one neighbour, cannot tell).
+        let strands = reduced(64, 64, |x, _| {
+            let t = x % 32;
+            (100 + 4 * if t < 16 { t } else { 32 - t }) as u8
+        });
+        for &sd in &strands.luma_sd[9..15] {
+            assert!(sd > 0.4 * 9.2 / 255.0, "strands read as smooth: sd {sd}");
+        }
+        // Partial blocks at the right and bottom edges too.
+        let edge = reduced(61, 59, |x, y| (40 + 2 * x + y) as u8);
+        let worst = edge.luma_sd.iter().fold(0f32, |a, &b| a.max(b));
+        assert!(
+            worst < 0.002,
+            "a ramp in a partial block read as texture: sd {worst}"
+        );
     }
 }
