@@ -540,10 +540,17 @@ fn correct_once(
     };
     if fine_e > 0.0 {
         let mut kf = fix(first.fine, before.fine, targets.fine);
-        // The pore-band texture leaks into the micro-relief band (most at micro-grain
-        // scales); that band must not be pushed past real skin either, or the skin reads
-        // as noise rather than texture.
-        if first.mid > targets.mid && first.mid > before.mid && before.mid < targets.mid {
+        // Procedural texture leaks into the micro-relief band (most at micro-grain scales);
+        // that band must not be pushed past real skin either, or the skin reads as noise
+        // rather than texture. Real skin detail brings its own micro-relief at real skin's
+        // proportions, and is not held back by it: a face whose micro-relief band is nearly
+        // full already (an old man's wrinkles) would otherwise get half its pores, where one
+        // a little fuller (past the target) got all of them.
+        if !exemplar
+            && first.mid > targets.mid
+            && first.mid > before.mid
+            && before.mid < targets.mid
+        {
             kf = kf.min(fix(first.mid, before.mid, targets.mid));
         }
         if exemplar {
