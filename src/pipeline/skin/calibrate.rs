@@ -518,6 +518,34 @@ fn chroma_amounts(
     }
 }
 
+/// The factor (×0.5–2 in amplitude) that takes a band's added energy, `after` over `before`,
+/// to what was wanted (`target`); 1 when nothing was added or nothing is wanted.
+fn energy_fix(after: f32, before: f32, target: f32) -> f32 {
+    let added = after * after - before * before;
+    let want = target * target - before * before;
+    if added <= 1e-12 || want <= 0.0 {
+        1.0
+    } else {
+        (want / added).sqrt().clamp(0.5, 2.0)
+    }
+}
+
+/// The pore band's correction after the first render (`first`): towards its target, and, for
+/// procedural texture, no further than keeps the micro-relief band at real skin's level. That
+/// texture leaks into the micro-relief band (most at micro-grain scales), and pushed past real
+/// skin the band reads as noise rather than texture. Real skin detail brings its own
+/// micro-relief at real skin's proportions and is not held back by it: a face whose
+/// micro-relief band is nearly full already (an old man's wrinkles) would otherwise get half
+/// its pores, where one a little fuller (past the target) got all of them.
+fn pore_band_correction(first: &Bands, before: &Bands, targets: &Bands, exemplar: bool) -> f32 {
+    let kf = energy_fix(first.fine, before.fine, targets.fine);
+    if !exemplar && first.mid > targets.mid && first.mid > before.mid && before.mid < targets.mid {
+        kf.min(energy_fix(first.mid, before.mid, targets.mid))
+    } else {
+        kf
+    }
+}
+
 /// The check on the rendered crop (`first`), corrected once: each band's added energy is
 /// scaled towards what was wanted, within ×0.5–2.
 fn correct_once(
@@ -529,39 +557,18 @@ fn correct_once(
     exemplar: bool,
     params: &mut RenderParams,
 ) {
-    let fix = |after: f32, before: f32, target: f32| {
-        let added = after * after - before * before;
-        let want = target * target - before * before;
-        if added <= 1e-12 || want <= 0.0 {
-            1.0
-        } else {
-            (want / added).sqrt().clamp(0.5, 2.0)
-        }
-    };
     if fine_e > 0.0 {
-        let mut kf = fix(first.fine, before.fine, targets.fine);
-        // Procedural texture leaks into the micro-relief band (most at micro-grain scales);
-        // that band must not be pushed past real skin either, or the skin reads as noise
-        // rather than texture. Real skin detail brings its own micro-relief at real skin's
-        // proportions, and is not held back by it: a face whose micro-relief band is nearly
-        // full already (an old man's wrinkles) would otherwise get half its pores, where one
-        // a little fuller (past the target) got all of them.
-        if !exemplar
-            && first.mid > targets.mid
-            && first.mid > before.mid
-            && before.mid < targets.mid
-        {
-            kf = kf.min(fix(first.mid, before.mid, targets.mid));
-        }
+        let mut kf = pore_band_correction(first, before, targets, exemplar);
         if exemplar {
-            // Real skin's contrast is never raised, only lowered where the bands overshoot.
+            // Real skin's contrast is never raised past its bound, only lowered where the
+            // pore band overshoots.
             kf = kf.min(MAX_DETAIL_GAIN / params.a_pore.max(1e-6));
         }
         params.a_pore *= kf;
         params.a_micro = (params.a_micro * kf).min(MAX_MICRO);
     }
     if chroma.a_c > 0.0 || chroma.a_pc > 0.0 {
-        let kc = fix(first.chroma, before.chroma, chroma.c_target).min(1.0 / 0.8);
+        let kc = energy_fix(first.chroma, before.chroma, chroma.c_target).min(1.0 / 0.8);
         params.a_redness = (params.a_redness * kc).min(chroma.mottle_cap);
         params.a_pigment = (params.a_pigment * kc).min(PIGMENT_SHARE * chroma.mottle_cap);
         params.a_pore_chroma = (params.a_pore_chroma * kc).min(chroma.pc_cap);
@@ -608,5 +615,36 @@ mod tests {
         assert!(!already_textured(&with(0.0070, 0.3), &target));
         // A few pits on nearly plastic skin are not enough either.
         assert!(!already_textured(&with(0.0030, 6.0), &target));
+    }
+
+    #[test]
+    fn real_skin_detail_fills_its_pore_band_however_full_the_micro_relief_is() {
+        let target = Bands {
+            fine: 0.0095,
+            mid: 0.0145,
+            ..Bands::default()
+        };
+        let bands = |fine, mid| Bands {
+            fine,
+            mid,
+            ..Bands::default()
+        };
+        // A wrinkled face: little pore band, a micro-relief band just under real skin's. The
+        // first render reached the pore band's target and took the micro-relief band past it.
+        let (before, first) = (bands(0.0027, 0.0132), bands(0.0095, 0.0179));
+        let real = pore_band_correction(&first, &before, &target, true);
+        assert!(
+            (real - 1.0).abs() < 1e-3,
+            "real skin detail held back: ×{real}"
+        );
+        // The same face a little more wrinkled (its band past the target): the same answer.
+        let fuller = pore_band_correction(&first, &bands(0.0027, 0.0159), &target, true);
+        assert!((fuller - real).abs() < 1e-3);
+        // Procedural micro-grain is held at real skin's micro-relief: its leak reads as noise.
+        let procedural = pore_band_correction(&first, &before, &target, false);
+        assert!(procedural < 0.6, "micro-grain not held back: ×{procedural}");
+        // Short of the target, the band is raised towards it.
+        let short = pore_band_correction(&bands(0.0060, 0.0140), &before, &target, true);
+        assert!(short > 1.5, "×{short}");
     }
 }
