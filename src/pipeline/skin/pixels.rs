@@ -358,7 +358,10 @@ impl Reduced {
                                     mut y2,
                                     mut yx,
                                 ) = (0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
-                                for (dx, p) in row[x0 * ch..x1 * ch].chunks_exact(ch).enumerate() {
+                                // The pixel's offset in the block, counted in float (an
+                                // integer-to-float conversion per pixel costs more).
+                                let mut fx = 0f32;
+                                for p in row[x0 * ch..x1 * ch].chunks_exact(ch) {
                                     let own =
                                         [lt[p[0].index()], lt[p[1].index()], lt[p[2].index()]];
                                     let (r, g, b) = if srgb {
@@ -379,7 +382,8 @@ impl Reduced {
                                     let luma = 0.299 * r + 0.587 * g + 0.114 * b;
                                     yy += luma;
                                     y2 += luma * luma;
-                                    yx += dx as f32 * luma;
+                                    yx += fx * luma;
+                                    fx += 1.0;
                                 }
                                 a[0] += s0 as f64;
                                 a[1] += s1 as f64;
