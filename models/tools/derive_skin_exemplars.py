@@ -7,10 +7,11 @@ Oleg Artemyev (Bill Stafford, 2014) for the forehead. Both are US government wor
 domain, see models/skin/SOURCES.md. Only the derived tiles are committed, never the photographs.
 
 Each tile is a flat, crease-free patch of skin chosen by eye (coordinates below), turned into
-its detail alone, with the JPEG's 8x8 block grid taken out: linear luminance divided by its own Gaussian low-pass (sigma 1 mm), minus 1,
-so the tile holds the relative modulation that pores, fine lines and micro-relief make and none
-of the face's shading or colour. A tile from a source at another scale is then resampled to 8 px/mm, and
-each tile is given its contrast (1 but for the forehead, see CROPS).
+its detail alone, with the JPEG's 8x8 block grid taken out (deblock_steps, deblock): linear
+luminance divided by its own Gaussian low-pass (sigma 1 mm), minus 1, so the tile holds the
+relative modulation that pores, fine lines and micro-relief make and none of the face's shading
+or colour. A tile from a source at another scale is then resampled to 8 px/mm, and each tile is
+given its contrast (1 but for the forehead, see CROPS).
 Stored as 16-bit grey PNG: value = 32768 + detail * SCALE.
 
 Usage: derive_skin_exemplars.py REAL_HIRES_DIR OUT_DIR
@@ -33,8 +34,8 @@ SOURCES = {
     "press": ("nasa-jsc_press-portrait_bald-man-blue-polo_3230x4037.jpg", 7.25),
 }
 # name: (source, (x0, y0, x1, y1), contrast); sides are multiples of the JPEG block.
-# The forehead's contrast: the press portrait's forehead (sd 0.027) is smooth, with sparse fine
-# pores and faint lines, as foreheads are; at 1.3x (sd 0.035, the cheek's is 0.038) its pores
+# The forehead's contrast: the press portrait's forehead (sd 0.025) is smooth, with sparse fine
+# pores and faint lines, as foreheads are; at 1.3x (sd 0.033, the cheek's is 0.035) its pores
 # still read on AI foreheads at 100 %, and its shape (a smooth base, sparse pits) is unchanged.
 CROPS = {
     "nose": ("studio", (1544, 1240, 1648, 1376), 1.0),
@@ -65,6 +66,26 @@ def deblock(d):
     return np.real(np.fft.ifft2(f))
 
 
+def deblock_steps(d):
+    """Takes out the steps at the JPEG's block boundaries that the spectrum's grid lines do
+    not hold: each block edge's step (the jump across it beyond the slope on either side,
+    smoothed along the edge) is spread back as two opposite ramps over the half-blocks beside
+    it, so no pixel pair at a block edge differs more than its neighbours do."""
+    d = d.copy()
+    half = BLOCK // 2
+    taper = 1.0 - (np.arange(half) + 0.5) / half
+    for axis in (1, 0):
+        v = np.moveaxis(d, axis, 0)
+        n = v.shape[0]
+        for b in range(BLOCK, n - 1, BLOCK):
+            step = (v[b] - v[b - 1]) - 0.5 * ((v[b - 1] - v[b - 2]) + (v[b + 1] - v[b]))
+            step = np.convolve(np.pad(step, 1, mode="edge"), [0.25, 0.5, 0.25], "valid")
+            for j in range(half):
+                v[b + j] -= 0.35 * step * taper[j]
+                v[b - 1 - j] += 0.35 * step * taper[j]
+    return d
+
+
 def luminance(path):
     rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
     return srgb_to_linear(rgb) @ np.array([0.2126, 0.7152, 0.0722])
@@ -80,7 +101,7 @@ def main():
         big = y[y0 - m : y1 + m, x0 - m : x1 + m]
         detail = big / gaussian_filter(big, sigma, mode="reflect") - 1.0
         # The block grid is the source's, so it comes out before any resampling.
-        detail = deblock(detail[m:-m, m:-m])
+        detail = deblock(deblock_steps(detail[m:-m, m:-m]))
         if ppm != PX_PER_MM:
             detail = zoom(detail, PX_PER_MM / ppm, order=3, mode="reflect", grid_mode=True)
         detail = (detail - detail.mean()) * contrast

@@ -32,8 +32,12 @@ const TEXTURED_TOP_UP: f32 = 1.1;
 /// enlarged 2–4× is blurrier than the studio capture, and real skin drawn at its own contrast
 /// through that blur reads faint (half the pore band of real skin on a 3 px blurred face); at
 /// 2.0 and above a smooth young face reads weathered (chosen on before/after crops at 1.0, 1.5,
-/// 2.0 and the uncapped 2.6).
-const MAX_DETAIL_GAIN: f32 = 1.6;
+/// 2.0 and the uncapped 2.6, as 1.6 on tiles that still held the source JPEG's block edges).
+/// Those edges carried about 15 % of a tile's pore-band energy (its unit response fell by
+/// ×1.17–1.22 when they were taken out) and almost none of its pores, so the cap is raised by
+/// that ratio: the pore band reaches as far as before, filled with pores instead of the grid.
+/// A whole tile's contrast at the cap is 1.75× the old tiles' own, under the 2.0 that read weathered.
+const MAX_DETAIL_GAIN: f32 = 1.9;
 /// Share of the pore band's deficit (energy) that resolved pores carry; the rest is fine grain.
 const RESOLVED_PORE_SHARE: f32 = 0.7;
 /// Chroma of a resolved pit per unit of its luminance depth (Lab units per ΔL*).
