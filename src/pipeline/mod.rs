@@ -363,7 +363,14 @@ fn skin_summary(r: &skin::SkinReport) -> String {
         parts.push(format!("preset {p}"));
     }
     if let Some(m) = &r.measure {
-        parts.push(if m.top_up_only.is_some() {
+        // Partly textured skin is filled part of the way: its target lies past ×1.1 of its own.
+        let part_way = m.target.fine > 1.1 * m.before.fine * 1.001;
+        parts.push(if m.top_up_only.is_some() && part_way {
+            format!(
+                "pore band {:.4} → {:.4} (its own skin, filled part way to ≈ {:.4})",
+                m.before.fine, m.after.fine, m.target.fine
+            )
+        } else if m.top_up_only.is_some() {
             format!(
                 "pore band {:.4} → {:.4} (its own skin, topped up)",
                 m.before.fine, m.after.fine

@@ -20,10 +20,19 @@ pub(super) const CHROMA_PER_SKIN_CHROMA: f32 = 0.075;
 /// Bound on mottling (Lab sd per axis of the redness field): its patches (2–10 mm) then stay
 /// within about ΔE 1.5 of their surroundings, the soft redness of real skin, never a rash.
 const MAX_MOTTLE_LAB: f32 = 0.45;
-/// Skin whose pore band already has at least half the target's energy and the peaked shape of
-/// real pores (excess kurtosis ≥ 3: discrete pits, not noise) carries its own texture.
-fn already_textured(before: &Bands, targets: &Bands) -> bool {
-    before.fine >= 0.5 * targets.fine && before.fine_kurt >= 3.0
+/// How far skin carries its own texture, 0 to 1. Skin whose pore band already has at least
+/// half the target's energy and the peaked shape of real pores (excess kurtosis ≥ 3: discrete
+/// pits, not noise) carries its own (1). Below either bound the share fades out, to 0 at 0.4
+/// of the energy or kurtosis 2.5, so a face just under a bound is filled only part of the way
+/// instead of jumping from ×1.1 of its own texture to real skin's full level.
+fn textured_share(before: &Bands, targets: &Bands) -> f32 {
+    let ramp = |x: f32, lo: f32, hi: f32| {
+        let t = ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
+        t * t * (3.0 - 2.0 * t)
+    };
+    let energy = ramp(before.fine / targets.fine.max(1e-9), 0.4, 0.5);
+    let peaked = ramp(before.fine_kurt, 2.5, 3.0);
+    energy.min(peaked)
 }
 /// Most the pore and relief bands of already textured skin may grow (×1.1 in energy sd).
 const TEXTURED_TOP_UP: f32 = 1.1;
@@ -223,23 +232,33 @@ fn topped_up(
     targets: &Bands,
     declared_not_ai: bool,
 ) -> (Bands, Option<&'static str>) {
+    let share = if declared_not_ai {
+        1.0
+    } else {
+        textured_share(before, targets)
+    };
     let top_up_only = if declared_not_ai {
         Some(
             "the metadata declares the picture not AI-generated: its own skin is topped up by at most 10 %",
         )
-    } else if already_textured(before, targets) {
+    } else if share >= 1.0 {
         Some("the skin already has pitted texture of its own: it is topped up by at most 10 %")
+    } else if share > 0.0 {
+        Some(
+            "the skin has some pitted texture of its own: it is filled only part of the way to real skin's",
+        )
     } else {
         None
     };
-    let targets = if top_up_only.is_some() {
-        Bands {
-            fine: targets.fine.min(TEXTURED_TOP_UP * before.fine),
-            mid: targets.mid.min(TEXTURED_TOP_UP * before.mid),
-            ..*targets
-        }
-    } else {
-        *targets
+    // Between real skin's level and ×1.1 of the skin's own, by the share it carries.
+    let toward = |target: f32, own: f32| {
+        let held = target.min(TEXTURED_TOP_UP * own);
+        target + share * (held - target)
+    };
+    let targets = Bands {
+        fine: toward(targets.fine, before.fine),
+        mid: toward(targets.mid, before.mid),
+        ..*targets
     };
     (targets, top_up_only)
 }
@@ -613,12 +632,51 @@ mod tests {
             ..Bands::default()
         };
         // A real press photograph: real-photo energy and peaked pits.
-        assert!(already_textured(&with(0.0054, 3.8), &target));
+        assert_eq!(textured_share(&with(0.0054, 3.8), &target), 1.0);
         // Smooth AI skin, or noise of the same energy (flat, not peaked): not textured.
-        assert!(!already_textured(&with(0.0008, 0.5), &target));
-        assert!(!already_textured(&with(0.0070, 0.3), &target));
+        assert_eq!(textured_share(&with(0.0008, 0.5), &target), 0.0);
+        assert_eq!(textured_share(&with(0.0070, 0.3), &target), 0.0);
         // A few pits on nearly plastic skin are not enough either.
-        assert!(!already_textured(&with(0.0030, 6.0), &target));
+        assert_eq!(textured_share(&with(0.0030, 6.0), &target), 0.0);
+    }
+
+    #[test]
+    fn texture_just_under_a_bound_is_filled_part_of_the_way_not_all() {
+        let target = Bands {
+            fine: 0.0095,
+            mid: 0.0145,
+            ..Bands::default()
+        };
+        let with = |fine, fine_kurt| Bands {
+            fine,
+            mid: 0.0100,
+            fine_kurt,
+            ..Bands::default()
+        };
+        let fine_target = |b: &Bands| topped_up(b, &target, false).0.fine;
+        // Peaked pits at 60 % of real skin's energy: topped up by 10 %, whichever side of
+        // kurtosis 3 they measure, and the target falls steadily as the kurtosis rises.
+        let ks = [2.4, 2.6, 2.8, 2.96, 3.0, 3.5];
+        let fills: Vec<f32> = ks.iter().map(|&k| fine_target(&with(0.0057, k))).collect();
+        assert_eq!(fills[0], 0.0095, "not pitted: filled to real skin");
+        assert!((fills[4] - 1.1 * 0.0057).abs() < 1e-7, "pitted: topped up");
+        assert!(fills.windows(2).all(|w| w[1] <= w[0]), "{fills:?}");
+        // Just under the bound it is nearly topped up, not filled to real skin (the cliff).
+        assert!(
+            fills[3] < 1.1 * 0.0057 + 0.1 * (0.0095 - 1.1 * 0.0057),
+            "{fills:?}"
+        );
+        // The reason says so.
+        assert!(topped_up(&with(0.0057, 2.8), &target, false).1.is_some());
+        assert!(topped_up(&with(0.0057, 2.4), &target, false).1.is_none());
+        // The same along the energy bound.
+        let e: Vec<f32> = [0.0036, 0.0040, 0.0045, 0.0048]
+            .iter()
+            .map(|&f| fine_target(&with(f, 5.0)))
+            .collect();
+        assert_eq!(e[0], 0.0095);
+        assert!((e[3] - 1.1 * 0.0048).abs() < 1e-7);
+        assert!(e.windows(2).all(|w| w[1] <= w[0]), "{e:?}");
     }
 
     #[test]
