@@ -619,18 +619,28 @@ fn apply_multipliers(params: &mut RenderParams, amounts: &Amounts, exemplar: boo
 mod tests {
     use super::*;
 
-    #[test]
-    fn pitted_skin_with_real_energy_counts_as_textured() {
-        let target = Bands {
+    /// Real skin's pore and micro-relief bands at 8 px/mm.
+    fn real_skin() -> Bands {
+        Bands {
             fine: 0.0095,
             mid: 0.0145,
             ..Bands::default()
-        };
-        let with = |fine, fine_kurt| Bands {
+        }
+    }
+
+    /// Skin with this pore band (energy, excess kurtosis) and a micro-relief band of 0.0100.
+    fn skin(fine: f32, fine_kurt: f32) -> Bands {
+        Bands {
             fine,
+            mid: 0.0100,
             fine_kurt,
             ..Bands::default()
-        };
+        }
+    }
+
+    #[test]
+    fn pitted_skin_with_real_energy_counts_as_textured() {
+        let (target, with) = (real_skin(), skin);
         // A real press photograph: real-photo energy and peaked pits.
         assert_eq!(textured_share(&with(0.0054, 3.8), &target), 1.0);
         // Smooth AI skin, or noise of the same energy (flat, not peaked): not textured.
@@ -642,17 +652,7 @@ mod tests {
 
     #[test]
     fn texture_just_under_a_bound_is_filled_part_of_the_way_not_all() {
-        let target = Bands {
-            fine: 0.0095,
-            mid: 0.0145,
-            ..Bands::default()
-        };
-        let with = |fine, fine_kurt| Bands {
-            fine,
-            mid: 0.0100,
-            fine_kurt,
-            ..Bands::default()
-        };
+        let (target, with) = (real_skin(), skin);
         let fine_target = |b: &Bands| topped_up(b, &target, false).0.fine;
         // Peaked pits at 60 % of real skin's energy: topped up by 10 %, whichever side of
         // kurtosis 3 they measure, and the target falls steadily as the kurtosis rises.
