@@ -389,3 +389,47 @@ fn skin_summary(r: &skin::SkinReport) -> String {
 pub fn millis(start: Instant) -> f64 {
     (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skin::measure::Bands;
+    use skin::{MeasureReport, SkinReport};
+
+    /// The line for a measured face whose pore band went from `before` to `after`, with the
+    /// calibration's `target` and top-up reason.
+    fn line(before: f32, after: f32, target: f32, top_up: Option<&str>) -> String {
+        let bands = |fine| Bands {
+            fine,
+            ..Bands::default()
+        };
+        skin_summary(&SkinReport {
+            measure: Some(MeasureReport {
+                before: bands(before),
+                after: bands(after),
+                target: bands(target),
+                top_up_only: top_up.map(String::from),
+                ..MeasureReport::default()
+            }),
+            ..SkinReport::default()
+        })
+    }
+
+    #[test]
+    fn the_line_says_how_far_the_pore_band_was_filled() {
+        let filled = line(0.0020, 0.0095, 0.0095, None);
+        assert!(
+            filled.ends_with("pore band 0.0020 → 0.0095 (real skin ≈ 0.0095)"),
+            "{filled}"
+        );
+        // Held at ×1.1 of the skin's own.
+        let topped = line(0.0060, 0.0066, 0.0066, Some("pitted"));
+        assert!(topped.ends_with("(its own skin, topped up)"), "{topped}");
+        // Between the two: the line gives the target it was filled toward.
+        let part = line(0.0060, 0.0075, 0.0078, Some("partly pitted"));
+        assert!(
+            part.ends_with("pore band 0.0060 → 0.0075 (its own skin, filled part way to ≈ 0.0078)"),
+            "{part}"
+        );
+    }
+}
