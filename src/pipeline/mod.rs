@@ -363,8 +363,8 @@ fn skin_summary(r: &skin::SkinReport) -> String {
         parts.push(format!("preset {p}"));
     }
     if let Some(m) = &r.measure {
-        // Partly textured skin is filled part of the way: its target lies past ×1.1 of its own.
-        let part_way = m.target.fine > 1.1 * m.before.fine * 1.001;
+        // Partly textured skin is filled part of the way: its target lies past the top-up.
+        let part_way = m.target.fine > skin::TEXTURED_TOP_UP * m.before.fine * 1.001;
         parts.push(if m.top_up_only.is_some() && part_way {
             format!(
                 "pore band {:.4} → {:.4} (its own skin, filled part way to ≈ {:.4})",

@@ -4,6 +4,7 @@
 //! and corrected once (the linear model misses clipping and the sheen's interplay).
 
 use super::filters::Plane;
+use super::mask::smoothstep;
 use super::measure::{self, Bands, LabCrop, Rect};
 use super::pixels::Sample;
 use super::render::{self, Components, RenderParams};
@@ -26,16 +27,13 @@ const MAX_MOTTLE_LAB: f32 = 0.45;
 /// of the energy or kurtosis 2.5, so a face just under a bound is filled only part of the way
 /// instead of jumping from ×1.1 of its own texture to real skin's full level.
 fn textured_share(before: &Bands, targets: &Bands) -> f32 {
-    let ramp = |x: f32, lo: f32, hi: f32| {
-        let t = ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
-        t * t * (3.0 - 2.0 * t)
-    };
-    let energy = ramp(before.fine / targets.fine.max(1e-9), 0.4, 0.5);
-    let peaked = ramp(before.fine_kurt, 2.5, 3.0);
+    let energy = smoothstep(0.4, 0.5, before.fine / targets.fine.max(1e-9));
+    let peaked = smoothstep(2.5, 3.0, before.fine_kurt);
     energy.min(peaked)
 }
-/// Most the pore and relief bands of already textured skin may grow (×1.1 in energy sd).
-const TEXTURED_TOP_UP: f32 = 1.1;
+/// Most the pore and relief bands of already textured skin may grow (×1.1 in energy sd; the
+/// one-line summary tells a top-up from a part-way fill by it).
+pub(crate) const TEXTURED_TOP_UP: f32 = 1.1;
 
 /// Most contrast real skin detail is given, relative to the skin it was taken from: a picture
 /// enlarged 2–4× is blurrier than the studio capture, and real skin drawn at its own contrast
@@ -681,11 +679,7 @@ mod tests {
 
     #[test]
     fn real_skin_detail_fills_its_pore_band_however_full_the_micro_relief_is() {
-        let target = Bands {
-            fine: 0.0095,
-            mid: 0.0145,
-            ..Bands::default()
-        };
+        let target = real_skin();
         let bands = |fine, mid| Bands {
             fine,
             mid,

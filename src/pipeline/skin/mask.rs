@@ -53,8 +53,9 @@ const BODY_DENSITY: f32 = 0.7;
 /// neutral surface in the same light (below it, a grey or heavily desaturated picture).
 const MIN_CHROMA_FOR_HUE2: f32 = 36.0;
 
+/// 0 below `e0`, 1 above `e1`, a smooth (cubic) step between.
 #[inline]
-fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
+pub(super) fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
     let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
     t * t * (3.0 - 2.0 * t)
 }

@@ -37,6 +37,7 @@ pub mod texture;
 pub mod tone;
 
 use crate::face::{self, FaceBox};
+pub(crate) use calibrate::TEXTURED_TOP_UP;
 use classify::Classification;
 use image::{DynamicImage, RgbImage};
 use measure::{Bands, Rect};
