@@ -11,7 +11,9 @@ its detail alone, with the JPEG's 8x8 block grid taken out (deblock_steps, deblo
 luminance divided by its own Gaussian low-pass (sigma 1 mm), minus 1, so the tile holds the
 relative modulation that pores, fine lines and micro-relief make and none of the face's shading
 or colour. A tile from a source at another scale is then resampled to 8 px/mm, and each tile is
-given its contrast (1 but for the forehead, see CROPS).
+given its contrast (see CROPS). The cheek's contrast is also made even
+across the tile (flatten_contrast): a tile is copied to the face in random patches, and where one
+side of the tile is stronger than the other, the copies fall into strong and weak patches.
 Stored as 16-bit grey PNG: value = 32768 + detail * SCALE.
 
 Usage: derive_skin_exemplars.py REAL_HIRES_DIR OUT_DIR
@@ -33,14 +35,17 @@ SOURCES = {
     # Three-quarter view, IPD about 445 px foreshortened: 7-7.5 px/mm (real-hires/SOURCES.md).
     "press": ("nasa-jsc_press-portrait_bald-man-blue-polo_3230x4037.jpg", 7.25),
 }
-# name: (source, (x0, y0, x1, y1), contrast); sides are multiples of the JPEG block.
+# name: (source, (x0, y0, x1, y1), contrast, flatten); sides are multiples of the JPEG block.
 # The forehead's contrast: the press portrait's forehead (sd 0.025) is smooth, with sparse fine
 # pores and faint lines, as foreheads are; at 1.3x (sd 0.033, the cheek's is 0.035) its pores
 # still read on AI foreheads at 100 %, and its shape (a smooth base, sparse pits) is unchanged.
+# The cheek's side toward the nose has 1.6x the contrast of its outer side, so its contrast is
+# flattened. The nose is cut from its evenly pitted flank only (quarters' sd 0.039-0.048), at
+# 0.73x contrast: the sd (0.047) of the earlier, wider crop, whose other half was smooth skin.
 CROPS = {
-    "nose": ("studio", (1544, 1240, 1648, 1376), 1.0),
-    "cheek": ("studio", (1304, 1272, 1440, 1448), 1.0),
-    "forehead": ("press", (1000, 600, 1336, 728), 1.3),
+    "nose": ("studio", (1600, 1264, 1688, 1392), 0.73, False),
+    "cheek": ("studio", (1304, 1272, 1440, 1448), 1.0, True),
+    "forehead": ("press", (1000, 600, 1336, 728), 1.3, False),
 }
 BLOCK = 8  # the JPEG's luma block (4:4:4, grid at the origin)
 
@@ -86,6 +91,19 @@ def deblock_steps(d):
     return d
 
 
+def flatten_contrast(d):
+    """Divides out the tile's smooth trend in local contrast: the log of the local sd (Gaussian
+    window, sigma 2 mm) fitted by a plane. Each pore keeps its shape and its contrast against
+    its neighbours; the tile's overall sd is kept."""
+    h, w = d.shape
+    local = np.sqrt(gaussian_filter(d * d, 2.0 * PX_PER_MM, mode="reflect"))
+    yy, xx = np.mgrid[0:h, 0:w]
+    a = np.stack([np.ones(h * w), xx.ravel() / w, yy.ravel() / h], 1)
+    coef, *_ = np.linalg.lstsq(a, np.log(local).ravel(), rcond=None)
+    flat = d / np.exp((a @ coef).reshape(h, w))
+    return flat * (d.std() / flat.std())
+
+
 def luminance(path):
     rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
     return srgb_to_linear(rgb) @ np.array([0.2126, 0.7152, 0.0722])
@@ -94,7 +112,7 @@ def luminance(path):
 def main():
     folder, out = sys.argv[1], sys.argv[2]
     lum = {k: luminance(os.path.join(folder, f)) for k, (f, _) in SOURCES.items()}
-    for name, (src, (x0, y0, x1, y1), contrast) in CROPS.items():
+    for name, (src, (x0, y0, x1, y1), contrast, flatten) in CROPS.items():
         y, ppm = lum[src], SOURCES[src][1]
         sigma = 1.0 * ppm
         m = int(3 * sigma)
@@ -104,6 +122,8 @@ def main():
         detail = deblock(deblock_steps(detail[m:-m, m:-m]))
         if ppm != PX_PER_MM:
             detail = zoom(detail, PX_PER_MM / ppm, order=3, mode="reflect", grid_mode=True)
+        if flatten:
+            detail = flatten_contrast(detail)
         detail = (detail - detail.mean()) * contrast
         q = np.clip(np.round(32768 + detail * SCALE), 0, 65535).astype(np.uint16)
         Image.fromarray(q).save(f"{out}/{name}.png", optimize=True)

@@ -40,6 +40,8 @@ const PATCH_EDGE_MM: f32 = 3.0;
 /// Range of the Gaussianised values the inverse table covers (standard deviations).
 const Z_RANGE: f32 = 4.5;
 const LUT_N: usize = 512;
+/// Side of the square (mm) the blend's mean is taken over: a face and more.
+const MEAN_SPAN_MM: f32 = 200.0;
 /// A deep pit of real skin detail (relative luminance): the unit the pits' chroma bound is
 /// given in.
 pub const PIT_DEPTH: f32 = 0.05;
@@ -123,6 +125,9 @@ struct Set {
 /// Real-skin detail for one picture: relative luminance modulation (0 on average).
 pub struct SkinDetail {
     sets: [Set; 3],
+    /// Each set's blend averaged over the face (see [`SkinDetail::blend_means`]), taken off so
+    /// the detail adds no overall darkening or lightening.
+    offset: [f32; 3],
     /// Triangle edge (px) and the margin a copy needs inside its tile.
     edge: f32,
     margin: usize,
@@ -174,12 +179,38 @@ impl SkinDetail {
         }
         let margin = edge.ceil() as usize + 2;
         let mut sets = scaled.into_iter().map(Set::new);
-        Some(SkinDetail {
+        let mut detail = SkinDetail {
             sets: [sets.next()?, sets.next()?, sets.next()?],
+            offset: [0.0; 3],
             edge,
             margin,
             seed: (seed as u32) ^ (seed >> 32) as u32,
-        })
+        };
+        detail.offset = detail.blend_means(ppm);
+        Some(detail)
+    }
+
+    /// Each set's blend, averaged over a square of [`MEAN_SPAN_MM`] on a 64 × 64 grid. The
+    /// blend keeps a tile's histogram only where the three copies are independent standard
+    /// normals; a copy is centred at least a margin inside its tile, so the tile's middle is
+    /// drawn more often than its edges, and a tile whose middle is more pitted than its edges
+    /// (the nose: −0.1 sd) darkens the skin it is drawn on a little. A pure function of the
+    /// scale and the seed, like the detail.
+    fn blend_means(&self, ppm: f32) -> [f32; 3] {
+        const N: usize = 64;
+        let step = (MEAN_SPAN_MM * ppm / N as f32).max(1.0);
+        let mut cur = Cursor::default();
+        let mut sum = [0f64; 3];
+        for j in 0..N {
+            for i in 0..N {
+                let (x, y) = ((i as f32 * step) as usize, (j as f32 * step) as usize);
+                let t = self.triangle(x, y, &mut cur);
+                for (k, set) in self.sets.iter().enumerate() {
+                    sum[k] += f64::from(set.blend(&t, &cur.copies[k], x as i64, y as i64));
+                }
+            }
+        }
+        sum.map(|s| (s / (N * N) as f64) as f32)
     }
 
     /// Mean pit depth E[max(−v, 0)] of the detail at a density (what the pits' chroma rides on).
@@ -228,7 +259,7 @@ impl SkinDetail {
         let mut v = 0.0;
         for (k, set) in self.sets.iter().enumerate() {
             if rw[k] > 0.0 {
-                v += rw[k] * set.blend(&t, &cur.copies[k], x as i64, y as i64);
+                v += rw[k] * (set.blend(&t, &cur.copies[k], x as i64, y as i64) - self.offset[k]);
             }
         }
         v * density_amplitude(density)
@@ -462,8 +493,15 @@ const PIT_DEEPEN: f32 = 0.4;
 /// What the light side of the detail keeps outside its pits.
 const RIM_SOFTEN: f32 = 0.7;
 /// What a furrow's line keeps of its depth: the source's creases, carried over whole, read as
-/// a weathered face on a young one (the cheek's diagonal lines at 200 %).
-const FURROW_KEEP: f32 = 0.6;
+/// a weathered face on a young one (the cheek's diagonal lines at 200 %). At 0.6, the cheek's
+/// fine lines, turned every which way by the blend, still drew short dark chains and curls
+/// between the pores at 200 % (the SDXL Emma, the Kolors Einstein). At 0.35 the curls were
+/// gone, but the lines are part of what makes the added texture dark-skewed: on faces that
+/// get little (a top-up, a small real photograph enlarged) its skew rose to −0.32 to −0.49,
+/// nearly symmetric, like noise. 0.45 keeps it at −0.55 or below on every portrait measured, with
+/// fewer curls (skin_eval's share of pits drawn out into dashes on the Emma: 0.080 before,
+/// at 0.6 with the uneven tiles; 0.066 at 0.45 and 0.056 at 0.35 with the even ones).
+const FURROW_KEEP: f32 = 0.45;
 
 /// Lanczos-3 resampling of a plane by `s` (kernel widened when shrinking, so nothing aliases).
 fn resample(p: &Plane, s: f32) -> Plane {
@@ -594,7 +632,8 @@ mod tests {
     fn tiles_decode_and_are_detail_only() {
         for set in sources() {
             for p in set {
-                assert!(p.w >= 96 && p.h >= 96);
+                // A copy spans two triangle edges (3 mm, 24 px) plus a margin.
+                assert!(p.w >= 80 && p.h >= 80, "{}×{}", p.w, p.h);
                 let n = p.data.len() as f32;
                 let mean = p.data.iter().sum::<f32>() / n;
                 let sd = (p.data.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt();
@@ -608,7 +647,10 @@ mod tests {
 
     /// Moments of the detail over a flat patch of one region.
     fn moments(d: &SkinDetail, density: f32, n: usize) -> (f32, f32, f32) {
-        let v: Vec<f32> = (0..n * n).map(|i| d.at(i % n, i / n, density)).collect();
+        // Away from the origin, where the mean is not taken at the same points.
+        let v: Vec<f32> = (0..n * n)
+            .map(|i| d.at(3001 + i % n, 2003 + i / n, density))
+            .collect();
         let m = v.iter().sum::<f32>() / v.len() as f32;
         let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f32>() / v.len() as f32).sqrt();
         (
