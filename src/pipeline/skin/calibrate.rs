@@ -230,23 +230,25 @@ fn topped_up(
     targets: &Bands,
     declared_not_ai: bool,
 ) -> (Bands, Option<&'static str>) {
-    let share = if declared_not_ai {
-        1.0
-    } else {
-        textured_share(before, targets)
-    };
-    let top_up_only = if declared_not_ai {
-        Some(
-            "the metadata declares the picture not AI-generated: its own skin is topped up by at most 10 %",
-        )
-    } else if share >= 1.0 {
-        Some("the skin already has pitted texture of its own: it is topped up by at most 10 %")
-    } else if share > 0.0 {
-        Some(
-            "the skin has some pitted texture of its own: it is filled only part of the way to real skin's",
+    let (share, top_up_only) = if declared_not_ai {
+        (
+            1.0,
+            Some(
+                "the metadata declares the picture not AI-generated: its own skin is topped up by at most 10 %",
+            ),
         )
     } else {
-        None
+        let share = textured_share(before, targets);
+        let why = if share >= 1.0 {
+            Some("the skin already has pitted texture of its own: it is topped up by at most 10 %")
+        } else if share > 0.0 {
+            Some(
+                "the skin has some pitted texture of its own: it is filled only part of the way to real skin's",
+            )
+        } else {
+            None
+        };
+        (share, why)
     };
     // Between real skin's level and ×1.1 of the skin's own, by the share it carries.
     let toward = |target: f32, own: f32| {
