@@ -31,6 +31,37 @@ fn textured_share(before: &Bands, targets: &Bands) -> f32 {
     let peaked = smoothstep(2.5, 3.0, before.fine_kurt);
     energy.min(peaked)
 }
+/// The pore band's skew of real skin where its pits stand clear of its noise: the engine's
+/// own reading of the clean NASA studio portrait in `shared/samples/real-hires` (7 px/mm,
+/// noise floor σ L* 0.10), the source of the cheek and nose detail.
+const PITTED_SKEW: f32 = -0.36;
+
+/// How much of the pore band's energy is pits, 0 to 1, read from its skew: third moments of
+/// independent parts add, and only pits are dark-skewed, so a band whose variance is a share
+/// `s` pits (at [`PITTED_SKEW`]) and the rest symmetric noise reads skew `s^1.5 · PITTED_SKEW`.
+/// Symmetric or bright-skewed bands (noise, a generator's mottle, lines lit from both sides)
+/// read 0.
+fn pitted_share(before: &Bands) -> f32 {
+    (before.fine_skew / PITTED_SKEW)
+        .clamp(0.0, 1.0)
+        .powf(2.0 / 3.0)
+}
+
+/// Most noise, relative to real skin's pore band, that real pores still show through. The
+/// noisiest real reference, a NASA press portrait at 9 px/mm, reads a symmetric pore band of
+/// 0.0126, about √5 × the target: real skin's pores under noise twice their level.
+const NOISE_OVER_PORES: f32 = 2.0;
+
+/// The energy (squared) of the pore band's unpitted part: a generator's noise and mottle or a
+/// camera's grain, which is not pores. Real skin's pores come on top of it, as they lie under a
+/// camera's noise, up to [`NOISE_OVER_PORES`]; noisier skin hides pores as such a photograph
+/// does, and counts as having them. (At 1.4× real skin's level, on a gpt-image portrait, pores
+/// drawn under the noise still read on the nose at 100 %.)
+fn unpitted_energy(before: &Bands, targets: &Bands) -> f32 {
+    ((1.0 - pitted_share(before)) * before.fine.powi(2))
+        .min((NOISE_OVER_PORES * targets.fine).powi(2))
+}
+
 /// Most the pore and relief bands of already textured skin may grow (×1.1 in energy sd; the
 /// one-line summary tells a top-up from a part-way fill by it).
 pub(crate) const TEXTURED_TOP_UP: f32 = 1.1;
@@ -162,7 +193,8 @@ pub(super) fn calibrate<T: Sample>(
         threads,
     };
     let before = measure::bands_par(&lab0, &crop.sel, ppm, threads);
-    let (targets, top_up_only) = topped_up(&before, aims.targets, aims.declared_not_ai);
+    let unpitted = unpitted_energy(&before, aims.targets);
+    let (targets, top_up_only) = topped_up(&before, aims.targets, unpitted, aims.declared_not_ai);
     let mut rep = MeasureReport {
         region: Some(region),
         before,
@@ -183,18 +215,19 @@ pub(super) fn calibrate<T: Sample>(
     // given ([`MAX_DETAIL_GAIN`]) reaches at this scale and softness: a target beyond that would
     // make every further pass add the same again.
     let exemplar = params.tex.detail.is_some();
-    let targets =
-        if exemplar && MAX_DETAIL_GAIN * u.p_f < targets.fine && before.fine < targets.fine {
-            let reachable = Bands {
-                fine: MAX_DETAIL_GAIN * u.p_f,
-                ..targets
-            };
-            rep.target = reachable;
-            rep.deficit_before = Deficit::of(&before, &reachable);
-            reachable
-        } else {
-            targets
+    // Beside the skin's own unpitted texture, as the target is.
+    let most = (unpitted + (MAX_DETAIL_GAIN * u.p_f).powi(2)).sqrt();
+    let targets = if exemplar && most < targets.fine && before.fine < targets.fine {
+        let reachable = Bands {
+            fine: most,
+            ..targets
         };
+        rep.target = reachable;
+        rep.deficit_before = Deficit::of(&before, &reachable);
+        reachable
+    } else {
+        targets
+    };
     let resolved = 0.25 * ppm >= texture::MIN_PORE_PX;
     let kind = Kind { exemplar, resolved };
     let share = pore_share(&u, &before, &targets, aims, kind);
@@ -224,10 +257,12 @@ pub(super) fn calibrate<T: Sample>(
 /// pass), and the skin of a picture declared not AI-generated, is topped up by at most a tenth
 /// of what it has, whatever the target says: a photograph enlarged past its own resolution
 /// keeps its pores blurred, and filling its band to the target would be the engine's skin, not
-/// the sitter's. The targets to fill, and why they were held, when they were.
+/// the sitter's. `unpitted` is the band's energy that is not pits ([`unpitted_energy`]).
+/// The targets to fill, and why they were held, when they were.
 fn topped_up(
     before: &Bands,
     targets: &Bands,
+    unpitted: f32,
     declared_not_ai: bool,
 ) -> (Bands, Option<&'static str>) {
     let (share, top_up_only) = if declared_not_ai {
@@ -255,8 +290,9 @@ fn topped_up(
         let held = target.min(TEXTURED_TOP_UP * own);
         target + share * (held - target)
     };
+    // Real skin's pores come on top of the band's unpitted part (energies add in quadrature).
     let targets = Bands {
-        fine: toward(targets.fine, before.fine),
+        fine: toward((targets.fine.powi(2) + unpitted).sqrt(), before.fine),
         mid: toward(targets.mid, before.mid),
         ..*targets
     };
@@ -619,21 +655,23 @@ fn apply_multipliers(params: &mut RenderParams, amounts: &Amounts, exemplar: boo
 mod tests {
     use super::*;
 
-    /// Real skin's pore and micro-relief bands at 8 px/mm.
+    /// Real skin's pore and micro-relief bands (the default targets).
     fn real_skin() -> Bands {
         Bands {
-            fine: 0.0095,
-            mid: 0.0145,
+            fine: measure::TARGET_FINE,
+            mid: measure::TARGET_MID,
             ..Bands::default()
         }
     }
 
-    /// Skin with this pore band (energy, excess kurtosis) and a micro-relief band of 0.0100.
+    /// Pitted skin with this pore band (energy, excess kurtosis; skew as real skin's) and a
+    /// micro-relief band of 0.0100.
     fn skin(fine: f32, fine_kurt: f32) -> Bands {
         Bands {
             fine,
             mid: 0.0100,
             fine_kurt,
+            fine_skew: PITTED_SKEW,
             ..Bands::default()
         }
     }
@@ -647,36 +685,95 @@ mod tests {
         assert_eq!(textured_share(&with(0.0008, 0.5), &target), 0.0);
         assert_eq!(textured_share(&with(0.0070, 0.3), &target), 0.0);
         // A few pits on nearly plastic skin are not enough either.
-        assert_eq!(textured_share(&with(0.0030, 6.0), &target), 0.0);
+        assert_eq!(textured_share(&with(0.0020, 6.0), &target), 0.0);
     }
 
     #[test]
     fn texture_just_under_a_bound_is_filled_part_of_the_way_not_all() {
         let (target, with) = (real_skin(), skin);
-        let fine_target = |b: &Bands| topped_up(b, &target, false).0.fine;
+        let t = target.fine;
+        let fine_target = |b: &Bands| {
+            topped_up(b, &target, unpitted_energy(b, &target), false)
+                .0
+                .fine
+        };
         // Peaked pits at 60 % of real skin's energy: topped up by 10 %, whichever side of
         // kurtosis 3 they measure, and the target falls steadily as the kurtosis rises.
+        let own = 0.6 * t;
         let ks = [2.4, 2.6, 2.8, 2.96, 3.0, 3.5];
-        let fills: Vec<f32> = ks.iter().map(|&k| fine_target(&with(0.0057, k))).collect();
-        assert_eq!(fills[0], 0.0095, "not pitted: filled to real skin");
-        assert!((fills[4] - 1.1 * 0.0057).abs() < 1e-7, "pitted: topped up");
+        let fills: Vec<f32> = ks.iter().map(|&k| fine_target(&with(own, k))).collect();
+        assert_eq!(fills[0], t, "not pitted: filled to real skin");
+        assert!((fills[4] - 1.1 * own).abs() < 1e-7, "pitted: topped up");
         assert!(fills.windows(2).all(|w| w[1] <= w[0]), "{fills:?}");
         // Just under the bound it is nearly topped up, not filled to real skin (the cliff).
-        assert!(
-            fills[3] < 1.1 * 0.0057 + 0.1 * (0.0095 - 1.1 * 0.0057),
-            "{fills:?}"
-        );
+        assert!(fills[3] < 1.1 * own + 0.1 * (t - 1.1 * own), "{fills:?}");
         // The reason says so.
-        assert!(topped_up(&with(0.0057, 2.8), &target, false).1.is_some());
-        assert!(topped_up(&with(0.0057, 2.4), &target, false).1.is_none());
-        // The same along the energy bound.
-        let e: Vec<f32> = [0.0036, 0.0040, 0.0045, 0.0048]
+        assert!(topped_up(&with(own, 2.8), &target, 0.0, false).1.is_some());
+        assert!(topped_up(&with(own, 2.4), &target, 0.0, false).1.is_none());
+        // The same along the energy bound (0.38, 0.42, 0.47 and 0.51 of real skin's).
+        let e: Vec<f32> = [0.38, 0.42, 0.47, 0.51]
             .iter()
-            .map(|&f| fine_target(&with(f, 5.0)))
+            .map(|&f| fine_target(&with(f * t, 5.0)))
             .collect();
-        assert_eq!(e[0], 0.0095);
-        assert!((e[3] - 1.1 * 0.0048).abs() < 1e-7);
+        assert_eq!(e[0], t);
+        assert!((e[3] - 1.1 * 0.51 * t).abs() < 1e-7);
         assert!(e.windows(2).all(|w| w[1] <= w[0]), "{e:?}");
+    }
+
+    #[test]
+    fn noise_in_the_pore_band_is_not_counted_as_pores() {
+        let target = real_skin();
+        let t = target.fine;
+        let band = |fine: f32, fine_skew: f32| Bands {
+            fine,
+            fine_skew,
+            fine_kurt: 0.5,
+            ..Bands::default()
+        };
+        let added = |b: &Bands| {
+            (topped_up(b, &target, unpitted_energy(b, &target), false)
+                .0
+                .fine
+                .powi(2)
+                - b.fine.powi(2))
+            .sqrt()
+        };
+        // A generator's symmetric noise at 80 % of real skin's energy: real skin's pores
+        // still come on top of it in full, where counting the noise would leave 60 % of them.
+        let noise = band(0.8 * t, 0.0);
+        assert!((added(&noise) - t).abs() < 1e-6, "{}", added(&noise));
+        // Bright-skewed texture (lines lit from both sides, highlights) is no pits either.
+        assert!((added(&band(0.8 * t, 0.3)) - t).abs() < 1e-6);
+        // Pitted skin at the same energy counts in full: only the rest is filled.
+        let pitted = band(0.8 * t, PITTED_SKEW);
+        assert!(
+            (added(&pitted) - 0.6 * t).abs() < 1e-6,
+            "{}",
+            added(&pitted)
+        );
+        // In between, the more dark-skewed the band, the less is added.
+        let fills: Vec<f32> = [0.0, -0.05, -0.1, -0.2, -0.3, -0.36, -0.6]
+            .iter()
+            .map(|&k| added(&band(0.8 * t, k)))
+            .collect();
+        assert!(fills.windows(2).all(|w| w[1] <= w[0]), "{fills:?}");
+        // Noise twice real skin's level still has them come on top; far noisier, noise hides
+        // pores as a camera's does, and nothing is added.
+        assert!((added(&band(2.0 * t, 0.0)) - t).abs() < 1e-6);
+        let grainy = band(3.0 * t, 0.0);
+        let fill = topped_up(&grainy, &target, unpitted_energy(&grainy, &target), false).0;
+        assert!(
+            fill.fine <= grainy.fine,
+            "{} over {}",
+            fill.fine,
+            grainy.fine
+        );
+        // A picture declared a photograph keeps its own texture whatever its shape: at most
+        // a tenth more.
+        let declared = topped_up(&noise, &target, unpitted_energy(&noise, &target), true)
+            .0
+            .fine;
+        assert!(declared <= 1.1 * noise.fine + 1e-7, "{declared}");
     }
 
     #[test]
@@ -689,20 +786,20 @@ mod tests {
         };
         // A wrinkled face: little pore band, a micro-relief band just under real skin's. The
         // first render reached the pore band's target and took the micro-relief band past it.
-        let (before, first) = (bands(0.0027, 0.0132), bands(0.0095, 0.0179));
+        let (before, first) = (bands(0.0016, 0.0096), bands(target.fine, 0.0130));
         let real = pore_band_correction(&first, &before, &target, true);
         assert!(
             (real - 1.0).abs() < 1e-3,
             "real skin detail held back: ×{real}"
         );
         // The same face a little more wrinkled (its band past the target): the same answer.
-        let fuller = pore_band_correction(&first, &bands(0.0027, 0.0159), &target, true);
+        let fuller = pore_band_correction(&first, &bands(0.0016, 0.0110), &target, true);
         assert!((fuller - real).abs() < 1e-3);
         // Procedural micro-grain is held at real skin's micro-relief: its leak reads as noise.
         let procedural = pore_band_correction(&first, &before, &target, false);
         assert!(procedural < 0.6, "micro-grain not held back: ×{procedural}");
         // Short of the target, the band is raised towards it.
-        let short = pore_band_correction(&bands(0.0060, 0.0140), &before, &target, true);
+        let short = pore_band_correction(&bands(0.0035, 0.0100), &before, &target, true);
         assert!(short > 1.5, "×{short}");
     }
 }

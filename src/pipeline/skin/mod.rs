@@ -101,9 +101,9 @@ pub struct SkinConfig {
     /// unless the treated faces' own boxes are at least a tenth skin (small people in a large
     /// picture).
     pub min_skin_share: f32,
-    /// Default `0.0095`: target pore-band (0.1–0.3 mm) energy, from the real photographs (see measure.rs).
+    /// Default `0.0055`: target pore-band (0.1–0.3 mm) energy, from the real NASA portraits (see measure.rs).
     pub target_fine: f32,
-    /// Default `0.0145`: target micro-relief-band (0.3–1 mm) energy, from the real photographs.
+    /// Default `0.0105`: target micro-relief-band (0.3–1 mm) energy, from the same portraits.
     pub target_mid: f32,
     /// Default `1.85`: target fine chroma variation (Lab units), from the real photographs.
     pub target_chroma: f32,
