@@ -377,7 +377,7 @@ fn skin_summary(r: &skin::SkinReport) -> String {
             )
         } else {
             format!(
-                "pore band {:.4} → {:.4} (real skin ≈ {:.4})",
+                "pore band {:.4} → {:.4} (with real skin's pores ≈ {:.4})",
                 m.before.fine, m.after.fine, m.target.fine
             )
         });
@@ -419,7 +419,7 @@ mod tests {
     fn the_line_says_how_far_the_pore_band_was_filled() {
         let filled = line(0.0020, 0.0095, 0.0095, None);
         assert!(
-            filled.ends_with("pore band 0.0020 → 0.0095 (real skin ≈ 0.0095)"),
+            filled.ends_with("pore band 0.0020 → 0.0095 (with real skin's pores ≈ 0.0095)"),
             "{filled}"
         );
         // Held at ×1.1 of the skin's own.

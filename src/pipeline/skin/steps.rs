@@ -630,7 +630,7 @@ fn adds_nothing(p: &pass::RenderParams) -> bool {
 fn nothing_to_add(report: &SkinReport) -> String {
     let texture = match &report.measure {
         Some(m) if m.before.fine >= m.target.fine => format!(
-            "the skin already has as much fine texture as real skin (pore band {:.4}, real skin at this scale ≈ {:.4})",
+            "the skin already has as much fine texture as it would with real skin's pores (pore band {:.4}, with real skin's pores ≈ {:.4})",
             m.before.fine, m.target.fine
         ),
         _ => "the [skin] amounts (pores, relief, mottling) ask for no texture".to_string(),
