@@ -215,7 +215,7 @@ pub(super) fn calibrate<T: Sample>(
     // given ([`MAX_DETAIL_GAIN`]) reaches at this scale and softness: a target beyond that would
     // make every further pass add the same again.
     let exemplar = params.tex.detail.is_some();
-    // Beside the skin's own unpitted texture, as the target is.
+    // Beside the skin's own unpitted texture, the most the target may be.
     let most = (unpitted + (MAX_DETAIL_GAIN * u.p_f).powi(2)).sqrt();
     let targets = if exemplar && most < targets.fine && before.fine < targets.fine {
         let reachable = Bands {
@@ -290,7 +290,10 @@ fn topped_up(
         let held = target.min(TEXTURED_TOP_UP * own);
         target + share * (held - target)
     };
-    // Real skin's pores come on top of the band's unpitted part (energies add in quadrature).
+    // Real skin's pores come on top of the band's unpitted part (energies add in quadrature),
+    // on skin that does not carry its own: a declared photograph's noise is its camera's, over
+    // its own pores.
+    let unpitted = (1.0 - share) * unpitted;
     let targets = Bands {
         fine: toward((targets.fine.powi(2) + unpitted).sqrt(), before.fine),
         mid: toward(targets.mid, before.mid),
@@ -769,11 +772,19 @@ mod tests {
             grainy.fine
         );
         // A picture declared a photograph keeps its own texture whatever its shape: at most
-        // a tenth more.
+        // a tenth more, and nothing where it already has real skin's level.
         let declared = topped_up(&noise, &target, unpitted_energy(&noise, &target), true)
             .0
             .fine;
         assert!(declared <= 1.1 * noise.fine + 1e-7, "{declared}");
+        let camera = band(1.2 * t, 0.0);
+        let held = topped_up(&camera, &target, unpitted_energy(&camera, &target), true).0;
+        assert!(
+            held.fine <= camera.fine,
+            "{} over {}",
+            held.fine,
+            camera.fine
+        );
     }
 
     #[test]
