@@ -17,8 +17,8 @@
 //! (`examples/derive_targets.rs` prints them; README "How the targets were set"). The pore and
 //! micro-relief targets come from the unretouched NASA portraits in `shared/samples/real-hires`,
 //! at their own 7–7.5 px/mm and resampled to 2–6 px/mm: the clean studio portrait (noise floor
-//! σ L* 0.10) reads fine 0.0044–0.0059 and mid 0.0104–0.0111 at every scale, the press portrait
-//! (floor 0.22) 0.0032–0.0045 and 0.0095–0.0103. The official portraits in
+//! σ L* 0.10) reads fine 0.0044–0.0059 at every scale and mid 0.0104–0.0111 from 3 px/mm up, the
+//! press portrait (floor 0.22) 0.0032–0.0045 and 0.0095–0.0103. The official portraits in
 //! `shared/samples/portraits` (Obama, Biden, Eileen Collins at 0.8–2.4 px/mm) read fine
 //! 0.0081–0.0111 and mid 0.0136–0.0163, but at that scale the pore band is under a pixel and
 //! holds their camera noise and JPEG, which the grain, not the skin, stands for; their fine
@@ -34,7 +34,7 @@ use serde::Serialize;
 /// 0.0032–0.0041 (see the module's "Targets").
 pub const TARGET_FINE: f32 = 0.0055;
 /// Target micro-relief-band energy of real skin (the same portraits: 0.0104–0.0111 and
-/// 0.0095–0.0103 at every scale).
+/// 0.0095–0.0103 from 3 px/mm up).
 pub const TARGET_MID: f32 = 0.0105;
 /// Target fine chroma variation of real skin (real photographs: 1.6–1.9 here, 1.6–2.5 per skin_eval).
 pub const TARGET_CHROMA: f32 = 1.85;
