@@ -667,6 +667,14 @@ mod tests {
         }
     }
 
+    /// The pore band's target for skin `b`, as `calibrate` sets it (its unpitted part read from
+    /// `b` itself).
+    fn fill(b: &Bands, target: &Bands, declared_not_ai: bool) -> f32 {
+        topped_up(b, target, unpitted_energy(b, target), declared_not_ai)
+            .0
+            .fine
+    }
+
     /// Pitted skin with this pore band (energy, excess kurtosis; skew as real skin's) and a
     /// micro-relief band of 0.0100.
     fn skin(fine: f32, fine_kurt: f32) -> Bands {
@@ -695,11 +703,7 @@ mod tests {
     fn texture_just_under_a_bound_is_filled_part_of_the_way_not_all() {
         let (target, with) = (real_skin(), skin);
         let t = target.fine;
-        let fine_target = |b: &Bands| {
-            topped_up(b, &target, unpitted_energy(b, &target), false)
-                .0
-                .fine
-        };
+        let fine_target = |b: &Bands| fill(b, &target, false);
         // Peaked pits at 60 % of real skin's energy: topped up by 10 %, whichever side of
         // kurtosis 3 they measure, and the target falls steadily as the kurtosis rises.
         let own = 0.6 * t;
@@ -733,14 +737,7 @@ mod tests {
             fine_kurt: 0.5,
             ..Bands::default()
         };
-        let added = |b: &Bands| {
-            (topped_up(b, &target, unpitted_energy(b, &target), false)
-                .0
-                .fine
-                .powi(2)
-                - b.fine.powi(2))
-            .sqrt()
-        };
+        let added = |b: &Bands| (fill(b, &target, false).powi(2) - b.fine.powi(2)).sqrt();
         // A generator's symmetric noise at 80 % of real skin's energy: real skin's pores
         // still come on top of it in full, where counting the noise would leave 60 % of them.
         let noise = band(0.8 * t, 0.0);
@@ -764,27 +761,15 @@ mod tests {
         // pores as a camera's does, and nothing is added.
         assert!((added(&band(2.0 * t, 0.0)) - t).abs() < 1e-6);
         let grainy = band(3.0 * t, 0.0);
-        let fill = topped_up(&grainy, &target, unpitted_energy(&grainy, &target), false).0;
-        assert!(
-            fill.fine <= grainy.fine,
-            "{} over {}",
-            fill.fine,
-            grainy.fine
-        );
+        let to = fill(&grainy, &target, false);
+        assert!(to <= grainy.fine, "{to} over {}", grainy.fine);
         // A picture declared a photograph keeps its own texture whatever its shape: at most
         // a tenth more, and nothing where it already has real skin's level.
-        let declared = topped_up(&noise, &target, unpitted_energy(&noise, &target), true)
-            .0
-            .fine;
+        let declared = fill(&noise, &target, true);
         assert!(declared <= 1.1 * noise.fine + 1e-7, "{declared}");
         let camera = band(1.2 * t, 0.0);
-        let held = topped_up(&camera, &target, unpitted_energy(&camera, &target), true).0;
-        assert!(
-            held.fine <= camera.fine,
-            "{} over {}",
-            held.fine,
-            camera.fine
-        );
+        let held = fill(&camera, &target, true);
+        assert!(held <= camera.fine, "{held} over {}", camera.fine);
     }
 
     #[test]

@@ -499,8 +499,9 @@ const RIM_SOFTEN: f32 = 0.7;
 /// gone, but the lines are part of what makes the added texture dark-skewed: on faces that
 /// get little (a top-up, a small real photograph enlarged) its skew rose to −0.32 to −0.49,
 /// nearly symmetric, like noise. 0.45 keeps it at −0.55 or below on every AI portrait of the
-/// gallery and on the enlarged Eileen Collins photograph, with fewer curls (skin_eval's share of pits drawn out into dashes on the Emma: 0.080 before,
-/// at 0.6 with the uneven tiles; 0.066 at 0.45 and 0.056 at 0.35 with the even ones).
+/// gallery and on the enlarged Eileen Collins photograph, with fewer curls (skin_eval's share
+/// of pits drawn out into dashes on the Emma: 0.080 before, at 0.6 with the uneven tiles;
+/// 0.066 at 0.45 and 0.056 at 0.35 with the even ones).
 const FURROW_KEEP: f32 = 0.45;
 
 /// Lanczos-3 resampling of a plane by `s` (kernel widened when shrinking, so nothing aliases).
