@@ -14,7 +14,8 @@
 # pore band's gain inside skin_eval's own box of the largest face (its whole-picture colour
 # mask also takes warm walls, clothes and hair, which realskin leaves alone). The last two
 # columns are the shape of the added dark pits: the share drawn out into dashes, and how
-# strongly those dashes share one direction (parallel dashes read as strokes, not pores).
+# strongly those dashes share one direction (parallel dashes read as strokes, not pores),
+# and the added pits' colour (bench/pit-colour.py: real pores are darker *and* redder).
 #
 #   bench/skin-gallery.sh [IMAGE...]      (SHARED=/path/to/shared to point elsewhere)
 set -euo pipefail
@@ -59,6 +60,10 @@ import skin_eval
 out, args = sys.argv[2], sys.argv[3:]
 import numpy as np
 from PIL import Image
+import importlib.util
+spec = importlib.util.spec_from_file_location("pit_colour", "bench/pit-colour.py")
+pit_colour = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pit_colour)
 
 
 def face_gain(src, res):
@@ -130,7 +135,7 @@ def pit_shape(src, res):
 
 
 rows = []
-hdr = f"{'image (grain off)':46} {'fine in→out':>17} {'gain':>5} {'face':>5} {'add skew':>8} {'add kurt':>8} {'lp-ssim':>7} {'skin dE':>7} {'outside':>7} {'dashes':>6} {'dir R':>5}"
+hdr = f"{'image (grain off)':46} {'fine in→out':>17} {'gain':>5} {'face':>5} {'add skew':>8} {'add kurt':>8} {'lp-ssim':>7} {'skin dE':>7} {'outside':>7} {'dashes':>6} {'dir R':>5} {'pit a,b':>11}"
 print(hdr)
 for src, res in zip(args[::2], args[1::2]):
     name = os.path.basename(src)
@@ -141,17 +146,24 @@ for src, res in zip(args[::2], args[1::2]):
         continue
     r["face_gain"] = face_gain(src, res)
     r["dash_share"], r["dash_direction"] = pit_shape(src, res)
+    try:
+        r["pit_colour"] = pit_colour.pair(src, res)
+    except Exception:
+        r["pit_colour"] = None
     rows.append({"image": name, **r})
     i, o = r.get("in", {}), r.get("out", {})
     n = lambda v, p: f"{v:.{p}f}" if isinstance(v, (int, float)) else "-"
     print(f"{name[:46]:46} {n(i.get('fine'),4)+'→'+n(o.get('fine'),4):>17} {n(r.get('fine_gain'),2):>5} {n(r.get('face_gain'),2):>5} "
           f"{n(r.get('added_skew'),2):>8} {n(r.get('added_kurt'),2):>8} {n(r.get('lowpass_ssim'),4):>7} "
           f"{n(r.get('skin_dE'),2):>7} {n(r.get('outside_mean_abs_diff'),3):>7} "
-          f"{n(r.get('dash_share'),3):>6} {n(r.get('dash_direction'),2):>5}")
+          f"{n(r.get('dash_share'),3):>6} {n(r.get('dash_direction'),2):>5} "
+          f"{'%.2f,%.2f' % r['pit_colour'] if r.get('pit_colour') else '-':>11}")
 with open(os.path.join(out, "pairs.json"), "w") as fh:
     json.dump(rows, fh, indent=1)
 print("dashes: share of the added dark pits drawn out (axis ratio > 2.5); dir R: how strongly"
       "\nthose share one direction (0 none, 1 all parallel; see pit_shape).")
+print("pit a,b: how much redder and yellower than a grey darkening the added pits are, a* and b*"
+      "\nper unit of their ΔL* (bench/pit-colour.py; real-hires pores read 0.48-0.59, 0.30-0.51).")
 print("\ngain: skin_eval's pore band (0.1-0.3 mm), output over the plain enlargement, in its whole"
       "\ncolour mask; face: the same inside its own box of the largest face (see face_gain).")
 print(f"\ngalleries: {out}/<name>.png (rows: cheek, nose, forehead; before | after at 100 %, then at 200 %)")

@@ -5,7 +5,8 @@
 //! The sheet has one row per region of the largest face OUT's landmarks find (a cheek, the nose,
 //! the smoothest spot of the forehead about as close to the cheek in colour as any, so not on a
 //! fringe), each row: before and after at 100 % (256 px), then before and after at 200 % (the
-//! central 128 px, pixels doubled). A white bar separates before from after.
+//! central 128 px, pixels doubled). A white bar separates before from after. The crops'
+//! centres are printed, one region a line.
 use image::{DynamicImage, GenericImageView, Rgb, RgbImage, imageops};
 use realskin::face::{self, mesh};
 
@@ -67,6 +68,10 @@ fn main() {
         .min_by(|p, q| roughness(&before, *p).total_cmp(&roughness(&before, *q)))
         .unwrap_or(m.at(151));
     let regions = [cheek, m.at(5), forehead];
+    // The crops' centres, for measuring the same spots elsewhere.
+    for (name, c) in ["cheek", "nose", "forehead"].iter().zip(&regions) {
+        println!("{name} {:.0} {:.0}", c[0], c[1]);
+    }
     let (w, h) = (4 * SIDE + 5 * GAP, 3 * SIDE + 4 * GAP);
     let mut page = RgbImage::from_pixel(w, h, Rgb([24, 24, 24]));
     for (row, c) in regions.iter().enumerate() {

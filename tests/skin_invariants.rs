@@ -583,4 +583,11 @@ fn pits_darken_warm_not_grey() {
         r > g + 0.08 * (1.0 - y) && g >= bl,
         "the deepest pits keep R {r:.3}, G {g:.3}, B {bl:.3} of their light (luminance {y:.3}): not warm"
     );
+    // The real-skin path's pixels, pits' colour included, are pinned too (the synthetic face's
+    // pin above is drawn at a scale where pores are unresolved and carry no colour).
+    let hash = blake3::hash(out.as_bytes()).to_hex().to_string();
+    assert_eq!(
+        hash, "d76173bac332948d6a589bd75b9f86d02dfc357318d524ad3612af402497d425",
+        "the skin engine's real-skin output changed; if that is intended, update this pin"
+    );
 }

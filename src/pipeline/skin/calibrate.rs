@@ -8,7 +8,7 @@ use super::mask::smoothstep;
 use super::measure::{self, Bands, LabCrop, Rect};
 use super::pixels::Sample;
 use super::render::{self, Components, RenderParams};
-use super::{Amounts, Deficit, MeasureReport, exemplar, grain, join, presets, texture};
+use super::{Amounts, Deficit, MeasureReport, grain, join, presets, texture};
 
 /// Safety bound on the micro-grain amplitude (relative linear-light sd). The target, not this bound, is
 /// what limits it in practice: a bound that binds would make a second pass add more.
@@ -78,16 +78,17 @@ pub(crate) const TEXTURED_TOP_UP: f32 = 1.1;
 const MAX_DETAIL_GAIN: f32 = 1.9;
 /// Share of the pore band's deficit (energy) that resolved pores carry; the rest is fine grain.
 const RESOLVED_PORE_SHARE: f32 = 0.7;
-/// Chroma of a resolved pit per unit of its luminance depth (Lab units per ΔL*).
-const PORE_TINT: f32 = 1.0;
+/// Chroma of a resolved pit per unit of the L* it is drawn darker by, besides the warmth of
+/// [`render::PIT_TINT`]: together they give +0.53 a* and +0.36 b* per unit of ΔL* over a grey
+/// darkening, as the pores of the unretouched real-hires portraits read (+0.48–0.59 a*,
+/// +0.30–0.51 b* on the cheeks, nose and forehead of both clean ones: `bench/pit-colour.py`).
+const PIT_CHROMA: f32 = 0.3;
 
 fn mottle_cap(_skin_chroma: f32) -> f32 {
     MAX_MOTTLE_LAB
 }
 /// Pigment mottling relative to redness mottling: redness patches dominate the fine colour of skin.
 const PIGMENT_SHARE: f32 = 0.5;
-/// Largest chroma carried by a unit pore pit (Lab units).
-const MAX_PORE_CHROMA_LAB: f32 = 2.0;
 
 /// What the calibration aims for, besides the pixels.
 pub(super) struct Aims<'a> {
@@ -543,22 +544,18 @@ fn chroma_amounts(
 ) -> Chroma {
     let mottle_cap = mottle_cap(skin_chroma);
     // Resolved pits are slightly darker *and* redder (blood and sebum in the follicle): their
-    // chroma follows their depth, PORE_TINT Lab units per unit of ΔL*. Below ~1.5 px per pore the
-    // pits are single pixels, and colour there reads as a camera's colour noise, not skin.
-    // The bound is per unit pit depth: procedural pits are about 1 deep; real skin detail is a
-    // relative modulation of a few hundredths, and a deep pit of it (PIT_DEPTH) carries at most
-    // 1 Lab unit (at 2 its pits read as pink blotches on pale skin).
-    let pc_cap = if kind.exemplar {
-        0.5 * MAX_PORE_CHROMA_LAB / exemplar::PIT_DEPTH
-    } else {
-        MAX_PORE_CHROMA_LAB
-    };
+    // chroma follows the L* they are drawn darker by, PIT_CHROMA Lab units per unit of ΔL*.
+    // Below ~1.5 px per pore the pits are single pixels, and colour there reads as a camera's
+    // colour noise, not skin.
+    let pc_cap = PIT_CHROMA;
     let a_pc = if kind.resolved && params.a_pore > 0.0 && targets.chroma > 0.0 {
-        (PORE_TINT * params.a_pore * (ml + 16.0) / 3.0).min(pc_cap)
+        PIT_CHROMA
     } else {
         0.0
     };
-    let pc2 = (a_pc * u.pc_unit).powi(2);
+    // A unit pit field drawn at the pore amplitude is this many L* deep.
+    let dl_per_pit = params.a_pore * (ml + 16.0) / 3.0;
+    let pc2 = (a_pc * dl_per_pit * u.pc_unit).powi(2);
     // The chroma this face can take from its pores and mottling at its natural bound: a target
     // beyond it would make every further pass add the same again, so the fill stops there.
     let c_target = targets

@@ -458,7 +458,8 @@ pub struct Amounts {
     pub relief_amplitude: f32,
     /// Mottling sd in Lab units (a* and b* each).
     pub mottling_lab: f32,
-    /// Chroma of a unit pore pit, Lab units.
+    /// Chroma a pore pit carries per unit of the L* it is drawn darker by (Lab units), besides
+    /// its warm darkening; 0 where pits are grey (monochrome, unresolved pores).
     pub pore_chroma_lab: f32,
 }
 

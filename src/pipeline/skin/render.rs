@@ -59,8 +59,9 @@ pub struct RenderParams<'a> {
     /// Mottling: Lab units per unit field, and the gain vectors for +1 a*, +1 b*.
     pub a_redness: f32,
     pub a_pigment: f32,
-    /// Chroma carried by the pores (Lab units per unit pit depth): pits and follicles read slightly
-    /// red-brown, so part of real skin's fine chroma variation sits exactly where the luminance pits are.
+    /// Chroma carried by the pores, Lab units per unit of ΔL* a pit is drawn darker by (with
+    /// [`PIT_TINT`]): pits and follicles read slightly red, so part of real skin's fine chroma
+    /// variation sits exactly where the luminance pits are.
     pub a_pore_chroma: f32,
     pub va: [f32; 3],
     pub vb: [f32; 3],
@@ -119,6 +120,17 @@ fn pit_depth_lut() -> &'static [f32] {
                 let kept = ((l + 16.0 - MAX_PIT_DL).max(0.0) / (l + 16.0)).powi(3);
                 (1.0 - kept).min(0.5)
             })
+            .collect()
+    })
+}
+
+/// L* per unit of relative luminance change, by linear luminance: (L* + 16) / 3, as L* + 16
+/// goes as the cube root of Y.
+fn dl_lut() -> &'static [f32] {
+    static T: OnceLock<Vec<f32>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..=LUT_N)
+            .map(|i| (lstar((i as f32 / LUT_N as f32).max(1e-4)) + 16.0) / 3.0)
             .collect()
     })
 }
@@ -343,6 +355,7 @@ struct Pass<'a> {
     shade_t: &'static [f32],
     grain_t: &'static [f32],
     pit_t: &'static [f32],
+    dl_t: &'static [f32],
     tx: Taps,
     /// Column indices into the tiles (every tile pair shares the mottling's sizes, except a
     /// flat micro-grain and relief where real skin detail replaces them).
@@ -404,6 +417,7 @@ impl<'a> Pass<'a> {
             shade_t: shade_lut(),
             grain_t: grain_lut(),
             pit_t: pit_depth_lut(),
+            dl_t: dl_lut(),
             tx: taps(rect.x0, w, p.k, p.mask.w),
             xa: (rect.x0..rect.x0 + w).map(|x| (x % na) as u32).collect(),
             xb: (rect.x0..rect.x0 + w).map(|x| (x % nb) as u32).collect(),
@@ -503,22 +517,7 @@ impl<'a> Pass<'a> {
         } else {
             self.pores[r.j * self.w + i]
         };
-        let (comp, comp_pits) = tex.pore_means(dens);
-        let pore = raw + comp;
-        if self.mottle {
-            // Only the pits carry colour (the bright specks are light, not pigment).
-            let pc = p.a_pore_chroma * ((-raw).max(0.0) - comp_pits);
-            let ma = p.a_redness
-                * (tex.redness.wa * r.redness.0[ia] + tex.redness.wb * r.redness.1[ib])
-                + PORE_CHROMA_A * pc;
-            let mb = p.a_pigment
-                * (tex.pigment.wa * r.pigment.0[ia] + tex.pigment.wb * r.pigment.1[ib])
-                + PORE_CHROMA_B * pc;
-            for (k, v) in c.iter_mut().enumerate() {
-                *v *= 1.0 + m * (ma * p.va[k] + mb * p.vb[k]);
-            }
-            yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
-        }
+        let pore = raw + tex.pore_means(dens).0;
         let (micro, relief) = if self.procedural {
             (
                 tex.micro.wa * r.micro.0[ia] + tex.micro.wb * r.micro.1[ib],
@@ -535,7 +534,8 @@ impl<'a> Pass<'a> {
             + p.a_sheen * sheen * (2.0 * tp.min(0.0) + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
         let shade = m * self.shade_t[lut_i(yl)];
         let mut gain = (1.0 + shade * t).clamp(0.5, 1.5);
-        let mut pit = shade * tp.min(0.0);
+        // The pits, deepened on the sheen by the highlight breakup: the same hollows.
+        let mut pit = shade * tp.min(0.0) * (1.0 + 2.0 * p.a_sheen * sheen);
         if gain < 1.0 && sheen > 0.0 {
             // On the sheen, where the highlight breakup deepens the pits, the
             // limit holds in full; off it the engine's floor alone.
@@ -546,6 +546,25 @@ impl<'a> Pass<'a> {
                 gain = 1.0 - eased;
                 pit *= eased / d;
             }
+        }
+        if self.mottle {
+            // Only the pits carry colour (the bright specks are light, not pigment), in
+            // proportion to the L* they are drawn darker by: a pit is as much redder per unit of
+            // darkening on any skin tone, in shadow or on the sheen, as real skin's are.
+            let pc = -p.a_pore_chroma * pit * self.dl_t[lut_i(yl)];
+            // (The pit already carries the mask.)
+            let ma = m
+                * p.a_redness
+                * (tex.redness.wa * r.redness.0[ia] + tex.redness.wb * r.redness.1[ib])
+                + PORE_CHROMA_A * pc;
+            let mb = m
+                * p.a_pigment
+                * (tex.pigment.wa * r.pigment.0[ia] + tex.pigment.wb * r.pigment.1[ib])
+                + PORE_CHROMA_B * pc;
+            for (k, v) in c.iter_mut().enumerate() {
+                *v *= 1.0 + ma * p.va[k] + mb * p.vb[k];
+            }
+            yl = LUMA[0] * c[0] + LUMA[1] * c[1] + LUMA[2] * c[2];
         }
         (gain, pit, yl)
     }
