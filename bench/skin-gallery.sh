@@ -44,7 +44,7 @@ result() { # dir input -> the output file, if any
 for f in "${inputs[@]}"; do
   r=$(result "$out/out" "$f")
   [ -n "$r" ] || { echo "$(basename "$f"): no output (see $out/process.txt)"; continue; }
-  target/release/examples/gallery "$f" "$r" "$out/$(basename "${f%.*}").png" \
+  target/release/examples/gallery "$f" "$r" "$out/$(basename "${f%.*}").png" >/dev/null \
     || echo "$(basename "$f"): no gallery"
 done
 
