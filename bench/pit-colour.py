@@ -31,15 +31,22 @@ for shared in (os.environ.get("SHARED", ""), os.path.join(here, "../../shared"),
 import skin_eval  # noqa: E402
 
 
-def _face(rgb):
-    """The largest mostly skin-coloured face box (rows, cols slices) and its px per mm."""
+def largest_face(rgb):
+    """skin_eval's box (row, col, height, width) of the largest face that is mostly
+    skin-coloured: its cascade also fires on bokeh and patterns."""
     boxes = skin_eval.faces(rgb)
     locus = skin_eval.skin_mask(rgb, [])
     share = lambda b: locus[int(b[0]):int(b[0] + b[2]), int(b[1]):int(b[1] + b[3])].mean()
     boxes = [b for b in boxes if share(b) > 0.3]
-    if not boxes:
+    return max(boxes, key=lambda b: b[3]) if boxes else None
+
+
+def _face(rgb):
+    """The largest face's box (rows, cols slices) and its px per mm."""
+    box = largest_face(rgb)
+    if box is None:
         return None
-    r, c, h, w = max(boxes, key=lambda b: b[3])
+    r, c, h, w = box
     return (slice(int(r), int(r + h)), slice(int(c), int(c + w))), w / skin_eval.FACE_MM
 
 

@@ -74,18 +74,11 @@ def face_gain(src, res):
     sweaters, hair and window light (15-52 % of it changed on omnigen, PixArt, man-stubble), which
     realskin leaves alone by design, so its `gain` is diluted by pixels that must not change."""
     a, b = skin_eval.load(src), skin_eval.load(res)
-    boxes = skin_eval.faces(a)
-    if not boxes:
+    box = pit_colour.largest_face(a)
+    if box is None:
         return None
     sy, sx = b.shape[0] / a.shape[0], b.shape[1] / a.shape[1]
-    # The cascade also fires on bokeh and patterns: of its boxes, the largest that is mostly
-    # skin-coloured.
-    locus = skin_eval.skin_mask(a, [])
-    share = lambda b: locus[int(b[0]):int(b[0] + b[2]), int(b[1]):int(b[1] + b[3])].mean()
-    skinny = [b for b in boxes if share(b) > 0.3]
-    if not skinny:
-        return None
-    r, c, h, w = max(skinny, key=lambda x: x[3])
+    r, c, h, w = box
     r, c, h, w = r * sy, c * sx, h * sy, w * sx
     base = a
     if b.shape != a.shape:
