@@ -28,14 +28,15 @@ pub const PORE_CHROMA_B: f32 = 0.6;
 /// every texture figure measured on it) is the same as with a grey darkening.
 pub const PIT_TINT: [f32; 3] = [0.85, 1.04, 1.06];
 
-/// The deepest darkening (ΔL*) the texture adds to a pixel on the specular sheen,
-/// approached softly (off the sheen the engine's floor of half the luminance holds). Unretouched
+/// The deepest darkening (ΔL*) the texture adds to a pixel, approached softly. Unretouched
 /// 7 px/mm studio skin (`shared/samples/real-hires`) shows pits at most about 6 L* below the
 /// skin around them (99th percentile of the local minima, cheek; 3.4 on the nose), while the
 /// highlight breakup's extra pore darkening could take a pit in a bright highlight 10–20 L*
 /// down: on a very smooth, strongly enlarged face (PixArt-α, ×3.4) those were the black
 /// specks on the lit side of the nose a retoucher would read as blackheads. A pore in a
-/// highlight loses the sheen, it does not turn black.
+/// highlight loses the sheen, it does not turn black. Off the sheen the deepest tile pits
+/// reached 7–8 L* (0.1st percentile of the added ΔL* on the id-photo's face) and read as
+/// isolated red specks on pale skin; they too stop at real skin's depth.
 pub const MAX_PIT_DL: f32 = 6.0;
 
 /// Rows per strip: bounds the working memory (a few f32 rows per strip) independently of image size.
@@ -536,10 +537,9 @@ impl<'a> Pass<'a> {
         let mut gain = (1.0 + shade * t).clamp(0.5, 1.5);
         // The pits, deepened on the sheen by the highlight breakup: the same hollows.
         let mut pit = shade * tp.min(0.0) * (1.0 + 2.0 * p.a_sheen * sheen);
-        if gain < 1.0 && sheen > 0.0 {
-            // On the sheen, where the highlight breakup deepens the pits, the
-            // limit holds in full; off it the engine's floor alone.
-            let most = 0.5 - (0.5 - self.pit_t[lut_i(yl)]) * sheen.min(1.0);
+        if gain < 1.0 {
+            // No pit goes deeper than real skin's (MAX_PIT_DL), on the sheen or off it.
+            let most = self.pit_t[lut_i(yl)];
             let d = 1.0 - gain;
             let eased = ease_darkening(d, most);
             if eased < d {
