@@ -257,18 +257,37 @@ fn sigterm_lets_the_running_job_finish_and_logs_every_outcome_to_a_file() {
     assert!(text.contains("realskin stopped"), "{text}");
 }
 
-/// Whether the ledger shows a job rendering right now.
-fn rendering(state: &Path) -> bool {
-    let Ok(c) = rusqlite::Connection::open_with_flags(
+/// Whether the ledger shows a job rendering right now; `None` when it cannot be read.
+fn ledger_rendering(state: &Path, flags: rusqlite::OpenFlags) -> Option<bool> {
+    let c = rusqlite::Connection::open_with_flags(
         realskin::state_dir::StateDir::new(state).ledger(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    ) else {
-        return false;
-    };
+        flags,
+    )
+    .ok()?;
+    c.busy_timeout(Duration::from_secs(2)).ok()?;
     c.query_row("SELECT COUNT(*) FROM jobs WHERE rendering = 1", [], |r| {
         r.get::<_, i64>(0)
     })
-    .is_ok_and(|n| n > 0)
+    .ok()
+    .map(|n| n > 0)
+}
+
+/// Whether the running daemon's ledger shows a job rendering (read-only, beside the daemon).
+fn rendering(state: &Path) -> bool {
+    ledger_rendering(state, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap_or(false)
+}
+
+/// Whether a job was rendering when the daemon was killed, as the next start will read it.
+/// Nothing writes the ledger now, so the answer cannot change: it is read until it can be. A
+/// read-only reader cannot recover the write-ahead log of a writer killed mid-write, and on
+/// a loaded machine took that for "not rendering" while the daemon counted a crash.
+fn rendered_at_kill(state: &Path) -> bool {
+    let mut answer = None;
+    wait_until(Duration::from_secs(20), || {
+        answer = ledger_rendering(state, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE);
+        answer.is_some()
+    });
+    answer.expect("the ledger could not be read after the kill")
 }
 
 #[test]
@@ -290,7 +309,11 @@ fn a_file_that_was_rendering_at_two_crashes_in_a_row_goes_to_failed_with_the_rea
             daemon.log_text()
         );
         daemon.kill();
-        crashes = if rendering(&hf.state) { crashes + 1 } else { 0 };
+        crashes = if rendered_at_kill(&hf.state) {
+            crashes + 1
+        } else {
+            0
+        };
         daemon = Daemon::start(&hf.config);
         if crashes == 2 {
             break;
