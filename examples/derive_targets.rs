@@ -19,7 +19,7 @@ fn main() {
         let boxes: Vec<_> = used.iter().map(|f| f.bbox).collect();
         let layers = mask::layers(&used, red.k, red.w, red.h);
         let models = mask::fit_models(&red, &layers);
-        let maps = mask::build(&red, &boxes, layers, &models, None);
+        let maps = mask::build(&red, &boxes, layers, &models, None, 1);
         let ppm = realskin::pipeline::skin::scale::from_faces(&used, 4.0).px_per_mm;
         let cx = f.cx();
         let cy = f.y + 0.55 * f.h;

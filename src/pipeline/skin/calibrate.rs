@@ -152,7 +152,15 @@ impl<T: Sample> Crop<'_, T> {
                 )
             },
         );
-        let lab = measure::lab_of(&buf, ch, w * ch, region, (region.x0, region.y0), p.space);
+        let lab = measure::lab_of_par(
+            &buf,
+            ch,
+            w * ch,
+            region,
+            (region.x0, region.y0),
+            p.space,
+            self.threads,
+        );
         measure::bands_par(&lab, &self.sel, self.ppm, self.threads)
     }
 

@@ -2,6 +2,8 @@
 //!
 //! They run on reduced copies, face crops and texture tiles, never on the full image.
 
+use super::join;
+
 /// A single-channel f32 image, row-major.
 #[derive(Clone, Debug)]
 pub struct Plane {
@@ -207,26 +209,22 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
 }
 
 /// Guided filter (He et al.): smooths `src` while following the edges of `guide`.
-pub fn guided(guide: &Plane, src: &Plane, r: usize, eps: f32) -> Plane {
-    let mean_i = box_mean(guide, r);
-    let mean_p = box_mean(src, r);
-    let ip = Plane {
+pub fn guided(guide: &Plane, src: &Plane, r: usize, eps: f32, threads: usize) -> Plane {
+    let product = |f: &dyn Fn(f32, f32) -> f32| Plane {
         w: guide.w,
         h: guide.h,
         data: guide
             .data
             .iter()
             .zip(&src.data)
-            .map(|(a, b)| a * b)
+            .map(|(a, b)| f(*a, *b))
             .collect(),
     };
-    let ii = Plane {
-        w: guide.w,
-        h: guide.h,
-        data: guide.data.iter().map(|a| a * a).collect(),
-    };
-    let mean_ip = box_mean(&ip, r);
-    let mean_ii = box_mean(&ii, r);
+    let ((mean_i, mean_ii), (mean_p, mean_ip)) = join(
+        threads,
+        || (box_mean(guide, r), box_mean(&product(&|a, _| a * a), r)),
+        || (box_mean(src, r), box_mean(&product(&|a, b| a * b), r)),
+    );
     let n = guide.data.len();
     let mut a = Plane::new(guide.w, guide.h);
     let mut b = Plane::new(guide.w, guide.h);
@@ -236,8 +234,7 @@ pub fn guided(guide: &Plane, src: &Plane, r: usize, eps: f32) -> Plane {
         a.data[i] = cov / (var + eps);
         b.data[i] = mean_p.data[i] - a.data[i] * mean_i.data[i];
     }
-    let ma = box_mean(&a, r);
-    let mb = box_mean(&b, r);
+    let (ma, mb) = join(threads, || box_mean(&a, r), || box_mean(&b, r));
     Plane {
         w: guide.w,
         h: guide.h,

@@ -11,6 +11,7 @@
 //! A guided filter on the luma makes the result follow hairlines, beards and clothing edges.
 
 use super::filters::{Plane, blur, box_mean, gradient_magnitude, guided};
+use super::join;
 use super::pixels::Reduced;
 use crate::face::{Face, FaceBox, PersonMask, mesh};
 use serde::Serialize;
@@ -422,6 +423,7 @@ pub fn build(
     layers: FaceLayers,
     models: &[SkinModel],
     people: Option<&PersonMask>,
+    threads: usize,
 ) -> SkinMaps {
     let generic = [fit_model(red, &[])];
     let models = if models.is_empty() {
@@ -440,45 +442,55 @@ pub fn build(
         },
         2,
     );
+    // Each cell's skin probability, whether it fits its face's own colour, how near a face
+    // it lies and which face owns it: rows split between the threads.
+    let cell = |i: usize| {
+        let (x, y) = (i % w, i / w);
+        let nearest = nearest_face(&gfaces, x, y);
+        let mut near = 0f32;
+        for g in &gfaces {
+            let (u, v) = g.rel(x, y);
+            near = near.max(ellipse(u, v, 0.5, 0.75, 0.8, 1.35, 0.3));
+        }
+        let in_face = gfaces.get(nearest).is_some_and(|g| {
+            let (u, v) = g.rel(x, y);
+            (-0.05..1.05).contains(&u) && (-0.05..1.1).contains(&v)
+        });
+        let off_face = (!layers.oval[i]).then(|| {
+            people.map_or(1.0, |pm| {
+                smoothstep(
+                    0.25,
+                    0.6,
+                    pm.at((x as f32 + 0.5) / w as f32, (y as f32 + 0.5) / h as f32),
+                )
+            })
+        });
+        let here = Here {
+            c: ycbcr(red.rgb[i]),
+            near,
+            in_face,
+            busy: busy.data[i],
+            off_face,
+        };
+        let model = &models[nearest.min(models.len() - 1)];
+        let (p, fit) = skin_probability(model, &here);
+        (p, fit, near, nearest as u16)
+    };
+    let half = h / 2 * w;
+    let (top, bottom) = join(
+        threads,
+        || (0..half).map(cell).collect::<Vec<_>>(),
+        || (half..w * h).map(cell).collect::<Vec<_>>(),
+    );
     let mut raw = Plane::new(w, h);
     let mut fits = vec![false; w * h];
     let mut near_face = Plane::new(w, h);
     let mut owner = vec![0u16; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let i = y * w + x;
-            let nearest = nearest_face(&gfaces, x, y);
-            owner[i] = nearest as u16;
-            let mut near = 0f32;
-            for g in &gfaces {
-                let (u, v) = g.rel(x, y);
-                near = near.max(ellipse(u, v, 0.5, 0.75, 0.8, 1.35, 0.3));
-            }
-            let in_face = gfaces.get(nearest).is_some_and(|g| {
-                let (u, v) = g.rel(x, y);
-                (-0.05..1.05).contains(&u) && (-0.05..1.1).contains(&v)
-            });
-            let off_face = (!layers.oval[i]).then(|| {
-                people.map_or(1.0, |pm| {
-                    smoothstep(
-                        0.25,
-                        0.6,
-                        pm.at((x as f32 + 0.5) / w as f32, (y as f32 + 0.5) / h as f32),
-                    )
-                })
-            });
-            let here = Here {
-                c: ycbcr(red.rgb[i]),
-                near,
-                in_face,
-                busy: busy.data[i],
-                off_face,
-            };
-            let (p, fit) = skin_probability(&models[nearest.min(models.len() - 1)], &here);
-            raw.data[i] = p;
-            fits[i] = fit;
-            near_face.data[i] = near;
-        }
+    for (i, (p, fit, near, nearest)) in top.into_iter().chain(bottom).enumerate() {
+        raw.data[i] = p;
+        fits[i] = fit;
+        near_face.data[i] = near;
+        owner[i] = nearest;
     }
     let segmented = people.is_some();
     keep_person_components(
@@ -486,7 +498,7 @@ pub fn build(
     );
     let locks = &layers.locks;
     // Edge-aware refinement on the luma (radius 2 reduced px), then the locks cut in hard.
-    let refined = guided(&luma, &raw, 2, 0.0012);
+    let refined = guided(&luma, &raw, 2, 0.0012, threads);
     let mut mask = Plane::from_fn(w, h, |x, y| {
         let i = y * w + x;
         (refined.data[i].clamp(0.0, 1.0) * (1.0 - locks.data[i])).clamp(0.0, 1.0)
@@ -500,7 +512,7 @@ pub fn build(
 
     // Sheen: skin clearly brighter than the skin's local level (σ ≈ 8 % of the face width).
     let sigma = gfaces.first().map(|g| (0.08 * g.w).max(2.0)).unwrap_or(4.0);
-    let sheen = sheen(&luma, &mask, &near_face, sigma);
+    let sheen = sheen(&luma, &mask, &near_face, sigma, threads);
     SkinMaps {
         mask,
         density: layers.density,
@@ -607,7 +619,7 @@ fn skin_probability(model: &SkinModel, here: &Here) -> (f32, bool) {
 
 /// Sheen: skin clearly brighter than the skin's local level (a blur of `sigma` reduced
 /// pixels, weighted by the mask), near a face.
-fn sheen(luma: &Plane, mask: &Plane, near_face: &Plane, sigma: f32) -> Plane {
+fn sheen(luma: &Plane, mask: &Plane, near_face: &Plane, sigma: f32, threads: usize) -> Plane {
     let (w, h) = (luma.w, luma.h);
     let wy = Plane {
         w,
@@ -619,8 +631,7 @@ fn sheen(luma: &Plane, mask: &Plane, near_face: &Plane, sigma: f32) -> Plane {
             .map(|(l, m)| l * m)
             .collect(),
     };
-    let local = blur(&wy, sigma);
-    let norm = blur(mask, sigma);
+    let (local, norm) = join(threads, || blur(&wy, sigma), || blur(mask, sigma));
     Plane::from_fn(w, h, |x, y| {
         let i = y * w + x;
         let base = local.data[i] / norm.data[i].max(1e-3);

@@ -130,6 +130,38 @@ pub fn lab_of<T: Sample>(
     LabCrop { l, a, b }
 }
 
+/// [`lab_of`] with the rows split between two threads when `threads` allows it.
+pub fn lab_of_par<T: Sample>(
+    data: &[T],
+    ch: usize,
+    stride: usize,
+    rect: Rect,
+    origin: (usize, usize),
+    space: &Space,
+    threads: usize,
+) -> LabCrop {
+    let mid = rect.y0 + rect.h() / 2;
+    if threads < 2 || mid == rect.y0 {
+        return lab_of(data, ch, stride, rect, origin, space);
+    }
+    let (top, bottom) = super::join(
+        threads,
+        || lab_of(data, ch, stride, Rect { y1: mid, ..rect }, origin, space),
+        || lab_of(data, ch, stride, Rect { y0: mid, ..rect }, origin, space),
+    );
+    let (w, h) = (rect.w(), rect.h());
+    let stack = |a: Plane, b: Plane| {
+        let mut data = a.data;
+        data.extend(b.data);
+        Plane { w, h, data }
+    };
+    LabCrop {
+        l: stack(top.l, bottom.l),
+        a: stack(top.a, bottom.a),
+        b: stack(top.b, bottom.b),
+    }
+}
+
 /// The picture's own blur near the face, as the σ (px) of the Gaussian that would turn an ideal
 /// step into its sharpest edges: among the 1 % strongest edges of `rect` (lashes, lids, nostrils,
 /// lips, the jaw line), the median ratio of the gradient at σ 0.8 to the gradient at σ 2. A

@@ -397,7 +397,7 @@ fn skin_mask(
     let t = Instant::now();
     let layers = mask::layers(used, f.red.k, f.red.w, f.red.h);
     let models = mask::fit_models(&f.red, &layers);
-    let maps = mask::build(&f.red, used_boxes, layers, &models, Some(people));
+    let maps = mask::build(&f.red, used_boxes, layers, &models, Some(people), f.threads);
     report.timings_ms.mask = ms(t);
     report.mask = Some(MaskReport {
         coverage: maps.coverage,
