@@ -5,7 +5,8 @@
 //! The mask belongs to the person: it is that model inside the face oval, grown from the oval through
 //! connected skin-coloured pixels into the ears, neck and décolleté, and stopped by edges, so a wall or a
 //! jacket of the same colour is not skin; off the oval, the person segmentation must also see a person.
-//! Detached skin (arms, hands) is kept when it has the face's own colour and at most a few faces' size.
+//! Detached skin (arms, hands) is kept when it has the face's own colour, at most a few faces' size
+//! and the face's saturation for its lightness (a cream blouse of the skin's hue is paler).
 //! Eyes, brows, lips and nostrils are locked by their landmark polygons, feathered; hair,
 //! beard and stubble inside the oval are found by being darker and busier than the face's clean skin.
 //! A guided filter on the luma makes the result follow hairlines, beards and clothing edges.
@@ -673,7 +674,9 @@ const BARRIER: f32 = 0.035;
 /// connected skin-coloured pixels and stops at edges and above the brows (ears, neck, décolleté, a
 /// hand on the cheek); detached regions (arms, hands) are kept when they have the face's own colour,
 /// a skin-like lightness and at most a few faces' size, and hang below the chin unless the person
-/// segmentation already confines them. A wall, a jacket or warm light of the same colour is dropped.
+/// segmentation already confines them, and are faded out by how much paler they are than the face's
+/// skin for their lightness (`sat`, per cell: [`saturation`]). A wall, a jacket or warm light of the
+/// same colour is dropped, and so is a cream sweater of the skin's hue.
 #[allow(clippy::too_many_arguments)]
 fn keep_person_components(
     raw: &mut Plane,
