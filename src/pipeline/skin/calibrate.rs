@@ -118,49 +118,37 @@ struct Crop<'a, T> {
 }
 
 impl<T: Sample> Crop<'_, T> {
-    /// Renders the crop with `p` (two halves side by side) and measures its bands. The camera's
-    /// grain is left out: it is the picture's, over the whole frame, and never counts toward
-    /// the skin's texture, so a grainy setting cannot thin the pores.
+    /// Renders the crop with `p` (its top and bottom halves side by side, on two threads) and
+    /// measures its bands. The camera's grain is left out: it is the picture's, over the whole
+    /// frame, and never counts toward the skin's texture, so a grainy setting cannot thin the
+    /// pores.
     fn render_measure(&self, p: &RenderParams) -> Bands {
         let p = &RenderParams { grain: 0.0, ..*p };
         let region = self.region;
-        let (w, h, ch) = (region.w(), region.h(), self.ch);
-        let mut buf = vec![self.src[0]; w * h * ch];
+        let (h, ch) = (region.h(), self.ch);
         let half = h / 2;
-        let (top, bottom) = buf.split_at_mut(half * w * ch);
-        let pass = |r: Rect, out: &mut [T]| {
-            render::render_rect(self.src, 0, ch, self.img_w, r, p, out);
+        // Each half rendered and converted to Lab on its own thread.
+        let pass = |r: Rect| {
+            let mut out = vec![self.src[0]; r.w() * r.h() * ch];
+            render::render_rect(self.src, 0, ch, self.img_w, r, p, &mut out);
+            measure::lab_of(&out, ch, r.w() * ch, r, (r.x0, r.y0), p.space)
         };
-        join(
+        let (top, bottom) = join(
             self.threads,
             || {
-                pass(
-                    Rect {
-                        y1: region.y0 + half,
-                        ..region
-                    },
-                    top,
-                )
+                pass(Rect {
+                    y1: region.y0 + half,
+                    ..region
+                })
             },
             || {
-                pass(
-                    Rect {
-                        y0: region.y0 + half,
-                        ..region
-                    },
-                    bottom,
-                )
+                pass(Rect {
+                    y0: region.y0 + half,
+                    ..region
+                })
             },
         );
-        let lab = measure::lab_of_par(
-            &buf,
-            ch,
-            w * ch,
-            region,
-            (region.x0, region.y0),
-            p.space,
-            self.threads,
-        );
+        let lab = top.stacked(bottom);
         measure::bands_par(&lab, &self.sel, self.ppm, self.threads)
     }
 

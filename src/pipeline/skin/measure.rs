@@ -75,6 +75,27 @@ pub struct LabCrop {
     pub b: Plane,
 }
 
+impl LabCrop {
+    /// This crop with `below` (as wide) under it.
+    pub fn stacked(self, below: LabCrop) -> LabCrop {
+        let stack = |a: Plane, b: Plane| {
+            debug_assert_eq!(a.w, b.w);
+            let mut data = a.data;
+            data.extend(b.data);
+            Plane {
+                w: a.w,
+                h: a.h + b.h,
+                data,
+            }
+        };
+        LabCrop {
+            l: stack(self.l, below.l),
+            a: stack(self.a, below.a),
+            b: stack(self.b, below.b),
+        }
+    }
+}
+
 fn lab_f_table() -> &'static [f32] {
     static T: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
     T.get_or_init(|| {
@@ -128,38 +149,6 @@ pub fn lab_of<T: Sample>(
         }
     }
     LabCrop { l, a, b }
-}
-
-/// [`lab_of`] with the rows split between two threads when `threads` allows it.
-pub fn lab_of_par<T: Sample>(
-    data: &[T],
-    ch: usize,
-    stride: usize,
-    rect: Rect,
-    origin: (usize, usize),
-    space: &Space,
-    threads: usize,
-) -> LabCrop {
-    let mid = rect.y0 + rect.h() / 2;
-    if threads < 2 || mid == rect.y0 {
-        return lab_of(data, ch, stride, rect, origin, space);
-    }
-    let (top, bottom) = super::join(
-        threads,
-        || lab_of(data, ch, stride, Rect { y1: mid, ..rect }, origin, space),
-        || lab_of(data, ch, stride, Rect { y0: mid, ..rect }, origin, space),
-    );
-    let (w, h) = (rect.w(), rect.h());
-    let stack = |a: Plane, b: Plane| {
-        let mut data = a.data;
-        data.extend(b.data);
-        Plane { w, h, data }
-    };
-    LabCrop {
-        l: stack(top.l, bottom.l),
-        a: stack(top.a, bottom.a),
-        b: stack(top.b, bottom.b),
-    }
 }
 
 /// The picture's own blur near the face, as the σ (px) of the Gaussian that would turn an ideal
