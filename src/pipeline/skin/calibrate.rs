@@ -524,7 +524,6 @@ struct Chroma {
     /// The chroma this face can take.
     c_target: f32,
     mottle_cap: f32,
-    pc_cap: f32,
 }
 
 /// Chroma: blotchy mottling first, up to a natural amplitude; what is still missing rides on
@@ -543,7 +542,6 @@ fn chroma_amounts(
     // chroma follows the L* they are drawn darker by, PIT_CHROMA Lab units per unit of ΔL*.
     // Below ~1.5 px per pore the pits are single pixels, and colour there reads as a camera's
     // colour noise, not skin.
-    let pc_cap = PIT_CHROMA;
     let a_pc = if kind.resolved && params.a_pore > 0.0 && targets.chroma > 0.0 {
         PIT_CHROMA
     } else {
@@ -569,7 +567,6 @@ fn chroma_amounts(
         a_pc,
         c_target,
         mottle_cap,
-        pc_cap,
     }
 }
 
@@ -626,7 +623,7 @@ fn correct_once(
         let kc = energy_fix(first.chroma, before.chroma, chroma.c_target).min(1.0 / 0.8);
         params.a_redness = (params.a_redness * kc).min(chroma.mottle_cap);
         params.a_pigment = (params.a_pigment * kc).min(PIGMENT_SHARE * chroma.mottle_cap);
-        params.a_pore_chroma = (params.a_pore_chroma * kc).min(chroma.pc_cap);
+        params.a_pore_chroma = (params.a_pore_chroma * kc).min(PIT_CHROMA);
     }
 }
 

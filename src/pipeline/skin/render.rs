@@ -533,13 +533,15 @@ impl<'a> Pass<'a> {
             + p.a_micro * micro
             + p.a_relief * relief
             + p.a_sheen * sheen * (2.0 * tp.min(0.0) + 1.5 * p.a_micro * (micro.max(0.0) - 0.4));
-        let shade = m * self.shade_t[lut_i(yl)];
+        // The tables below read the skin's luminance before the mottling.
+        let li = lut_i(yl);
+        let shade = m * self.shade_t[li];
         let mut gain = (1.0 + shade * t).clamp(0.5, 1.5);
         // The pits, deepened on the sheen by the highlight breakup: the same hollows.
         let mut pit = shade * tp.min(0.0) * (1.0 + 2.0 * p.a_sheen * sheen);
         if gain < 1.0 {
             // No pit goes deeper than real skin's (MAX_PIT_DL), on the sheen or off it.
-            let most = self.pit_t[lut_i(yl)];
+            let most = self.pit_t[li];
             let d = 1.0 - gain;
             let eased = ease_darkening(d, most);
             if eased < d {
@@ -551,7 +553,7 @@ impl<'a> Pass<'a> {
             // Only the pits carry colour (the bright specks are light, not pigment), in
             // proportion to the L* they are drawn darker by: a pit is as much redder per unit of
             // darkening on any skin tone, in shadow or on the sheen, as real skin's are.
-            let pc = -p.a_pore_chroma * pit * self.dl_t[lut_i(yl)];
+            let pc = -p.a_pore_chroma * pit * self.dl_t[li];
             // (The pit already carries the mask.)
             let ma = m
                 * p.a_redness
