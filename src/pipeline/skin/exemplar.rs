@@ -8,7 +8,7 @@
 //! public domain, see `models/skin/SOURCES.md`; the tiles are made by
 //! `models/tools/derive_skin_exemplars.py`. Only these derived tiles ship, never the
 //! photographs. Once per process, their round pores are deepened and their light side softened
-//! (`shape_pits`), so the pores read as pits.
+//! and levelled off (`shape_pits`), so the pores read as pits on a plateau.
 //!
 //! Per picture, every tile is resampled to the face's px/mm and drawn through the picture's own
 //! blur. Per pixel, three copies placed at random are blended on a triangle grid with the
@@ -427,7 +427,8 @@ fn floor(v: f32) -> f32 {
 
 /// Makes the tile's pores read as pits. Round dark blobs at the pore scale (both curvatures of
 /// the detail positive, σ 1 px = 0.125 mm at the tiles' scale) are deepened in proportion to
-/// their depth and roundness, and the light side (the sheen of the micro-relief) is softened.
+/// their depth and roundness, and the light side (the sheen of the micro-relief) is softened
+/// and levelled off ([`LIGHT_CAP`]).
 ///
 /// The source's pores were softened by its downscale and JPEG coding, and the tiles' pore band
 /// reads nearly symmetric (skew −0.5 nose, −0.25 cheek, 0 forehead), where a whole real face
@@ -468,6 +469,7 @@ fn shape_pits(p: &Plane) -> Plane {
         }
     }
     let (blob, valley) = (gaussian(&blob, 0.7, false), gaussian(&valley, 0.7, false));
+    let light = LIGHT_CAP * sd;
     let mut out = Plane {
         w: p.w,
         h: p.h,
@@ -478,7 +480,7 @@ fn shape_pits(p: &Plane) -> Plane {
                     let furrow = valley.data[i] * (1.0 - b);
                     v * (1.0 + PIT_DEEPEN * b * -v / sd) * (1.0 - (1.0 - FURROW_KEEP) * furrow)
                 } else {
-                    v * RIM_SOFTEN
+                    light * (v * RIM_SOFTEN / light).tanh()
                 }
             })
             .collect(),
@@ -492,6 +494,14 @@ fn shape_pits(p: &Plane) -> Plane {
 const PIT_DEEPEN: f32 = 0.4;
 /// What the light side of the detail keeps outside its pits.
 const RIM_SOFTEN: f32 = 0.7;
+/// Where the light side levels off (soft, `tanh`), in standard deviations of the tile. The
+/// tiles' light side is half camera noise and JPEG: round light specks 0.5–1 mm across, which
+/// on a smooth AI forehead read at 200 % as a rash of bumps, not as skin. Real skin's surface
+/// between the pores is a plateau: its detail is dark-skewed (a real studio face reads skew
+/// −0.7, kurtosis 12), so its light side is the short one. Levelled at 1 sd, the specks sink
+/// into the plateau and the pits and lines stay whole (forehead tile: skew −1.2 → −2.0,
+/// kurtosis 6.7 → 9.5, 99.9th percentile 0.087 → 0.034; the darkest 0.1 % unchanged).
+const LIGHT_CAP: f32 = 1.5;
 /// What a furrow's line keeps of its depth: the source's creases, carried over whole, read as
 /// a weathered face on a young one (the cheek's diagonal lines at 200 %). At 0.6, the cheek's
 /// fine lines, turned every which way by the blend, still drew short dark chains and curls
