@@ -40,6 +40,9 @@ pub const LEFT_CHEEK_EDGE: usize = 454;
 pub const NOSE_TIP: usize = 1;
 pub const CHIN: usize = 152;
 pub const FOREHEAD_TOP: usize = 10;
+/// Adult distance from the mesh's forehead point ([`FOREHEAD_TOP`]) to the chin ([`CHIN`]),
+/// millimetres.
+pub const FACE_HEIGHT_MM: f32 = 165.0;
 
 /// Skin regions, each a set of landmarks it is centred on, its radius in eye-distance units
 /// (outer corner to outer corner) and its relative pore density. Densities follow the
@@ -77,6 +80,11 @@ impl Mesh {
         idx.iter().map(|&i| self.points[i]).collect()
     }
     /// Distance between the outer eye corners: the face's unit length.
+    /// Pixels per millimetre: the face's height from the forehead point to the chin over an
+    /// adult's ([`FACE_HEIGHT_MM`]). It hardly changes as a head turns, where widths shrink.
+    pub fn px_per_mm(&self) -> f32 {
+        dist(self.at(FOREHEAD_TOP), self.at(CHIN)) / FACE_HEIGHT_MM
+    }
     pub fn eye_span(&self) -> f32 {
         dist(self.at(RIGHT_EYE_OUTER), self.at(LEFT_EYE_OUTER)).max(1.0)
     }
@@ -168,6 +176,39 @@ pub fn scale_polygon(poly: &[[f32; 2]], k: f32) -> Vec<[f32; 2]> {
     ];
     poly.iter()
         .map(|p| [c[0] + k * (p[0] - c[0]), c[1] + k * (p[1] - c[1])])
+        .collect()
+}
+
+/// Moves every edge of a polygon outward by `d` (mitred corners, the mitre at most 2`d`): a
+/// long thin shape (a brow, an eye) gains the same margin on every side, where
+/// [`scale_polygon`] grows it mostly along its length.
+pub fn grow_polygon(poly: &[[f32; 2]], d: f32) -> Vec<[f32; 2]> {
+    let n = poly.len();
+    if n < 3 {
+        return poly.to_vec();
+    }
+    // The sign of the area says which side of each edge is the outside.
+    let area2: f32 = (0..n)
+        .map(|i| {
+            let (a, b) = (poly[i], poly[(i + 1) % n]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum();
+    let s = if area2 >= 0.0 { 1.0 } else { -1.0 };
+    let normal = |a: [f32; 2], b: [f32; 2]| {
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let l = dx.hypot(dy).max(1e-6);
+        [s * dy / l, -s * dx / l]
+    };
+    (0..n)
+        .map(|i| {
+            let (prev, p, next) = (poly[(i + n - 1) % n], poly[i], poly[(i + 1) % n]);
+            let (n0, n1) = (normal(prev, p), normal(p, next));
+            let m = [n0[0] + n1[0], n0[1] + n1[1]];
+            // m·n0 = 1 + cos(turn): the mitre's length is d·|m|/(m·n0), at most 2d.
+            let k = d / (m[0] * n0[0] + m[1] * n0[1]).max(0.5);
+            [p[0] + k * m[0], p[1] + k * m[1]]
+        })
         .collect()
 }
 
@@ -290,6 +331,22 @@ mod tests {
         assert!(m[3 * 8 + 3] && !m[8 + 1]);
         let big = scale_polygon(&sq, 1.5);
         assert_eq!(fill_polygon(&big, 8, 8).iter().filter(|v| **v).count(), 36);
+        // Grown by a margin: the same square, whichever way round it is listed.
+        for poly in [sq.to_vec(), sq.iter().rev().copied().collect()] {
+            let grown = grow_polygon(&poly, 1.0);
+            assert_eq!(
+                fill_polygon(&grown, 8, 8).iter().filter(|v| **v).count(),
+                36
+            );
+        }
+        // A long thin bar gains the margin on its long sides too (scaling it by 1.5 would
+        // add 5 cells of length and half a cell of height).
+        let bar = [[1.0, 3.0], [11.0, 3.0], [11.0, 4.0], [1.0, 4.0]];
+        let grown = grow_polygon(&bar, 1.0);
+        assert_eq!(
+            fill_polygon(&grown, 14, 8).iter().filter(|v| **v).count(),
+            12 * 3
+        );
     }
 
     #[test]

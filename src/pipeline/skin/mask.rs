@@ -235,37 +235,52 @@ fn mark_above_brows(m: &mesh::Mesh, g: &Grid, above_brows: &mut [bool]) {
 }
 
 /// The face's locks as a 0/1 plane: eyes with their lids and lashes, brows with their stray
-/// hairs, lips with their line, and the nostrils.
+/// hairs, lips with their line, and the nostrils. Eyes, brows and lips grow by a margin in
+/// millimetres on every side ([`EYE_MARGIN_MM`], [`BROW_MARGIN_MM`], [`LIP_MARGIN_MM`]).
 fn feature_locks(m: &mesh::Mesh, g: &Grid) -> Plane {
     let (w, h) = (g.w, g.h);
+    let mm = m.px_per_mm() / g.k;
     let mut lock = vec![false; w * h];
-    let mut add = |poly: Vec<[f32; 2]>, grow: f32| {
-        for (l, v) in
-            lock.iter_mut()
-                .zip(mesh::fill_polygon(&mesh::scale_polygon(&poly, grow), w, h))
-        {
+    let mut add = |poly: Vec<[f32; 2]>| {
+        for (l, v) in lock.iter_mut().zip(mesh::fill_polygon(&poly, w, h)) {
             *l |= v;
         }
     };
-    add(g.points(m, &mesh::RIGHT_EYE), 1.6);
-    add(g.points(m, &mesh::LEFT_EYE), 1.6);
-    add(g.points(m, &mesh::RIGHT_BROW), 1.3);
-    add(g.points(m, &mesh::LEFT_BROW), 1.3);
-    add(g.points(m, &mesh::LIPS_OUTER), 1.15);
-    add(
-        mesh::ellipse_in_bounds(&g.points(m, &mesh::RIGHT_NOSTRIL), 16),
-        1.8,
-    );
-    add(
-        mesh::ellipse_in_bounds(&g.points(m, &mesh::LEFT_NOSTRIL), 16),
-        1.8,
-    );
+    for (idx, margin) in [
+        (&mesh::RIGHT_EYE[..], EYE_MARGIN_MM),
+        (&mesh::LEFT_EYE[..], EYE_MARGIN_MM),
+        (&mesh::RIGHT_BROW[..], BROW_MARGIN_MM),
+        (&mesh::LEFT_BROW[..], BROW_MARGIN_MM),
+        (&mesh::LIPS_OUTER[..], LIP_MARGIN_MM),
+    ] {
+        add(mesh::grow_polygon(&g.points(m, idx), margin * mm));
+    }
+    for idx in [&mesh::RIGHT_NOSTRIL, &mesh::LEFT_NOSTRIL] {
+        add(mesh::scale_polygon(
+            &mesh::ellipse_in_bounds(&g.points(m, idx), 16),
+            1.8,
+        ));
+    }
     Plane {
         w,
         h,
         data: lock.iter().map(|&l| l as u8 as f32).collect(),
     }
 }
+
+/// Margin of an eye's lock beyond the mesh's lid line: the lashes and the lid's edge (the
+/// lock used to be the eye scaled 1.6×: the same 3 mm above and below, but 9 mm at the
+/// corners, into the nose's side and the temple).
+const EYE_MARGIN_MM: f32 = 3.0;
+/// Margin of a brow's lock: its stray hairs. It used to be the brow scaled 1.3× about its
+/// middle: 1.5 mm above and below, but 7 mm beyond each end, and with the block margin
+/// and the feather it left a smooth band around every brow and across the brows' inner
+/// ends, where a retoucher sees the texture stop. Brow hairs beyond the margin are darker
+/// than the skin and leave the mask on their own.
+const BROW_MARGIN_MM: f32 = 1.5;
+/// Margin of the lips' lock: the lip line (the lips scaled 1.15×: about 1.2 mm above and
+/// below, 3.7 mm at the corners).
+const LIP_MARGIN_MM: f32 = 1.5;
 
 /// Pore density: the landmark regions as soft discs, blended into the face's mean inside its
 /// oval. Returns the cells where the face's colour is sampled (its cheeks, nose and forehead,

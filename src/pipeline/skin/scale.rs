@@ -3,10 +3,7 @@
 //! (152) is used: it hardly changes as a head turns, where widths shrink.
 
 use super::FigureSource;
-use crate::face::{Face, mesh};
-
-/// Adult distance from the mesh's forehead point (landmark 10) to the chin (152), millimetres.
-pub const FACE_HEIGHT_MM: f32 = 165.0;
+use crate::face::Face;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Scale {
@@ -17,10 +14,9 @@ pub struct Scale {
 /// The largest face sets the scale: it is the face people look at, and smaller faces get texture that is
 /// at most a little coarse for them.
 pub fn from_faces(faces: &[Face], default_px_per_mm: f32) -> Scale {
-    let height = |f: &Face| mesh::dist(f.mesh.at(mesh::FOREHEAD_TOP), f.mesh.at(mesh::CHIN));
-    match faces.iter().map(height).reduce(f32::max) {
-        Some(h) => Scale {
-            px_per_mm: h / FACE_HEIGHT_MM,
+    match faces.iter().map(|f| f.mesh.px_per_mm()).reduce(f32::max) {
+        Some(px_per_mm) => Scale {
+            px_per_mm,
             source: FigureSource::Face,
         },
         None => Scale {
