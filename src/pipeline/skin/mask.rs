@@ -151,7 +151,7 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
         let m = &f.mesh;
         mark_above_brows(m, &g, &mut above_brows);
         let this_oval = mesh::fill_polygon(&g.points(m, &mesh::FACE_OVAL), w, h);
-        // One block of margin, so the locks hold where the render interpolates between blocks.
+        // One cell of margin, so the locks hold where the render interpolates between cells.
         let grown = box_mean(&feature_locks(m, &g), 1);
         // (A box mean leaves rounding residue where it should read 0.)
         for (hv, gv) in hard.data.iter_mut().zip(&grown.data) {
@@ -235,11 +235,16 @@ fn mark_above_brows(m: &mesh::Mesh, g: &Grid, above_brows: &mut [bool]) {
 }
 
 /// The face's locks as a 0/1 plane: eyes with their lids and lashes, brows with their stray
-/// hairs, lips with their line, and the nostrils. Eyes, brows and lips grow by a margin in
-/// millimetres on every side ([`EYE_MARGIN_MM`], [`BROW_MARGIN_MM`], [`LIP_MARGIN_MM`]).
+/// hairs, lips with their line, and the nostrils, each grown by its margin in millimetres on
+/// every side ([`EYE_MARGIN_MM`], [`BROW_MARGIN_MM`], [`LIP_MARGIN_MM`],
+/// [`NOSTRIL_MARGIN_MM`]). The caller adds one more cell all round, so that the locks hold
+/// where the render interpolates between cells; that cell counts toward the margin, so a
+/// coarse grid (a small face in a large picture) does not lock a wider band of skin than a
+/// fine one.
 fn feature_locks(m: &mesh::Mesh, g: &Grid) -> Plane {
     let (w, h) = (g.w, g.h);
-    let mm = m.px_per_mm() / g.k;
+    let cells_per_mm = m.px_per_mm() / g.k;
+    let grow = |margin_mm: f32| (margin_mm * cells_per_mm - 1.0).max(0.0);
     let mut lock = vec![false; w * h];
     let mut add = |poly: Vec<[f32; 2]>| {
         for (l, v) in lock.iter_mut().zip(mesh::fill_polygon(&poly, w, h)) {
@@ -253,12 +258,12 @@ fn feature_locks(m: &mesh::Mesh, g: &Grid) -> Plane {
         (&mesh::LEFT_BROW[..], BROW_MARGIN_MM),
         (&mesh::LIPS_OUTER[..], LIP_MARGIN_MM),
     ] {
-        add(mesh::grow_polygon(&g.points(m, idx), margin * mm));
+        add(mesh::grow_polygon(&g.points(m, idx), grow(margin)));
     }
     for idx in [&mesh::RIGHT_NOSTRIL, &mesh::LEFT_NOSTRIL] {
-        add(mesh::scale_polygon(
+        add(mesh::grow_polygon(
             &mesh::ellipse_in_bounds(&g.points(m, idx), 16),
-            1.8,
+            grow(NOSTRIL_MARGIN_MM),
         ));
     }
     Plane {
@@ -273,7 +278,7 @@ fn feature_locks(m: &mesh::Mesh, g: &Grid) -> Plane {
 /// corners, into the nose's side and the temple).
 const EYE_MARGIN_MM: f32 = 3.0;
 /// Margin of a brow's lock: its stray hairs. It used to be the brow scaled 1.3× about its
-/// middle: 1.5 mm above and below, but 7 mm beyond each end, and with the block margin
+/// middle: 1.5 mm above and below, but 7 mm beyond each end, and with the cell margin
 /// and the feather it left a smooth band around every brow and across the brows' inner
 /// ends, where a retoucher sees the texture stop. Brow hairs beyond the margin are darker
 /// than the skin and leave the mask on their own.
@@ -281,6 +286,10 @@ const BROW_MARGIN_MM: f32 = 1.5;
 /// Margin of the lips' lock: the lip line (the lips scaled 1.15×: about 1.2 mm above and
 /// below, 3.7 mm at the corners).
 const LIP_MARGIN_MM: f32 = 1.5;
+/// Margin of a nostril's lock around the ellipse its rim's landmarks bound. Scaled 1.8×, as
+/// it was, the lock took the nose's wings and the skin under the tip, where real noses show
+/// their largest pores; the opening itself is darker than skin and leaves the mask anyway.
+const NOSTRIL_MARGIN_MM: f32 = 1.0;
 
 /// Pore density: the landmark regions as soft discs, blended into the face's mean inside its
 /// oval. Returns the cells where the face's colour is sampled (its cheeks, nose and forehead,
@@ -440,6 +449,26 @@ pub fn fit_model(red: &Reduced, cells: &[usize]) -> SkinModel {
     }
 }
 
+/// Each cell's texture (the reduced copy's `luma_sd`) averaged over the cells within two of it
+/// that are not locked. The locked features are the busiest cells of a face (lashes, the lid's
+/// and the lips' edges, the nostrils); a plain average spread their texture two cells into
+/// the skin around them, and the busy test then took a band of skin around every eye and the
+/// mouth, wider than the locks themselves (on a face 65 cells wide, the skin under the eyes
+/// down to the cheekbones, the upper lip and the nose's wings got no texture).
+fn busy_outside_locks(luma_sd: &[f32], locks: &Plane, w: usize, h: usize) -> Plane {
+    let open = Plane::from_fn(w, h, |x, y| 1.0 - locks.data[y * w + x]);
+    let weighted = Plane::from_fn(w, h, |x, y| luma_sd[y * w + x] * open.data[y * w + x]);
+    let (num, den) = (box_mean(&weighted, 2), box_mean(&open, 2));
+    Plane::from_fn(w, h, |x, y| {
+        let i = y * w + x;
+        if den.data[i] > 0.05 {
+            num.data[i] / den.data[i]
+        } else {
+            luma_sd[i]
+        }
+    })
+}
+
 /// Builds the mask, density and sheen maps on the reduced grid.
 pub fn build(
     red: &Reduced,
@@ -458,14 +487,7 @@ pub fn build(
     let (w, h) = (red.w, red.h);
     let gfaces: Vec<GridFace> = faces.iter().map(|f| GridFace::of(f, red.k)).collect();
     let luma = Plane::from_fn(w, h, |x, y| ycbcr(red.rgb[y * w + x])[0]);
-    let busy = box_mean(
-        &Plane {
-            w,
-            h,
-            data: red.luma_sd.clone(),
-        },
-        2,
-    );
+    let busy = busy_outside_locks(&red.luma_sd, &layers.locks, w, h);
     // Each cell's skin probability, whether it fits its face's own colour, how near a face
     // it lies and which face owns it: rows split between the threads.
     let cell = |i: usize| {
