@@ -452,9 +452,8 @@ pub fn fit_model(red: &Reduced, cells: &[usize]) -> SkinModel {
 /// Each cell's texture (the reduced copy's `luma_sd`) averaged over the cells within two of it
 /// that are not locked. The locked features are the busiest cells of a face (lashes, the lid's
 /// and the lips' edges, the nostrils); a plain average spread their texture two cells into
-/// the skin around them, and the busy test then took a band of skin around every eye and the
-/// mouth, wider than the locks themselves (on a face 65 cells wide, the skin under the eyes
-/// down to the cheekbones, the upper lip and the nose's wings got no texture).
+/// the skin around them, and the busy test then took a ring of skin about two cells wide
+/// around every eye, the nostrils and the mouth, beyond the locks themselves.
 fn busy_outside_locks(luma_sd: &[f32], locks: &Plane, w: usize, h: usize) -> Plane {
     let open = Plane::from_fn(w, h, |x, y| 1.0 - locks.data[y * w + x]);
     let weighted = Plane::from_fn(w, h, |x, y| luma_sd[y * w + x] * open.data[y * w + x]);
@@ -891,4 +890,35 @@ pub fn overlay(red: &Reduced, maps: &SkinMaps, faces: &[Face]) -> image::RgbImag
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locked_features_texture_does_not_make_the_skin_around_it_busy() {
+        let (w, h) = (15, 15);
+        // Lashes: a busy 3×3 feature, locked, in smooth skin (texture 0.002).
+        let feature = |x: usize, y: usize| (6..9).contains(&x) && (6..9).contains(&y);
+        let luma_sd: Vec<f32> = (0..w * h)
+            .map(|i| if feature(i % w, i / w) { 0.2 } else { 0.002 })
+            .collect();
+        let locks = Plane::from_fn(w, h, |x, y| if feature(x, y) { 1.0 } else { 0.0 });
+        let busy = busy_outside_locks(&luma_sd, &locks, w, h);
+        // Next to the feature and two cells off it, the skin reads its own texture.
+        for (x, y) in [(5, 7), (9, 7), (7, 4), (10, 10)] {
+            assert!((busy.data[y * w + x] - 0.002).abs() < 1e-6, "({x}, {y})");
+        }
+        // A plain average would have spread the lashes' texture there.
+        let plain = box_mean(
+            &Plane {
+                w,
+                h,
+                data: luma_sd,
+            },
+            2,
+        );
+        assert!(plain.data[7 * w + 5] > 10.0 * 0.002);
+    }
 }
