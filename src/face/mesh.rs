@@ -79,12 +79,12 @@ impl Mesh {
     pub fn polygon(&self, idx: &[usize]) -> Vec<[f32; 2]> {
         idx.iter().map(|&i| self.points[i]).collect()
     }
-    /// Distance between the outer eye corners: the face's unit length.
     /// Pixels per millimetre: the face's height from the forehead point to the chin over an
     /// adult's ([`FACE_HEIGHT_MM`]). It hardly changes as a head turns, where widths shrink.
     pub fn px_per_mm(&self) -> f32 {
         dist(self.at(FOREHEAD_TOP), self.at(CHIN)) / FACE_HEIGHT_MM
     }
+    /// Distance between the outer eye corners: the face's unit length.
     pub fn eye_span(&self) -> f32 {
         dist(self.at(RIGHT_EYE_OUTER), self.at(LEFT_EYE_OUTER)).max(1.0)
     }

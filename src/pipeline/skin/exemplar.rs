@@ -498,9 +498,11 @@ const RIM_SOFTEN: f32 = 0.7;
 /// tiles' light side is half camera noise and JPEG: round light specks 0.5–1 mm across, which
 /// on a smooth AI forehead read at 200 % as a rash of bumps, not as skin. Real skin's surface
 /// between the pores is a plateau: its detail is dark-skewed (a real studio face reads skew
-/// −0.7, kurtosis 12), so its light side is the short one. Levelled at 1 sd, the specks sink
-/// into the plateau and the pits and lines stay whole (forehead tile: skew −1.2 → −2.0,
-/// kurtosis 6.7 → 9.5, 99.9th percentile 0.087 → 0.034; the darkest 0.1 % unchanged).
+/// −0.7, kurtosis 12), so its light side is the short one. Levelled at 1.5 sd, the specks
+/// sink into the plateau and the pits and lines stay whole (forehead tile: skew −1.2 → −1.7,
+/// kurtosis 6.7 → 8.1, 99.9th percentile 0.087 → 0.048; the darkest 0.1 % unchanged). At
+/// 1 sd the skin between the pores went flat, and the pits alone, deepened by the
+/// calibration to keep the band's energy, read as pepper on darker skin.
 const LIGHT_CAP: f32 = 1.5;
 /// What a furrow's line keeps of its depth: the source's creases, carried over whole, read as
 /// a weathered face on a young one (the cheek's diagonal lines at 200 %). At 0.6, the cheek's
