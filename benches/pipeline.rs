@@ -59,7 +59,10 @@ fn basic_job(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let mut report = Report::new("in.png".as_ref(), "in.png".as_ref());
-                render("in.png", &png, &s, &mut report).unwrap().encoded
+                // In memory: the file is not written (`realskin process` streams it).
+                render("in.png", &png, &s, None, &mut report)
+                    .unwrap()
+                    .encoded
             })
         });
     }

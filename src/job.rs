@@ -1,11 +1,14 @@
 //! One image through the pipeline, top to bottom:
-//! profile → decode → plan → stages → encode → provenance.
+//! profile → decode → plan → stages → provenance → encode.
 //!
 //! Shared by the daemon and `realskin process`. It fills the report as it goes, so a
 //! failure still reports what was learnt before it (the profile is made from metadata
-//! alone, before any pixel is decoded). It neither reads nor writes files: the caller
-//! hands in the bytes and writes the result (see `output`).
+//! alone, before any pixel is decoded). It reads no files: the caller hands in the bytes
+//! and places the result (see `output`). The one file it writes is a fast PNG's, which
+//! the encoder streams into a temporary name in the output's folder as it compresses
+//! (`output::Staged`), for the caller to rename into place.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,6 +16,7 @@ use crate::config::{Config, HotfolderConfig, OutputConfig};
 use crate::decode;
 use crate::error::JobError;
 use crate::meta;
+use crate::output::Body;
 use crate::output::encode::{self, Encoded};
 use crate::pipeline::skin::space::Space;
 use crate::pipeline::{self, StageSettings, millis};
@@ -62,7 +66,8 @@ impl JobSettings {
 
 /// The result of the pipeline.
 pub struct Rendered {
-    /// The output file's bytes, metadata included.
+    /// The output file, metadata included: its bytes, or the file staged beside its
+    /// destination.
     pub encoded: Encoded,
     /// Small pictures for people (dashboard, HTML report).
     pub previews: Previews,
@@ -72,11 +77,14 @@ pub struct Rendered {
 }
 
 /// Runs the pipeline on `bytes` (named `name`, for the profiler's weak hints),
-/// recording each step in `report`.
+/// recording each step in `report`. With `stage_in` (the folder the output will be placed
+/// in), a fast PNG is written there under a temporary name while it is compressed
+/// ([`encode::Stream`]); otherwise the output is held in memory.
 pub fn render(
     name: &str,
     bytes: &[u8],
     settings: &JobSettings,
+    stage_in: Option<&Path>,
     report: &mut Report,
 ) -> Result<Rendered, JobError> {
     let t = Instant::now();
@@ -134,32 +142,9 @@ pub fn render(
         w: f.w,
         h: f.h,
     });
-    // The previews are made on another core while the encoder runs (PNG on the job's
-    // threads, the other formats on one).
-    let t = Instant::now();
-    let (previews, encoded) = std::thread::scope(|s| {
-        let previews =
-            s.spawn(|| previews::make(&input, &image, face, artifacts.mask_overlay.as_ref()));
-        let encoded = encode::encode(
-            &image,
-            format,
-            &settings.output,
-            coding,
-            settings.stages.skin.threads.max(1),
-        );
-        (previews.join().unwrap_or_default(), encoded)
-    });
-    drop((input, image));
-    let mut encoded = encoded.map_err(|e| {
-        JobError::input(
-            "encode",
-            format!("The result could not be encoded: {e}."),
-            "Try another output format under [output]; if it keeps happening, report it as a realskin bug with this file.",
-        )
-    })?;
-
     // Provenance: the original's metadata, its AI label kept (or made composite), and an
-    // XMP history entry naming realskin's edit.
+    // XMP history entry naming realskin's edit. Known before the encoder runs: a streamed
+    // PNG carries it ahead of its image data.
     let edit = EditInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         changed: report.what_was_done(),
@@ -173,7 +158,43 @@ pub fn render(
         prov.embed.icc = icc;
         notes.push(format!("{what}."));
     }
-    splice_metadata(&mut encoded, &prov.embed, &mut notes);
+    // The previews are made on another core while the encoder runs (PNG on the job's
+    // threads, written into its folder as it is compressed; the other formats on one).
+    let t = Instant::now();
+    let stream = stage_in.map(|dir| encode::Stream {
+        dir,
+        embed: &prov.embed,
+    });
+    let (previews, encoded) = std::thread::scope(|s| {
+        let previews =
+            s.spawn(|| previews::make(&input, &image, face, artifacts.mask_overlay.as_ref()));
+        let encoded = encode::encode(
+            &image,
+            format,
+            &settings.output,
+            coding,
+            settings.stages.skin.threads.max(1),
+            stream,
+        );
+        (previews.join().unwrap_or_default(), encoded)
+    });
+    drop((input, image));
+    let mut encoded = encoded.map_err(|e| match e {
+        encode::EncodeError::Stage(io) => JobError::destination(stage_in.unwrap_or(Path::new(".")), io),
+        encode::EncodeError::Encoder(why) => JobError::input(
+            "encode",
+            format!("The result could not be encoded: {why}."),
+            "Try another output format under [output]; if it keeps happening, report it as a realskin bug with this file.",
+        ),
+    })?;
+    match encoded.body {
+        Body::Bytes(_) => splice_metadata(&mut encoded, &prov.embed, &mut notes),
+        Body::Staged(_) => {
+            let skipped = std::mem::take(&mut encoded.skipped_metadata);
+            encoded.facts.metadata_kept = kept_blocks(&prov.embed, &skipped);
+            notes.extend(skipped);
+        }
+    }
     report.timings_ms.encode = millis(t);
     report.provenance = Some(ProvenanceInfo {
         digital_source_type: prov.digital_source_type.clone(),
@@ -239,29 +260,31 @@ fn png_gamma_icc(
 /// Writes `embed` (ICC, EXIF, XMP, IPTC) into the encoded file, records which blocks
 /// were kept, and adds a sentence to `notes` for each block that could not be.
 fn splice_metadata(encoded: &mut Encoded, embed: &meta::EmbedMetadata, notes: &mut Vec<String>) {
-    let wanted = blocks(embed);
-    match meta::embed_lossy_owned(std::mem::take(&mut encoded.bytes), embed) {
+    let Body::Bytes(bytes) = &mut encoded.body else {
+        return;
+    };
+    match meta::embed_lossy_owned(std::mem::take(bytes), embed) {
         Ok(embedded) => {
-            encoded.facts.metadata_kept = wanted
-                .into_iter()
-                .filter(|b| {
-                    !embedded
-                        .skipped
-                        .iter()
-                        .any(|s| s.to_ascii_lowercase().contains(b))
-                })
-                .collect();
+            encoded.facts.metadata_kept = kept_blocks(embed, &embedded.skipped);
             notes.extend(embedded.skipped);
-            encoded.bytes = embedded.bytes;
-            encoded.facts.bytes = encoded.bytes.len() as u64;
+            encoded.facts.bytes = embedded.bytes.len() as u64;
+            *bytes = embedded.bytes;
         }
-        Err((e, bytes)) => {
-            encoded.bytes = bytes;
+        Err((e, back)) => {
+            *bytes = back;
             notes.push(format!(
                 "The metadata could not be written into the output ({e}); the pixels are fine."
             ))
         }
     }
+}
+
+/// The metadata blocks `embed` carries that the output kept: all but those `skipped` names.
+fn kept_blocks(embed: &meta::EmbedMetadata, skipped: &[String]) -> Vec<&'static str> {
+    blocks(embed)
+        .into_iter()
+        .filter(|b| !skipped.iter().any(|s| s.to_ascii_lowercase().contains(b)))
+        .collect()
 }
 
 /// The metadata blocks an embed request carries, by name.

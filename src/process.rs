@@ -218,7 +218,13 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
         report.input.size = Some(bytes.len() as u64);
         report.input.blake3 = Some(job::content_hash(&bytes));
         report.timings_ms.read = millis(t);
-        let rendered = job::render(&name.to_string_lossy(), &bytes, settings, &mut report)?;
+        let rendered = job::render(
+            &name.to_string_lossy(),
+            &bytes,
+            settings,
+            Some(&dir),
+            &mut report,
+        )?;
         let encoded = rendered.encoded;
         previews = rendered.previews;
         sidecar = rendered.c2pa_sidecar;
@@ -230,9 +236,9 @@ fn process_one(input: &Path, settings: &JobSettings, out_dir: Option<&Path>) -> 
             &report::today(),
         ));
         let t = Instant::now();
-        let written = output::write_new(
+        let written = output::place_new(
             &wanted,
-            &encoded.bytes,
+            &encoded.body,
             &output::companions(sidecar.as_deref()),
             settings.output.on_collision,
             |_| Ok(()),

@@ -334,11 +334,24 @@ fn render_and_write(
         ctx.budget.acquire(estimate)
     };
     ctx.ledger.begin_render(id)?;
-    let rendered = job::render(&file_name(&row.rel_path), &bytes, &settings, &mut report);
+    let stage_in = output_dir(hf, &row);
+    let rendered = job::render(
+        &file_name(&row.rel_path),
+        &bytes,
+        &settings,
+        Some(&stage_in),
+        &mut report,
+    );
     ctx.ledger.end_render(id)?;
     drop(bytes);
     let (encoded, previews, sidecar) = match rendered {
         Ok(r) => (r.encoded, r.previews, r.c2pa_sidecar),
+        // The output's folder could not take the file (a full disk): the original waits in
+        // staging and the job is tried again, as when placing it fails.
+        Err(e) if e.is_retriable() => {
+            drop(permit);
+            return retry(ctx, hf, &row, e);
+        }
         Err(e) => {
             drop(permit);
             return fail(ctx, hf, &row, report, e, started);
@@ -390,6 +403,15 @@ fn duplicate_of_earlier(
     )))
 }
 
+/// The folder the job's output goes to: its recorded name's, or its hotfolder's output
+/// folder with the input's subfolders. A streamed PNG is staged there.
+fn output_dir(hf: &HotfolderConfig, row: &JobRow) -> PathBuf {
+    match row.output_path.as_deref().and_then(Path::parent) {
+        Some(dir) => dir.to_path_buf(),
+        None => hf.output.join(rel_dir(&row.rel_path)),
+    }
+}
+
 /// Writes the output (and its C2PA sidecar) under its planned name, recording the name in
 /// the ledger before each try. A job resumed after its file was placed finds it there.
 /// `Ok(Err(_))`: the destination could not be written (retried later); `Ok(Ok(None))`:
@@ -424,7 +446,7 @@ fn place_output(
         }
     };
     let mut ledger_failed = None;
-    let written = output::write_new(&wanted, &encoded.bytes, &companions, policy, |p| {
+    let written = output::place_new(&wanted, &encoded.body, &companions, policy, |p| {
         ctx.ledger.set_output(row.id, p).map_err(|e| {
             let io = std::io::Error::other(e.to_string());
             ledger_failed = Some(e);

@@ -377,6 +377,16 @@ pub fn embed_lossy_owned(
     Ok(Embedded { bytes, skipped })
 }
 
+/// The start of a new PNG written with `meta`: the signature, the IHDR chunk of data `ihdr`
+/// and the metadata chunks, everything that goes before the image data. A streamed PNG
+/// writes this first; blocks PNG cannot carry are named in `skipped`. With the image data
+/// and IEND after it, the file has the same bytes [`embed_lossy_owned`] makes of it.
+pub fn png_head(ihdr: &[u8], meta: &EmbedMetadata, skipped: &mut Vec<String>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4096);
+    png::head(&mut out, ihdr, meta, skipped);
+    out
+}
+
 /// The display name of a container (`PNG`, `JPEG`, `WebP`, `TIFF`).
 pub fn format_name(c: Container) -> &'static str {
     match c {

@@ -417,7 +417,12 @@ fn replaced(meta: &EmbedMetadata, c: &Chunk) -> bool {
 }
 
 /// The signature, IHDR (`ihdr`, its data) and the metadata chunks, into `out`.
-fn head(out: &mut Vec<u8>, ihdr: &[u8], meta: &EmbedMetadata, skipped: &mut Vec<String>) {
+pub(super) fn head(
+    out: &mut Vec<u8>,
+    ihdr: &[u8],
+    meta: &EmbedMetadata,
+    skipped: &mut Vec<String>,
+) {
     out.extend_from_slice(SIGNATURE);
     push_chunk(out, b"IHDR", &[ihdr]);
     if let Some(icc) = &meta.icc {

@@ -1,5 +1,6 @@
 //! Encoding the finished image's pixels in the output format. Metadata (ICC, EXIF, XMP,
-//! IPTC, provenance) is spliced into the encoded file afterwards by [`crate::meta`].
+//! IPTC, provenance) is spliced into the encoded file afterwards by [`crate::meta`], except
+//! in a PNG streamed straight into its file ([`Stream`]), which is written with it.
 //!
 //! Each format holds only some layouts: JPEG has no alpha and no 16-bit, WebP no 16-bit,
 //! TIFF no grey+alpha. A conversion a format forces is written down in `notes` so the
@@ -17,9 +18,29 @@ use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ImageEncoder};
 use serde::Serialize;
 
-use super::{OutputConfig, OutputFormat, PngCompression};
+use super::{Body, OutputConfig, OutputFormat, PngCompression, Staged};
 use crate::decode::Format;
-use crate::meta::HeaderFacts;
+use crate::meta::{EmbedMetadata, HeaderFacts};
+use std::path::Path;
+
+/// Where a PNG goes while it is compressed: a file staged in `dir` (the output's folder),
+/// carrying `embed`'s metadata ahead of the image data. The fast PNG encoder writes each
+/// band as it finishes, so the file is written on the job's threads during the
+/// compression instead of after it, and never held whole in memory.
+#[derive(Clone, Copy)]
+pub struct Stream<'a> {
+    pub dir: &'a Path,
+    pub embed: &'a EmbedMetadata,
+}
+
+/// Why an output could not be encoded.
+#[derive(Debug)]
+pub enum EncodeError {
+    /// The encoder refused the picture (a bug, or an impossible layout).
+    Encoder(String),
+    /// The streamed file could not be written in its folder (a full disk, permissions).
+    Stage(std::io::Error),
+}
 
 /// How the input stored its pixels, so that the output is stored the same way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,11 +67,14 @@ impl SourceCoding {
     }
 }
 
-/// An encoded output, ready to write.
-#[derive(Debug, Clone)]
+/// An encoded output, ready to place.
+#[derive(Debug)]
 pub struct Encoded {
-    /// The file's bytes.
-    pub bytes: Vec<u8>,
+    /// The file: bytes, or (a streamed PNG) a file staged beside its destination.
+    pub body: Body,
+    /// Metadata blocks a streamed PNG could not carry, one sentence each (empty otherwise:
+    /// the other formats get their metadata spliced in afterwards).
+    pub skipped_metadata: Vec<String>,
     /// Its format.
     pub format: Format,
     /// What the output holds, for the report.
@@ -92,16 +116,20 @@ pub fn output_format(input: Format, cfg: &OutputConfig) -> Format {
 }
 
 /// Encodes `image` as `format`, stored like `source` was where the format allows, on up to
-/// `threads` threads (fast PNG; the other encoders use one). Fails only on an encoder bug
-/// or an impossible layout.
+/// `threads` threads (fast PNG; the other encoders use one). With `stream`, a fast PNG is
+/// written straight into a staged file with its metadata; everything else is encoded in
+/// memory. Fails on an encoder bug, an impossible layout, or a staged file that could not
+/// be written.
 pub fn encode(
     image: &DynamicImage,
     format: Format,
     cfg: &OutputConfig,
     source: SourceCoding,
     threads: usize,
-) -> Result<Encoded, String> {
+    stream: Option<Stream>,
+) -> Result<Encoded, EncodeError> {
     let mut notes = Vec::new();
+    let mut skipped_metadata = Vec::new();
     let image = fit_layout(image, format, source, &mut notes);
     let (w, h) = (image.width(), image.height());
     let color = image.color();
@@ -111,36 +139,55 @@ pub fn encode(
     // lossy WebP) get none.
     let raw = w as usize * h as usize * color.bytes_per_pixel() as usize;
     let buffer = || Vec::with_capacity(raw + raw / 64 + h as usize + 65_536);
-    let (bytes, compression) = match format {
+    let (body, compression) = match format {
         Format::Png => {
             let (level, word) = match cfg.png_compression {
                 PngCompression::Fast => (CompressionType::Fast, "deflate, fast"),
                 PngCompression::Default => (CompressionType::Default, "deflate"),
                 PngCompression::Best => (CompressionType::Best, "deflate, best"),
             };
-            let bytes = if level == CompressionType::Fast && super::png::handles(color) {
+            let fast = level == CompressionType::Fast && super::png::handles(color);
+            let channels = color.channel_count() as usize;
+            let body = match stream {
+                Some(to) if fast => {
+                    let ihdr = super::png::ihdr(w, h, channels);
+                    let head = crate::meta::png_head(&ihdr, to.embed, &mut skipped_metadata);
+                    let data = image.as_bytes();
+                    Body::Staged(
+                        Staged::write(to.dir, |f| {
+                            super::png::encode_to(data, w, h, channels, threads, &head, f)
+                        })
+                        .map_err(EncodeError::Stage)?,
+                    )
+                }
                 // The fast setting's compression, on every thread the job has.
-                let channels = color.channel_count() as usize;
-                super::png::encode(image.as_bytes(), w, h, channels, threads)
-            } else {
-                let mut bytes = buffer();
-                PngEncoder::new_with_quality(&mut bytes, level, FilterType::Adaptive)
-                    .write_image(image.as_bytes(), w, h, color.into())
-                    .map_err(|e| format!("encoding PNG failed: {e}"))?;
-                bytes
+                _ if fast => Body::Bytes(super::png::encode(
+                    image.as_bytes(),
+                    w,
+                    h,
+                    channels,
+                    threads,
+                )),
+                _ => {
+                    let mut bytes = buffer();
+                    PngEncoder::new_with_quality(&mut bytes, level, FilterType::Adaptive)
+                        .write_image(image.as_bytes(), w, h, color.into())
+                        .map_err(|e| EncodeError::Encoder(format!("encoding PNG failed: {e}")))?;
+                    Body::Bytes(bytes)
+                }
             };
-            (bytes, word.to_string())
+            (body, word.to_string())
         }
         Format::Jpeg => {
             let quality = cfg.quality.clamp(1, 100);
             let mut bytes = buffer();
             jpeg(&image, quality, cfg.jpeg_progressive, &mut bytes)?;
-            (bytes, format!("lossy, quality {quality}"))
+            (Body::Bytes(bytes), format!("lossy, quality {quality}"))
         }
         Format::Webp if source.lossy => {
             let quality = cfg.webp_quality.clamp(1, 100);
             (
-                webp_lossy(&image, quality)?,
+                Body::Bytes(webp_lossy(&image, quality)?),
                 format!("lossy, quality {quality}"),
             )
         }
@@ -149,13 +196,13 @@ pub fn encode(
             WebPEncoder::new_lossless(&mut bytes)
                 .write_image(image.as_bytes(), w, h, color.into())
                 .map_err(|e| format!("encoding WebP failed: {e}"))?;
-            (bytes, "lossless".to_string())
+            (Body::Bytes(bytes), "lossless".to_string())
         }
         Format::Tiff => {
             let mut bytes = buffer();
             tiff(&image, source.lzw, &mut bytes)?;
             (
-                bytes,
+                Body::Bytes(bytes),
                 if source.lzw { "lzw" } else { "deflate" }.to_string(),
             )
         }
@@ -168,14 +215,30 @@ pub fn encode(
             height: h,
             bit_depth: (color.bytes_per_pixel() / color.channel_count()) * 8,
             alpha: color.has_alpha(),
-            bytes: bytes.len() as u64,
+            bytes: body.len(),
             metadata_kept: Vec::new(),
             compression,
             notes,
         },
-        bytes,
+        body,
+        skipped_metadata,
         format,
     })
+}
+
+impl From<String> for EncodeError {
+    fn from(why: String) -> Self {
+        EncodeError::Encoder(why)
+    }
+}
+
+impl std::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EncodeError::Encoder(why) => f.write_str(why),
+            EncodeError::Stage(e) => write!(f, "writing the output failed: {e}"),
+        }
+    }
 }
 
 /// The image in a layout `format` can hold (borrowed when it already is one), with a
@@ -388,8 +451,17 @@ mod tests {
             &OutputConfig::default(),
             SourceCoding::default(),
             1,
+            None,
         )
         .unwrap()
+    }
+
+    /// An in-memory output's bytes.
+    fn bytes(e: &Encoded) -> &[u8] {
+        match &e.body {
+            Body::Bytes(b) => b,
+            Body::Staged(_) => panic!("encoded in memory"),
+        }
     }
 
     fn rgba16() -> DynamicImage {
@@ -399,11 +471,56 @@ mod tests {
     }
 
     #[test]
+    fn a_streamed_png_is_the_file_spliced_in_memory_with_its_metadata() {
+        let img = DynamicImage::ImageRgb8(image::ImageBuffer::from_fn(300, 200, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 251) as u8])
+        }));
+        let embed = EmbedMetadata {
+            xmp: Some("<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>".into()),
+            xmp_extended: Some("extended".into()),
+            exif: Some(b"MM\0\x2a\0\0\0\x08\0\0".to_vec()),
+            ..EmbedMetadata::default()
+        };
+        let cfg = OutputConfig::default();
+        let in_memory = plain(&img, Format::Png);
+        let spliced = crate::meta::embed_lossy_owned(bytes(&in_memory).to_vec(), &embed).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let stream = Stream {
+            dir: dir.path(),
+            embed: &embed,
+        };
+        let streamed = encode(
+            &img,
+            Format::Png,
+            &cfg,
+            SourceCoding::default(),
+            2,
+            Some(stream),
+        );
+        let streamed = streamed.unwrap();
+        let Body::Staged(file) = &streamed.body else {
+            panic!("a fast PNG with a folder is streamed");
+        };
+        assert!(file.path().starts_with(dir.path()));
+        assert_eq!(std::fs::read(file.path()).unwrap(), spliced.bytes);
+        assert_eq!(streamed.facts.bytes, spliced.bytes.len() as u64);
+        assert_eq!(streamed.skipped_metadata, spliced.skipped);
+        assert_eq!(
+            streamed.skipped_metadata.len(),
+            1,
+            "extended XMP is JPEG-only"
+        );
+        let path = file.path().to_path_buf();
+        drop(streamed);
+        assert!(!path.exists(), "an unplaced staged file is removed");
+    }
+
+    #[test]
     fn png_keeps_16_bit_and_alpha() {
         let enc = plain(&rgba16(), Format::Png);
         assert_eq!(enc.facts.bit_depth, 16);
         assert!(enc.facts.alpha);
-        let back = decode(&enc.bytes, 100.0).unwrap();
+        let back = decode(bytes(&enc), 100.0).unwrap();
         assert_eq!(back.image, rgba16());
     }
 
@@ -413,7 +530,7 @@ mod tests {
         assert!(!enc.facts.alpha);
         assert_eq!(enc.facts.bit_depth, 8);
         assert_eq!(enc.facts.notes.len(), 2, "{:?}", enc.facts.notes);
-        let back = decode(&enc.bytes, 100.0).unwrap().image.to_rgb8();
+        let back = decode(bytes(&enc), 100.0).unwrap().image.to_rgb8();
         assert!(
             back.get_pixel(0, 0).0.iter().all(|&c| c > 240),
             "transparent became white"
@@ -440,20 +557,20 @@ mod tests {
     #[test]
     fn lossy_input_gives_lossy_webp_and_lossless_stays_lossless() {
         let img = photo(256, 192);
-        let small = encode(&img, Format::Webp, &OutputConfig::default(), LOSSY, 1).unwrap();
-        assert_eq!(riff_kind(&small.bytes), b"VP8 ");
+        let small = encode(&img, Format::Webp, &OutputConfig::default(), LOSSY, 1, None).unwrap();
+        assert_eq!(riff_kind(bytes(&small)), b"VP8 ");
         assert_eq!(small.facts.compression, "lossy, quality 90");
         let exact = plain(&img, Format::Webp);
-        assert_eq!(riff_kind(&exact.bytes), b"VP8L");
+        assert_eq!(riff_kind(bytes(&exact)), b"VP8L");
         assert_eq!(exact.facts.compression, "lossless");
         assert!(
-            small.bytes.len() * 2 < exact.bytes.len(),
+            bytes(&small).len() * 2 < bytes(&exact).len(),
             "lossy {} vs lossless {} bytes",
-            small.bytes.len(),
-            exact.bytes.len()
+            bytes(&small).len(),
+            bytes(&exact).len()
         );
-        assert_eq!(decode(&exact.bytes, 100.0).unwrap().image, img);
-        let back = decode(&small.bytes, 100.0).unwrap().image.to_rgb8();
+        assert_eq!(decode(bytes(&exact), 100.0).unwrap().image, img);
+        let back = decode(bytes(&small), 100.0).unwrap().image.to_rgb8();
         let diff = back
             .as_raw()
             .iter()
@@ -467,11 +584,27 @@ mod tests {
     #[test]
     fn lossy_webp_takes_grey_and_alpha() {
         let grey = DynamicImage::ImageLuma8(photo(64, 64).to_luma8());
-        let enc = encode(&grey, Format::Webp, &OutputConfig::default(), LOSSY, 1).unwrap();
-        assert_eq!(decode(&enc.bytes, 100.0).unwrap().image.width(), 64);
-        let enc = encode(&rgba16(), Format::Webp, &OutputConfig::default(), LOSSY, 1).unwrap();
+        let enc = encode(
+            &grey,
+            Format::Webp,
+            &OutputConfig::default(),
+            LOSSY,
+            1,
+            None,
+        )
+        .unwrap();
+        assert_eq!(decode(bytes(&enc), 100.0).unwrap().image.width(), 64);
+        let enc = encode(
+            &rgba16(),
+            Format::Webp,
+            &OutputConfig::default(),
+            LOSSY,
+            1,
+            None,
+        )
+        .unwrap();
         assert!(enc.facts.alpha);
-        let back = decode(&enc.bytes, 100.0).unwrap().image.to_rgba8();
+        let back = decode(bytes(&enc), 100.0).unwrap().image.to_rgba8();
         assert_eq!(
             back.get_pixel(0, 0).0[3],
             0,
@@ -494,15 +627,27 @@ mod tests {
                 5,
             ),
         ] {
-            let enc = encode(&img, Format::Tiff, &OutputConfig::default(), coding, 1).unwrap();
-            assert!(enc.bytes.len() < raw_size / 2, "{} bytes", enc.bytes.len());
-            assert_eq!(decode(&enc.bytes, 100.0).unwrap().image, img);
-            let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(&enc.bytes)).unwrap();
+            let enc = encode(
+                &img,
+                Format::Tiff,
+                &OutputConfig::default(),
+                coding,
+                1,
+                None,
+            )
+            .unwrap();
+            assert!(
+                bytes(&enc).len() < raw_size / 2,
+                "{} bytes",
+                bytes(&enc).len()
+            );
+            assert_eq!(decode(bytes(&enc), 100.0).unwrap().image, img);
+            let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes(&enc))).unwrap();
             let got = dec.get_tag_u32(tiff::tags::Tag::Compression).unwrap();
             assert_eq!(got, u32::from(tag));
         }
         let deep = plain(&rgba16(), Format::Tiff);
-        assert_eq!(decode(&deep.bytes, 100.0).unwrap().image, rgba16());
+        assert_eq!(decode(bytes(&deep), 100.0).unwrap().image, rgba16());
     }
 
     /// The sampling factors of each component, from the SOF segment.
@@ -527,13 +672,13 @@ mod tests {
         assert!(optimised_tables(5000, 5000, Luma, true));
         let photo = photo(512, 384);
         let cfg = OutputConfig::default();
-        let small = encode(&photo, Format::Jpeg, &cfg, SourceCoding::default(), 1).unwrap();
+        let small = encode(&photo, Format::Jpeg, &cfg, SourceCoding::default(), 1, None).unwrap();
         let mut standard = Vec::new();
         let mut enc = jpeg_encoder::Encoder::new(&mut standard, cfg.quality);
         enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
         enc.encode(photo.as_bytes(), 512, 384, Rgb).unwrap();
         assert!(
-            small.bytes.len() < standard.len(),
+            bytes(&small).len() < standard.len(),
             "optimised tables are smaller"
         );
     }
@@ -542,21 +687,21 @@ mod tests {
     fn jpeg_keeps_full_chroma_at_high_quality() {
         let img = photo(64, 48);
         let cfg = OutputConfig::default();
-        let enc = encode(&img, Format::Jpeg, &cfg, SourceCoding::default(), 1).unwrap();
-        assert_eq!(jpeg_sampling(&enc.bytes), vec![0x11, 0x11, 0x11]);
+        let enc = encode(&img, Format::Jpeg, &cfg, SourceCoding::default(), 1, None).unwrap();
+        assert_eq!(jpeg_sampling(bytes(&enc)), vec![0x11, 0x11, 0x11]);
         assert_eq!(enc.facts.compression, "lossy, quality 92");
         let low = OutputConfig {
             quality: 80,
             jpeg_progressive: true,
             ..OutputConfig::default()
         };
-        let enc = encode(&img, Format::Jpeg, &low, SourceCoding::default(), 1).unwrap();
-        assert_eq!(jpeg_sampling(&enc.bytes)[0], 0x22);
+        let enc = encode(&img, Format::Jpeg, &low, SourceCoding::default(), 1, None).unwrap();
+        assert_eq!(jpeg_sampling(bytes(&enc))[0], 0x22);
         assert!(
-            enc.bytes.windows(2).any(|w| w == [0xFF, 0xC2]),
+            bytes(&enc).windows(2).any(|w| w == [0xFF, 0xC2]),
             "progressive"
         );
-        assert_eq!(decode(&enc.bytes, 100.0).unwrap().image.width(), 64);
+        assert_eq!(decode(bytes(&enc), 100.0).unwrap().image.width(), 64);
     }
 
     #[test]

@@ -122,42 +122,161 @@ pub fn companions(c2pa_sidecar: Option<&[u8]>) -> Vec<(&'static str, &[u8])> {
     c2pa_sidecar.into_iter().map(|m| (".c2pa", m)).collect()
 }
 
+/// An output already written in full and flushed to disk under a temporary name in the
+/// folder it goes to, waiting to be renamed into place by [`place_new`]. The encoder
+/// writes it while it compresses (so the file is not held whole in memory first). Dropped
+/// unplaced, it is removed; a crash leaves it for [`remove_stale_temp_files`].
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    len: u64,
+}
+
+impl Staged {
+    /// A new temporary file in `dir` (created when missing), filled by `fill` (which returns
+    /// the bytes it wrote) and flushed. On any error the file is removed.
+    pub fn write(
+        dir: &Path,
+        fill: impl FnOnce(&mut File) -> io::Result<u64>,
+    ) -> io::Result<Staged> {
+        fs::create_dir_all(dir)?;
+        let path = temp_path_for(&dir.join("output"));
+        let mut f = create_new(&path)?;
+        // Owned from here: an error below removes the file.
+        let mut staged = Staged { path, len: 0 };
+        staged.len = fill(&mut f)?;
+        f.sync_all()?;
+        Ok(staged)
+    }
+
+    /// The file's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Where it waits.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Placed, the name is gone already and this finds nothing.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// An output's content: bytes in memory, or a file already [`Staged`] beside its
+/// destination.
+#[derive(Debug)]
+pub enum Body {
+    Bytes(Vec<u8>),
+    Staged(Staged),
+}
+
+impl Body {
+    /// The content's length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(b) => b.len() as u64,
+            Body::Staged(s) => s.len(),
+        }
+    }
+
+    /// Whether the content is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Writes `bytes` atomically under `wanted`, never replacing a file that is there or that
-/// appears meanwhile: with `Version`, the next free version is taken instead; with `Skip`,
-/// nothing is written and `None` returned; `Overwrite` replaces. Each companion
-/// (`suffix`, bytes) is placed at the chosen name plus its suffix just before the file
-/// itself (a C2PA sidecar: the pair is complete the moment the file appears), under the
-/// same rule. `record` is called with each name before it is tried (the ledger keeps it,
-/// so a resumed job finds its file).
+/// appears meanwhile: see [`place_new`].
 pub fn write_new(
     wanted: &Path,
     bytes: &[u8],
     companions: &[(&str, &[u8])],
     on_collision: OnCollision,
+    record: impl FnMut(&Path) -> io::Result<()>,
+) -> io::Result<Option<PathBuf>> {
+    place(wanted, Main::Bytes(bytes), companions, on_collision, record)
+}
+
+/// Places `body` atomically under `wanted`, never replacing a file that is there or that
+/// appears meanwhile: with `Version`, the next free version is taken instead; with `Skip`,
+/// nothing is written and `None` returned; `Overwrite` replaces. Each companion
+/// (`suffix`, bytes) is placed at the chosen name plus its suffix just before the file
+/// itself (a C2PA sidecar: the pair is complete the moment the file appears), under the
+/// same rule. `record` is called with each name before it is tried (the ledger keeps it,
+/// so a resumed job finds its file). A [`Staged`] body is renamed into place; one staged
+/// in another folder than `wanted`'s is copied there first.
+pub fn place_new(
+    wanted: &Path,
+    body: &Body,
+    companions: &[(&str, &[u8])],
+    on_collision: OnCollision,
+    record: impl FnMut(&Path) -> io::Result<()>,
+) -> io::Result<Option<PathBuf>> {
+    let main = match body {
+        Body::Bytes(b) => Main::Bytes(b),
+        Body::Staged(s) => Main::Staged(s.path()),
+    };
+    place(wanted, main, companions, on_collision, record)
+}
+
+/// The file itself: bytes to write, or a file written and flushed already.
+#[derive(Clone, Copy)]
+enum Main<'a> {
+    Bytes(&'a [u8]),
+    Staged(&'a Path),
+}
+
+fn place(
+    wanted: &Path,
+    main: Main,
+    companions: &[(&str, &[u8])],
+    on_collision: OnCollision,
     mut record: impl FnMut(&Path) -> io::Result<()>,
 ) -> io::Result<Option<PathBuf>> {
     let beside = |path: &Path, suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
-    if on_collision == OnCollision::Overwrite {
-        record(wanted)?;
-        for (suffix, data) in companions {
-            write_atomic(&beside(wanted, suffix), data)?;
-        }
-        write_atomic(wanted, bytes)?;
-        return Ok(Some(wanted.to_path_buf()));
-    }
     let dir = wanted.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    // Every piece is flushed under a temporary name first.
-    let mut temps: Vec<PathBuf> = Vec::with_capacity(companions.len() + 1);
+    // Every piece is flushed under a temporary name in `dir` first; `ours` are the names
+    // written here (a staged file is its owner's to remove).
+    let mut ours: Vec<PathBuf> = Vec::with_capacity(companions.len() + 1);
     let result = (|| {
-        for data in companions.iter().map(|c| c.1).chain([bytes]) {
+        let mut flush = |write: &dyn Fn(&mut File) -> io::Result<()>| -> io::Result<PathBuf> {
             let tmp = temp_path_for(wanted);
-            temps.push(tmp.clone());
+            ours.push(tmp.clone());
             let mut f = create_new(&tmp)?;
-            f.write_all(data)?;
+            write(&mut f)?;
             f.sync_all()?;
+            Ok(tmp)
+        };
+        let mut temps: Vec<PathBuf> = Vec::with_capacity(companions.len() + 1);
+        for (_, data) in companions {
+            temps.push(flush(&|f| f.write_all(data))?);
         }
+        temps.push(match main {
+            Main::Bytes(bytes) => flush(&|f| f.write_all(bytes))?,
+            Main::Staged(p) if p.parent() == Some(dir) => p.to_path_buf(),
+            Main::Staged(p) => flush(&|f| io::copy(&mut File::open(p)?, f).map(drop))?,
+        });
         let (main_tmp, companion_temps) = temps.split_last().expect("the file's own temporary");
+        if on_collision == OnCollision::Overwrite {
+            record(wanted)?;
+            for ((suffix, _), tmp) in companions.iter().zip(companion_temps) {
+                fs::rename(tmp, beside(wanted, suffix))?;
+            }
+            fs::rename(main_tmp, wanted)?;
+            sync_dir(dir);
+            return Ok(Some(wanted.to_path_buf()));
+        }
         'names: while let Some(path) = choose_path(wanted, on_collision) {
             record(&path)?;
             let mut placed: Vec<PathBuf> = Vec::new();
@@ -184,7 +303,7 @@ pub fn write_new(
         }
         Ok(None)
     })();
-    for tmp in &temps {
+    for tmp in &ours {
         let _ = fs::remove_file(tmp);
     }
     result
@@ -402,6 +521,62 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names.len(), 1);
+    }
+
+    /// Names in `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_staged_file_is_renamed_into_place_under_every_policy_and_removed_when_unplaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let want = dir.path().join("out/a.realskin.png");
+        let out = want.parent().unwrap();
+        let stage = |content: &'static [u8]| {
+            Body::Staged(
+                Staged::write(out, |f| f.write_all(content).map(|_| content.len() as u64)).unwrap(),
+            )
+        };
+        for (policy, content, placed) in [
+            (OnCollision::Version, &b"first"[..], "a.realskin.png"),
+            (OnCollision::Version, b"second", "a.realskin-2.png"),
+            (OnCollision::Overwrite, b"third", "a.realskin.png"),
+        ] {
+            let body = stage(content);
+            assert_eq!(body.len(), content.len() as u64);
+            let went = place_new(&want, &body, &[(".c2pa", b"m")], policy, |_| Ok(()));
+            assert_eq!(went.unwrap(), Some(out.join(placed)), "{policy:?}");
+            assert_eq!(fs::read(out.join(placed)).unwrap(), content);
+            drop(body);
+        }
+        // Skip: nothing placed, and the staged file goes when dropped.
+        let body = stage(b"fourth");
+        let went = place_new(&want, &body, &[], OnCollision::Skip, |_| Ok(())).unwrap();
+        assert_eq!(went, None);
+        drop(body);
+        assert_eq!(
+            listing(out),
+            [
+                "a.realskin-2.png",
+                "a.realskin-2.png.c2pa",
+                "a.realskin.png",
+                "a.realskin.png.c2pa"
+            ]
+        );
+        // A fill that fails leaves nothing behind.
+        let failed = Staged::write(out, |f| {
+            f.write_all(b"half")?;
+            Err(io::Error::from(io::ErrorKind::StorageFull))
+        });
+        assert_eq!(failed.unwrap_err().kind(), io::ErrorKind::StorageFull);
+        assert_eq!(listing(out).len(), 4);
     }
 
     #[test]

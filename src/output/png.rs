@@ -13,8 +13,8 @@
 //! §12.8: the filter with the least sum of absolute values, per row).
 //!
 //! Band boundaries depend only on the picture's width, so the file's bytes are the same for
-//! any thread count. Bands are appended to the file in order as they finish, so at most one
-//! band per thread is held besides the file.
+//! any thread count. Bands are written to the file in order as they finish, so at most one
+//! band per thread is held: the file is written while it is compressed ([`encode_to`]).
 
 use crate::meta::png::{SIGNATURE, push_chunk};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -104,30 +104,65 @@ pub fn handles(color: image::ColorType) -> bool {
 /// A PNG of `data` (8-bit RGB or RGBA rows, `channels` 3 or 4, no padding) on up to
 /// `threads` threads: signature, IHDR, IDAT, IEND.
 pub fn encode(data: &[u8], width: u32, height: u32, channels: usize, threads: usize) -> Vec<u8> {
+    let rows = height as usize;
+    let bands = rows.div_ceil(band_rows(width as usize * channels)).max(1);
+    // Room for the raw size (reserved, resident only as written): a photograph takes well
+    // under it; noise, which the fixed code can expand by half, grows the file once.
+    let mut out = Vec::with_capacity(data.len() + rows + bands * 80 + 128);
+    let mut head = Vec::with_capacity(SIGNATURE.len() + 25);
+    head.extend_from_slice(SIGNATURE);
+    push_chunk(&mut head, b"IHDR", &[&ihdr(width, height, channels)]);
+    encode_to(data, width, height, channels, threads, &head, &mut out)
+        .expect("a Vec takes every write");
+    out
+}
+
+/// The IHDR chunk's data for an 8-bit RGB (`channels` 3) or RGBA (4) picture.
+pub fn ihdr(width: u32, height: u32, channels: usize) -> [u8; 13] {
+    let mut d = [0u8; 13];
+    d[..4].copy_from_slice(&width.to_be_bytes());
+    d[4..8].copy_from_slice(&height.to_be_bytes());
+    d[8..].copy_from_slice(&[8, if channels == 4 { 6 } else { 2 }, 0, 0, 0]);
+    d
+}
+
+/// Rows per band for rows of `stride` bytes.
+fn band_rows(stride: usize) -> usize {
+    BAND_BYTES.div_ceil(stride.max(1)).max(1)
+}
+
+/// [`encode`] into `sink`, after `head` (the signature, IHDR and any chunks that go before
+/// the image data, as [`ihdr`] and the metadata make them): each band is written as soon as
+/// it and every band before it are compressed, by the thread that finished it, so a file
+/// is written while the rest is still being compressed and never held whole. Returns the
+/// bytes written; the first write error stops the work and is returned.
+pub fn encode_to<W: std::io::Write + Send>(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    channels: usize,
+    threads: usize,
+    head: &[u8],
+    sink: &mut W,
+) -> std::io::Result<u64> {
     debug_assert!(channels == 3 || channels == 4);
     let stride = width as usize * channels;
     debug_assert_eq!(data.len(), stride * height as usize);
     let rows = height as usize;
-    let band_rows = BAND_BYTES.div_ceil(stride.max(1)).max(1);
+    let band_rows = band_rows(stride);
     let bands = rows.div_ceil(band_rows).max(1);
-    // Room for the raw size (reserved, resident only as written): a photograph takes well
-    // under it; noise, which the fixed code can expand by half, grows the file once.
-    let mut out = Vec::with_capacity(data.len() + rows + bands * 80 + 128);
-    out.extend_from_slice(SIGNATURE);
-    let mut ihdr = Vec::with_capacity(13);
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, if channels == 4 { 6 } else { 2 }, 0, 0, 0]);
-    push_chunk(&mut out, b"IHDR", &[&ihdr]);
-
+    sink.write_all(head)?;
     let state = Mutex::new(Joined {
         next: 0,
         adler: 1,
-        out,
+        sink,
+        written: head.len() as u64,
+        failed: None,
     });
     let turn = Condvar::new();
     let taken = AtomicUsize::new(0);
     let work = || {
+        let mut chunk = Vec::new();
         loop {
             let b = taken.fetch_add(1, Ordering::Relaxed);
             if b >= bands {
@@ -140,13 +175,26 @@ pub fn encode(data: &[u8], width: u32, height: u32, channels: usize, threads: us
             while s.next != b {
                 s = turn.wait(s).unwrap_or_else(|p| p.into_inner());
             }
+            s.next += 1;
+            turn.notify_all();
+            if s.failed.is_some() {
+                // Nothing more is written; the bands still queued are let through quickly.
+                taken.store(bands, Ordering::Relaxed);
+                continue;
+            }
             s.adler = adler_combine(s.adler, adler, len);
             let zlib_head: &[u8] = if b == 0 { &HEADER[..2] } else { &[] };
             let trailer = s.adler.to_be_bytes();
             let tail: &[u8] = if last { &trailer } else { &[] };
-            push_chunk(&mut s.out, b"IDAT", &[zlib_head, &bytes, tail]);
-            s.next += 1;
-            turn.notify_all();
+            chunk.clear();
+            push_chunk(&mut chunk, b"IDAT", &[zlib_head, &bytes, tail]);
+            if last {
+                push_chunk(&mut chunk, b"IEND", &[]);
+            }
+            match s.sink.write_all(&chunk) {
+                Ok(()) => s.written += chunk.len() as u64,
+                Err(e) => s.failed = Some(e),
+            }
         }
     };
     let threads = threads.clamp(1, bands);
@@ -156,16 +204,21 @@ pub fn encode(data: &[u8], width: u32, height: u32, channels: usize, threads: us
         }
         work();
     });
-    let mut out = state.into_inner().unwrap_or_else(|p| p.into_inner()).out;
-    push_chunk(&mut out, b"IEND", &[]);
-    out
+    let s = state.into_inner().unwrap_or_else(|p| p.into_inner());
+    match s.failed {
+        Some(e) => Err(e),
+        None => Ok(s.written),
+    }
 }
 
-/// The file so far, the next band to append, and the Adler-32 of the bands appended.
-struct Joined {
+/// Where the file stands: the next band to write, the Adler-32 of the bands written, the
+/// sink and what it has taken, and the first write error.
+struct Joined<'w, W> {
     next: usize,
     adler: u32,
-    out: Vec<u8>,
+    sink: &'w mut W,
+    written: u64,
+    failed: Option<std::io::Error>,
 }
 
 /// Rows `r0..r1` filtered and compressed as one deflate block (ended by a sync flush unless
@@ -504,6 +557,55 @@ mod tests {
             }
         }
         v
+    }
+
+    /// A sink that takes `room` bytes, then fails as a full disk does.
+    struct Full {
+        room: usize,
+        got: Vec<u8>,
+    }
+
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.got.len() + buf.len() > self.room {
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            self.got.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_streamed_file_has_the_same_bytes_and_a_full_sink_stops_it_with_the_error() {
+        let (w, h, ch) = (1200usize, 900usize, 3usize);
+        let data = picture(w, h, ch);
+        let whole = encode(&data, w as u32, h as u32, ch, 2);
+        let head = &whole[..SIGNATURE.len() + 25];
+        for threads in [1, 3] {
+            let mut sink = Full {
+                room: usize::MAX,
+                got: Vec::new(),
+            };
+            let n = encode_to(&data, w as u32, h as u32, ch, threads, head, &mut sink).unwrap();
+            assert_eq!(n as usize, whole.len());
+            assert!(
+                sink.got == whole,
+                "{threads} threads: streamed bytes differ"
+            );
+            // Room for the head and about one band: the next band's write fails, the
+            // encoder stops (no thread waits forever) and says why.
+            let mut full = Full {
+                room: whole.len() / 3,
+                got: Vec::new(),
+            };
+            let err = encode_to(&data, w as u32, h as u32, ch, threads, head, &mut full)
+                .expect_err("the sink is full");
+            assert_eq!(err.kind(), std::io::ErrorKind::StorageFull);
+            assert!(full.got.len() <= whole.len() / 3 && whole.starts_with(&full.got));
+        }
     }
 
     #[test]
