@@ -14,7 +14,7 @@
 //! | [`face`]     | faces and their 468 landmarks (embedded MediaPipe models, own ONNX interpreter) | skin, the filesystem |
 //! | [`profile`]  | what an image is and which generator made it, with the evidence       | the filesystem       |
 //! | [`pipeline`] | face survey, plan (sizes the upscale), stages: pure image functions   | the filesystem       |
-//! | [`job`]      | one image: decode → profile → survey → plan → stages → encode         | the filesystem       |
+//! | [`job`]      | one image: decode → profile → survey → plan → stages → encode (a fast PNG streams into the file `output` stages) | the filesystem otherwise |
 //! | [`output`]   | encoding, output names, atomic writes, moving originals               | pixels' meaning      |
 //! | [`report`]   | the JSON and HTML reports, the preview pictures (resized copies), the daily index, the reason file | the pipeline's pixels |
 //! | [`daemon`]   | start-up, scheduler, worker pool, job steps, retries, shutdown        | pixel maths          |
