@@ -129,9 +129,10 @@ pub struct Timings {
     pub profile: f64,
     /// All stages.
     pub stages: f64,
-    /// Encoding.
+    /// Encoding, with the previews beside it; a fast PNG is written into its temporary
+    /// file during this step (it streams as it is compressed).
     pub encode: f64,
-    /// Writing the output.
+    /// Placing the output: writing it (formats held in memory) and renaming it into place.
     pub write: f64,
     /// The whole job.
     pub total: f64,
