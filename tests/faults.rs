@@ -303,6 +303,10 @@ fn a_file_that_was_rendering_at_two_crashes_in_a_row_goes_to_failed_with_the_rea
     // of crashes ends), and the count starts again.
     let mut crashes = 0;
     for attempt in 1..=6 {
+        // The mark a killed run left stays in the ledger until the new run has counted it
+        // (before it says it is running): read earlier, it is taken for a render of this
+        // run, and a kill then counts one crash where the test counted two.
+        daemon.wait_log("realskin is running", Duration::from_secs(30));
         assert!(
             wait_until(Duration::from_secs(60), || rendering(&hf.state)),
             "kill {attempt} ({crashes} crashes so far): the file never started rendering:\n{}",
