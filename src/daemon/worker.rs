@@ -434,15 +434,14 @@ fn place_output(
             p
         }
         OutputTarget::Choose => {
-            hf.output
-                .join(rel_dir(&row.rel_path))
-                .join(output::output_file_name(
-                    &row.rel_path,
-                    &settings.output.naming,
-                    encoded.format.extension(),
-                    &hf.name,
-                    &report::today(),
-                ))
+            // No name recorded: the folder the streamed PNG was staged in.
+            output_dir(hf, row).join(output::output_file_name(
+                &row.rel_path,
+                &settings.output.naming,
+                encoded.format.extension(),
+                &hf.name,
+                &report::today(),
+            ))
         }
     };
     let mut ledger_failed = None;
