@@ -87,6 +87,9 @@ pub fn render(
     stage_in: Option<&Path>,
     report: &mut Report,
 ) -> Result<Rendered, JobError> {
+    if settings.stages.skin.enabled {
+        crate::face::warm_up();
+    }
     let t = Instant::now();
     let (mut prof, raw) = profile::profile_bytes_keep_raw(name, bytes, None, &settings.profile);
     report.timings_ms.profile = millis(t);

@@ -26,6 +26,7 @@ pub mod sample;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 pub use mesh::Mesh;
+pub use net::warm_up;
 use serde::{Deserialize, Serialize};
 
 /// A face's box in full-image pixels (top-left corner, size) with the detector's score.
@@ -424,6 +425,19 @@ pub fn crop_pyramid(img: &DynamicImage, roi: &sample::Roi, n: usize) -> sample::
 fn reduce(img: &DynamicImage, to: (u32, u32)) -> image::RgbImage {
     let mut dst = DynamicImage::new(to.0, to.1, img.color());
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    match Resizer::new().resize(img, &mut dst, &options) {
+        Ok(()) => dst.to_rgb8(),
+        Err(_) => img
+            .resize_exact(to.0, to.1, image::imageops::FilterType::Triangle)
+            .to_rgb8(),
+    }
+}
+
+/// A reduced copy of `img` at `to` by block means (a box filter): the engine's reduced copy
+/// ([`crate::pipeline::skin::pixels::Reduced`]) of an sRGB picture, without its statistics.
+pub fn reduce_box(img: &DynamicImage, to: (u32, u32)) -> image::RgbImage {
+    let mut dst = DynamicImage::new(to.0, to.1, img.color());
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
     match Resizer::new().resize(img, &mut dst, &options) {
         Ok(()) => dst.to_rgb8(),
         Err(_) => img

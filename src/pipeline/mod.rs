@@ -193,6 +193,7 @@ pub fn plan(
         skin_context: SkinContext {
             found,
             verdicts: survey.map(|s| s.verdicts.clone()),
+            picture: survey.and_then(|s| s.picture.clone()),
             ..SkinContext::default()
         },
     }

@@ -96,6 +96,25 @@ fn jpeg(img: &DynamicImage) -> Vec<u8> {
     }
 }
 
+/// Reduction from which a preview is an area average (a box filter) rather than Lanczos3:
+/// beyond 3× the two differ by about 0.1 of a level on average, and the box reads each
+/// source pixel a few times instead of twenty (8 ms instead of 17 for a 4096² output to
+/// 1200², on the preview's one thread, beside the encoder).
+const BOX_FROM: u32 = 3;
+
+/// The picture reduced to `to`: an area average from [`BOX_FROM`]× down, Lanczos3 otherwise.
+fn shrink(img: &DynamicImage, to: [u32; 2]) -> DynamicImage {
+    if img.width() < BOX_FROM * to[0] || img.height() < BOX_FROM * to[1] {
+        return lanczos(img, to);
+    }
+    let mut dst = DynamicImage::new(to[0], to[1], img.color());
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
+    match Resizer::new().resize(img, &mut dst, &options) {
+        Ok(()) => dst,
+        Err(_) => lanczos(img, to),
+    }
+}
+
 /// Lanczos3 of the region `(x, y, w, h)` of `img` (source pixels, fractional) to `to`:
 /// the same pixels as enlarging the whole image and cropping, at the cost of the crop.
 fn lanczos_region(img: &DynamicImage, region: [f64; 4], to: [u32; 2]) -> DynamicImage {
@@ -127,7 +146,7 @@ pub fn make(
     let (ow, oh) = (output.width(), output.height());
     let display = fit(ow, oh, DISPLAY_EDGE);
     // Each smaller picture comes from the one above it, not from the full image.
-    let after = lanczos(&output, display);
+    let after = shrink(&output, display);
     let thumb = lanczos(&after, fit(ow, oh, THUMB_EDGE));
     let icon = lanczos(&thumb, fit(ow, oh, ICON_EDGE));
     let mut images = vec![

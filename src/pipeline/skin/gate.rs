@@ -376,10 +376,7 @@ fn skin_pixels(f: &Face, roi: &face::sample::Roi) -> Vec<bool> {
     let oval = mesh::scale_polygon(&to_crop(&mesh::FACE_OVAL), 0.88);
     let mut skin = erode(mesh::fill_polygon(&oval, CROP, CROP), 4);
     let cut = |poly: Vec<[f32; 2]>, grow: usize, skin: &mut Vec<bool>| {
-        let m = dilate(mesh::fill_polygon(&poly, CROP, CROP), grow);
-        for (s, c) in skin.iter_mut().zip(m) {
-            *s &= !c;
-        }
+        cut_grown(skin, &mesh::fill_polygon(&poly, CROP, CROP), grow);
     };
     cut(to_crop(&mesh::RIGHT_EYE), 10, &mut skin);
     cut(to_crop(&mesh::LEFT_EYE), 10, &mut skin);
@@ -392,11 +389,42 @@ fn skin_pixels(f: &Face, roi: &face::sample::Roi) -> Vec<bool> {
     skin
 }
 
-/// City-block distance from every pixel of a CROP-wide mask to the nearest pixel whose value
+/// Clears from the CROP-wide `skin` every pixel within `grow` steps of the feature `m` (its
+/// dilation by the 4-neighbour cross). The distances are computed only over the feature's box
+/// grown by `grow`: a shortest 4-neighbour path stays inside the box of its two ends, so every
+/// pixel the dilation reaches, and the path to it, lies there.
+fn cut_grown(skin: &mut [bool], m: &[bool], grow: usize) {
+    let (mut x0, mut y0, mut x1, mut y1) = (CROP, CROP, 0, 0);
+    for (y, row) in m.chunks_exact(CROP).enumerate() {
+        if let (Some(a), Some(b)) = (row.iter().position(|v| *v), row.iter().rposition(|v| *v)) {
+            (x0, x1) = (x0.min(a), x1.max(b + 1));
+            (y0, y1) = (y0.min(y), y + 1);
+        }
+    }
+    if x0 >= x1 {
+        return;
+    }
+    let h = m.len() / CROP;
+    let (x0, y0) = (x0.saturating_sub(grow), y0.saturating_sub(grow));
+    let (x1, y1) = ((x1 + grow).min(CROP), (y1 + grow).min(h));
+    let ww = x1 - x0;
+    let window: Vec<bool> = (y0..y1)
+        .flat_map(|y| m[y * CROP + x0..y * CROP + x1].iter().copied())
+        .collect();
+    for (j, d) in city_block_distance(&window, ww, true)
+        .into_iter()
+        .enumerate()
+    {
+        if d <= grow as u32 {
+            skin[(y0 + j / ww) * CROP + x0 + j % ww] = false;
+        }
+    }
+}
+
+/// City-block distance from every pixel of a `w`-wide mask to the nearest pixel whose value
 /// is `to` (two passes, exact for the 4-neighbour metric; far beyond the grid where there is
 /// none).
-fn city_block_distance(m: &[bool], to: bool) -> Vec<u32> {
-    let w = CROP;
+fn city_block_distance(m: &[bool], w: usize, to: bool) -> Vec<u32> {
     let h = m.len() / w;
     let far = (w + h) as u32 + 1;
     let mut d: Vec<u32> = m.iter().map(|&v| if v == to { 0 } else { far }).collect();
@@ -428,7 +456,7 @@ fn city_block_distance(m: &[bool], to: bool) -> Vec<u32> {
 /// Binary erosion by the 4-neighbour cross `n` times (outside the grid counts as set, as
 /// scipy's default border does): what lies more than `n` steps from every unset pixel.
 fn erode(m: Vec<bool>, n: usize) -> Vec<bool> {
-    city_block_distance(&m, false)
+    city_block_distance(&m, CROP, false)
         .into_iter()
         .map(|d| d > n as u32)
         .collect()
@@ -436,8 +464,9 @@ fn erode(m: Vec<bool>, n: usize) -> Vec<bool> {
 
 /// Binary dilation by the 4-neighbour cross `n` times: what lies within `n` steps of a set
 /// pixel.
+#[cfg(test)]
 fn dilate(m: Vec<bool>, n: usize) -> Vec<bool> {
-    city_block_distance(&m, true)
+    city_block_distance(&m, CROP, true)
         .into_iter()
         .map(|d| d <= n as u32)
         .collect()
@@ -601,6 +630,32 @@ mod tests {
             median_chroma(&patch([128.0, 128.0, 128.0]), &sel, Space::srgb()).round(),
             0.0
         );
+    }
+
+    #[test]
+    fn a_feature_cut_in_its_window_equals_the_full_dilation() {
+        let feature = |x0: usize, y0: usize, x1: usize, y1: usize| -> Vec<bool> {
+            (0..CROP * CROP)
+                .map(|i| {
+                    let (x, y) = (i % CROP, i / CROP);
+                    (x0..x1).contains(&x) && (y0..y1).contains(&y) && (x + 2 * y) % 5 != 0
+                })
+                .collect()
+        };
+        // Inside, against each border, and nothing at all.
+        for m in [
+            feature(100, 120, 140, 131),
+            feature(0, 0, 12, 7),
+            feature(240, 250, 256, 256),
+            vec![false; CROP * CROP],
+        ] {
+            for grow in [0, 1, 6, 10] {
+                let mut cut = vec![true; CROP * CROP];
+                cut_grown(&mut cut, &m, grow);
+                let full: Vec<bool> = dilate(m.clone(), grow).iter().map(|d| !d).collect();
+                assert!(cut == full, "grow {grow}");
+            }
+        }
     }
 
     #[test]

@@ -202,6 +202,9 @@ pub struct SkinContext {
     /// The picture's metadata declares it not AI-generated (camera capture data, a C2PA or
     /// IPTC capture source): its skin is the photograph's own, and the engine only tops it up.
     pub declared_not_ai: bool,
+    /// The whole-picture findings of the [`survey`] (classification and people): used instead
+    /// of measuring them again.
+    pub picture: Option<PictureSurvey>,
 }
 
 impl SkinContext {
@@ -220,6 +223,17 @@ pub struct Survey {
     pub verdicts: Vec<gate::FaceVerdict>,
     /// Pixels per millimetre of the largest face the gate calls photographed.
     pub px_per_mm: Option<f32>,
+    /// What the survey measured on the whole picture, beside the faces.
+    pub picture: Option<PictureSurvey>,
+}
+
+/// The survey's whole-picture findings. A reduced copy is the same whatever the picture's
+/// size (at most [`pixels::REDUCED_LONG_EDGE`] on its long edge), so the classification and the
+/// people measured before the upscale stand for the enlarged picture too.
+#[derive(Clone, Debug)]
+pub struct PictureSurvey {
+    pub classification: Classification,
+    pub people: face::PersonMask,
 }
 
 /// Finds the faces and the scale of the largest photographed one, without rendering
@@ -227,9 +241,19 @@ pub struct Survey {
 pub fn survey(img: &DynamicImage, cfg: &SkinConfig, space: &space::Space) -> Survey {
     let rgb = grey_as_rgb(img);
     let img = rgb.as_ref().unwrap_or(img);
-    let faces = face::analyse(img, pixels::thread_count(cfg.threads));
-    let verdicts: Vec<gate::FaceVerdict> =
-        faces.iter().map(|f| gate::judge(img, f, space)).collect();
+    let threads = pixels::thread_count(cfg.threads);
+    // The face search leaves most of a second core idle: the picture's kind and its people
+    // are measured there meanwhile.
+    let ((faces, verdicts), picture) = join(
+        threads,
+        || {
+            let faces = face::analyse(img, threads);
+            let verdicts: Vec<gate::FaceVerdict> =
+                faces.iter().map(|f| gate::judge(img, f, space)).collect();
+            (faces, verdicts)
+        },
+        || survey_picture(img, space),
+    );
     let photographed: Vec<face::Face> = faces
         .iter()
         .zip(&verdicts)
@@ -242,7 +266,25 @@ pub fn survey(img: &DynamicImage, cfg: &SkinConfig, space: &space::Space) -> Sur
         faces,
         verdicts,
         px_per_mm,
+        picture,
     }
+}
+
+/// The classification and the people, on the reduced copy the engine would make of this
+/// picture (on one thread: it runs beside the face search). An sRGB picture's copy is its
+/// block means; another space's is converted to sRGB on the way, as the engine's is.
+fn survey_picture(img: &DynamicImage, space: &space::Space) -> Option<PictureSurvey> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let k = pixels::Reduced::block_for(w, h);
+    let small = if space.is_srgb() {
+        face::reduce_box(img, (w.div_ceil(k) as u32, h.div_ceil(k) as u32))
+    } else {
+        pixels::Reduced::build(&pixels::Pixels::of(img)?, w, h, 1, space).to_rgb8()
+    };
+    Some(PictureSurvey {
+        classification: classify::classify_reduced(&small),
+        people: face::people(&small),
+    })
 }
 
 /// The result of [`apply`].

@@ -55,6 +55,8 @@ pub trait Sample: Copy + Send + Sync + PartialEq + 'static {
     /// Own linear light quantised by [`enc_index`] to the nearest encoded value.
     fn enc_table(space: &Space) -> &[Self];
     fn index(self) -> usize;
+    /// The largest encoded value (255 or 65535).
+    const FULL: u32;
     /// Encoded value scaled to 0..1.
     fn unit(self) -> f32;
     /// The samples as bytes, when they are bytes (the 8-bit fast paths).
@@ -80,6 +82,7 @@ pub fn enc_index(v: f32) -> usize {
 }
 
 impl Sample for u8 {
+    const FULL: u32 = 255;
     fn lin_table(space: &Space) -> &[f32] {
         space.lin8()
     }
@@ -103,6 +106,7 @@ impl Sample for u8 {
 }
 
 impl Sample for u16 {
+    const FULL: u32 = 65535;
     fn lin_table(space: &Space) -> &[f32] {
         space.lin16()
     }
@@ -214,19 +218,113 @@ pub struct Reduced {
     pub luma_sd: Vec<f32>,
 }
 
+/// The texture's luma weights (Rec. 601: 0.299, 0.587, 0.114) in thousandths: integer luma
+/// keeps the sums of an sRGB picture's samples exact.
+const LUMA_MILLI: [u32; 3] = [299, 587, 114];
+
+/// Adds one row segment of a block (`seg`, pixels of `ch` samples, `dy` rows below the block's
+/// top) to its sums `a` (see [`block_plane`]; `a[0..3]` the encoded channels, `a[3..6]` linear
+/// light), for a picture in sRGB: the encoded sums in integers, scaled once at the end.
+#[inline]
+fn add_srgb_segment<T: Sample>(a: &mut [f64; 10], seg: &[T], ch: usize, lt: &[f32], dy: f64) {
+    // Integer luma squared stays below 2⁵² for 16-bit samples: a block row of up to 4096
+    // pixels sums exactly in 64 bits.
+    let (mut s0, mut s1, mut s2, mut yy, mut y2, mut yx) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut l0, mut l1, mut l2) = (0f32, 0f32, 0f32);
+    // Every encoded value indexes the table (lets the compiler drop the bounds checks).
+    let lt = &lt[..=T::FULL as usize];
+    for (x, p) in seg.chunks_exact(ch).enumerate() {
+        let (r, g, b) = (p[0].index(), p[1].index(), p[2].index());
+        l0 += lt[r];
+        l1 += lt[g];
+        l2 += lt[b];
+        let (r, g, b) = (r as u64, g as u64, b as u64);
+        s0 += r;
+        s1 += g;
+        s2 += b;
+        let luma = u64::from(LUMA_MILLI[0]) * r
+            + u64::from(LUMA_MILLI[1]) * g
+            + u64::from(LUMA_MILLI[2]) * b;
+        yy += luma;
+        y2 += luma * luma;
+        yx += x as u64 * luma;
+    }
+    let unit = 1.0 / f64::from(T::FULL);
+    let luma_unit = unit / 1000.0;
+    a[0] += s0 as f64 * unit;
+    a[1] += s1 as f64 * unit;
+    a[2] += s2 as f64 * unit;
+    a[3] += l0 as f64;
+    a[4] += l1 as f64;
+    a[5] += l2 as f64;
+    a[6] += yy as f64 * luma_unit;
+    a[7] += y2 as f64 * luma_unit * luma_unit;
+    a[8] += yx as f64 * luma_unit;
+    a[9] += dy * yy as f64 * luma_unit;
+}
+
+/// The same for a picture in another colour space: its colour re-encoded as sRGB, pixel by
+/// pixel.
+#[inline]
+fn add_segment<T: Sample>(
+    a: &mut [f64; 10],
+    seg: &[T],
+    ch: usize,
+    lt: &[f32],
+    space: &Space,
+    srgb_enc: &[u16],
+    dy: f64,
+) {
+    let (mut s0, mut s1, mut s2, mut l0, mut l1, mut l2, mut yy, mut y2, mut yx) =
+        (0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
+    // The pixel's offset in the block, counted in float (an integer-to-float conversion per
+    // pixel costs more).
+    let mut fx = 0f32;
+    let e = |v: f32| f32::from(srgb_enc[enc_index(v)]) / 65535.0;
+    for p in seg.chunks_exact(ch) {
+        let own = [lt[p[0].index()], lt[p[1].index()], lt[p[2].index()]];
+        let c = space.to_srgb(own);
+        let (r, g, b) = (e(c[0]), e(c[1]), e(c[2]));
+        s0 += r;
+        s1 += g;
+        s2 += b;
+        l0 += own[0];
+        l1 += own[1];
+        l2 += own[2];
+        let luma = 0.299 * r + 0.587 * g + 0.114 * b;
+        yy += luma;
+        y2 += luma * luma;
+        yx += fx * luma;
+        fx += 1.0;
+    }
+    a[0] += s0 as f64;
+    a[1] += s1 as f64;
+    a[2] += s2 as f64;
+    a[3] += l0 as f64;
+    a[4] += l1 as f64;
+    a[5] += l2 as f64;
+    a[6] += yy as f64;
+    a[7] += y2 as f64;
+    a[8] += yx as f64;
+    a[9] += dy * yy as f64;
+}
+
 /// A block's luma plane from its sums (`a[6]` Σ luma, `a[7]` Σ luma², `a[8]` Σ dx·luma, `a[9]`
 /// Σ dy·luma, with dx, dy the pixel's offset in the block) over `nx`×`ny` pixels: the variance
 /// about the least-squares plane and the plane's slopes along x and y (luma per pixel). On a
 /// rectangular grid the two offsets are uncorrelated, so each slope is cov(d, luma)/var(d).
 fn block_plane(a: &[f64; 10], nx: f64, ny: f64) -> [f32; 3] {
-    let n = nx * ny;
-    let m = a[6] / n;
-    let var = a[7] / n - m * m;
+    // Reciprocals: a division costs a dozen multiplications, and a small block has few pixels
+    // to share it.
+    let inv_n = 1.0 / (nx * ny);
+    let m = a[6] * inv_n;
+    let var = a[7] * inv_n - m * m;
     let slope = |s: f64, len: f64| {
         let var_d = (len * len - 1.0) / 12.0;
         if var_d > 0.0 {
-            let cov = s / n - 0.5 * (len - 1.0) * m;
-            (cov / var_d, cov * cov / var_d)
+            let cov = s * inv_n - 0.5 * (len - 1.0) * m;
+            let g = cov * (1.0 / var_d);
+            (g, cov * g)
         } else {
             (0.0, 0.0)
         }
@@ -347,65 +445,20 @@ impl Reduced {
                             for (bx, a) in acc.iter_mut().enumerate() {
                                 let x0 = bx * k;
                                 let x1 = (x0 + k).min(w);
-                                let (
-                                    mut s0,
-                                    mut s1,
-                                    mut s2,
-                                    mut l0,
-                                    mut l1,
-                                    mut l2,
-                                    mut yy,
-                                    mut y2,
-                                    mut yx,
-                                ) = (0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
-                                // The pixel's offset in the block, counted in float (an
-                                // integer-to-float conversion per pixel costs more).
-                                let mut fx = 0f32;
-                                for p in row[x0 * ch..x1 * ch].chunks_exact(ch) {
-                                    let own =
-                                        [lt[p[0].index()], lt[p[1].index()], lt[p[2].index()]];
-                                    let (r, g, b) = if srgb {
-                                        (p[0].unit(), p[1].unit(), p[2].unit())
-                                    } else {
-                                        // Another space: its colour re-encoded as sRGB.
-                                        let c = space.to_srgb(own);
-                                        let e =
-                                            |v: f32| f32::from(srgb_enc[enc_index(v)]) / 65535.0;
-                                        (e(c[0]), e(c[1]), e(c[2]))
-                                    };
-                                    s0 += r;
-                                    s1 += g;
-                                    s2 += b;
-                                    l0 += own[0];
-                                    l1 += own[1];
-                                    l2 += own[2];
-                                    let luma = 0.299 * r + 0.587 * g + 0.114 * b;
-                                    yy += luma;
-                                    y2 += luma * luma;
-                                    yx += fx * luma;
-                                    fx += 1.0;
+                                let seg = &row[x0 * ch..x1 * ch];
+                                if srgb {
+                                    add_srgb_segment(a, seg, ch, lt, (y - y0) as f64);
+                                } else {
+                                    add_segment(a, seg, ch, lt, space, srgb_enc, (y - y0) as f64);
                                 }
-                                a[0] += s0 as f64;
-                                a[1] += s1 as f64;
-                                a[2] += s2 as f64;
-                                a[3] += l0 as f64;
-                                a[4] += l1 as f64;
-                                a[5] += l2 as f64;
-                                a[6] += yy as f64;
-                                a[7] += y2 as f64;
-                                a[8] += yx as f64;
-                                a[9] += (y - y0) as f64 * yy as f64;
                             }
                         }
                         for (bx, a) in acc.iter().enumerate() {
                             let x0 = bx * k;
-                            let n = (((x0 + k).min(w) - x0) * (y1 - y0)) as f64;
-                            rgb_row[bx] = [(a[0] / n) as f32, (a[1] / n) as f32, (a[2] / n) as f32];
-                            lin_row[bx] = space.to_srgb([
-                                (a[3] / n) as f32,
-                                (a[4] / n) as f32,
-                                (a[5] / n) as f32,
-                            ]);
+                            let inv_n = 1.0 / (((x0 + k).min(w) - x0) * (y1 - y0)) as f64;
+                            let mean = |i: usize| (a[i] * inv_n) as f32;
+                            rgb_row[bx] = [mean(0), mean(1), mean(2)];
+                            lin_row[bx] = space.to_srgb([mean(3), mean(4), mean(5)]);
                             let nx = ((x0 + k).min(w) - x0) as f64;
                             sd_row[bx] = block_plane(a, nx, (y1 - y0) as f64);
                         }

@@ -6,12 +6,14 @@
 //! 3. [`survey`]: faces with their landmarks, and the whole-picture classification;
 //! 4. [`gate`]: the photographed faces, or why there is none, and [`finer_grid`]: a finer
 //!    reduced copy when those faces are small in the picture;
-//! 5. [`scale_and_blur`]: pixels per millimetre, and the picture's own softness;
-//! 6. [`skin_mask`]: the skin of those faces' people, or why there is too little;
-//! 7. [`amounts`] and [`render_params`]: preset, tone, cast, texture and grain;
-//! 8. [`measure`]: the amplitudes from the measured deficit, or [`adds_nothing`]: none is due
+//! 5. [`skin_mask`]: the skin of those faces' people ([`check_skin`]: or why there is too
+//!    little), made beside [`apart_from_mask`]: whether the picture is monochrome, pixels per
+//!    millimetre and the picture's own softness ([`scale_and_blur`]), its noise floor and the
+//!    texture tiles;
+//! 6. [`amounts`] and [`render_params`]: preset, tone, cast, texture and grain;
+//! 7. [`measure`]: the amplitudes from the measured deficit, or [`adds_nothing`]: none is due
 //!    (the picture is left as it was, "nothing to add");
-//! 9. [`render`]: the full-resolution pass in place, and the pictures for people.
+//! 8. [`render`]: the full-resolution pass in place, and the pictures for people.
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -90,18 +92,32 @@ pub(super) fn treat(
     let used = gate(&f, &survey, cfg, ctx, report)?;
     finer_grid(&mut f, &used, report);
     let used_boxes: Vec<FaceBox> = used.iter().map(|f| f.bbox).collect();
-    let mono = monochrome(&f.red);
-    report.monochrome = mono;
-    let (sc, blur) = scale_and_blur(&f, &used, cfg, report);
-    let (maps, overlay) = skin_mask(&f, &used, &used_boxes, &survey.people, cfg, report)?;
+    // The skin mask on one side; on the other what does not depend on it: the picture's
+    // toning, scale, blur and noise floor, and the texture tiles.
+    let (masked, apart) = join(
+        f.threads,
+        || skin_mask(&f, &used, &used_boxes, &survey.people, cfg),
+        || apart_from_mask(&f, &used, cfg),
+    );
+    report.monochrome = apart.mono;
+    report.scale = Some(apart.scale_report);
+    let (sc, seed) = (apart.scale, apart.seed);
+    let (maps, overlay) = check_skin(masked, &f, &used_boxes, cfg, report)?;
     let (mut amounts, recipe) = amounts(cfg, ctx, report);
-    let seed = f.red.content_seed();
     let light = used.first().map_or([0.0; 2], |face| {
         tone::light_direction(&f.red, &maps.mask, &face.bbox)
     });
-    let tex = Textures::new(sc.px_per_mm, seed, light, blur, f.threads);
-    let (mut params, skin_chroma) =
-        render_params(&f, &maps, &tex, &amounts, mono.is_some(), seed, report);
+    let tex = apart.tiles.lit(light);
+    let mono = apart.mono;
+    let (mut params, skin_chroma) = render_params(
+        &f,
+        &maps,
+        &tex,
+        &amounts,
+        (mono.is_some(), apart.floor),
+        seed,
+        report,
+    );
     let looks = Looks {
         ppm: sc.px_per_mm,
         recipe: &recipe,
@@ -196,7 +212,6 @@ fn frame<'i, 'c>(
 /// only; the gate is per face): independent, so they run side by side.
 fn survey(f: &Frame, ctx: &SkinContext, report: &mut SkinReport) -> Survey {
     let t = Instant::now();
-    let small = f.red.to_rgb8();
     let find = || match (&ctx.found, &ctx.faces) {
         (Some(found), _) => (found.clone(), FigureSource::Survey),
         (None, Some(boxes)) => (
@@ -211,12 +226,20 @@ fn survey(f: &Frame, ctx: &SkinContext, report: &mut SkinReport) -> Survey {
             FigureSource::Engine,
         ),
     };
-    let classify = || {
-        let class = match &ctx.classification {
-            Some(c) => (c.clone(), FigureSource::Context),
-            None => (classify::classify_reduced(&small), FigureSource::Engine),
-        };
-        (class, face::people(&small))
+    let classify = || match &ctx.picture {
+        // The survey before the upscale measured both already.
+        Some(p) => (
+            (p.classification.clone(), FigureSource::Survey),
+            p.people.clone(),
+        ),
+        None => {
+            let small = f.red.to_rgb8();
+            let class = match &ctx.classification {
+                Some(c) => (c.clone(), FigureSource::Context),
+                None => (classify::classify_reduced(&small), FigureSource::Engine),
+            };
+            (class, face::people(&small))
+        }
     };
     let (((class, class_src), people), (found, source)) = join(f.threads, classify, find);
     report.timings_ms.classify = ms(t);
@@ -342,14 +365,44 @@ fn finer_grid(f: &mut Frame, used: &[face::Face], report: &mut SkinReport) {
     }
 }
 
-/// Step 5: scale, and the picture's own blur around the largest face: pores and grain are
-/// drawn no sharper than its sharpest edges. Returns the scale and the texture's blur.
-fn scale_and_blur(
-    f: &Frame,
-    used: &[face::Face],
-    cfg: &SkinConfig,
-    report: &mut SkinReport,
-) -> (Scale, f32) {
+/// What the steps after the mask need and the mask does not: measured beside it.
+struct Apart {
+    /// The toning (a*, b*) of a monochrome picture.
+    mono: Option<[f32; 2]>,
+    scale: Scale,
+    scale_report: ScaleReport,
+    /// The picture's noise floor (σ of L*, outside the skin's texture scale).
+    floor: f32,
+    seed: u64,
+    tiles: texture::Unlit,
+}
+
+/// The parts of steps 5 and 6 that do not need the mask: whether the picture is monochrome, its
+/// scale and blur ([`scale_and_blur`]), its noise floor, its content seed and the texture
+/// tiles (lit once the mask gives the light).
+fn apart_from_mask(f: &Frame, used: &[face::Face], cfg: &SkinConfig) -> Apart {
+    let mono = monochrome(&f.red);
+    let (scale, blur, scale_report) = scale_and_blur(f, used, cfg);
+    let seed = f.red.content_seed();
+    let tiles = Textures::unlit(scale.px_per_mm, seed, blur, f.threads);
+    let floor = match &f.px {
+        Pixels::U8 { data, channels } => grain::noise_floor(data, *channels, f.w, f.h, f.space),
+        Pixels::U16 { data, channels } => grain::noise_floor(data, *channels, f.w, f.h, f.space),
+    };
+    Apart {
+        mono,
+        scale,
+        scale_report,
+        floor,
+        seed,
+        tiles,
+    }
+}
+
+/// Step 5, beside the mask: scale, and the picture's own blur around the largest face: pores
+/// and grain are drawn no sharper than its sharpest edges. Returns the scale, the texture's
+/// blur and their report.
+fn scale_and_blur(f: &Frame, used: &[face::Face], cfg: &SkinConfig) -> (Scale, f32, ScaleReport) {
     let sc = scale::from_faces(used, cfg.default_px_per_mm);
     let acuity = used.first().map_or(0.0, |face| {
         let r = acuity_region(&face.bbox, f.w, f.h);
@@ -364,7 +417,7 @@ fn scale_and_blur(
     });
     let blur = texture::texture_blur(acuity);
     let real_skin = sc.px_per_mm >= exemplar::MIN_PX_PER_MM;
-    report.scale = Some(ScaleReport {
+    let report = ScaleReport {
         px_per_mm: sc.px_per_mm,
         source: sc.source,
         pore_px: 0.25 * sc.px_per_mm,
@@ -380,32 +433,51 @@ fn scale_and_blur(
         } else {
             blur
         },
-    });
-    (sc, blur)
+    };
+    (sc, blur, report)
 }
 
-/// Step 6: the skin mask of the treated faces' people (and its overlay for people, when
-/// artifacts are on), or why there is too little skin.
+/// The skin mask as [`skin_mask`] makes it, before it is checked.
+struct Masked {
+    maps: SkinMaps,
+    overlay: Option<image::RgbImage>,
+    ms: f32,
+}
+
+/// Step 5: the skin mask of the treated faces' people, and its overlay for people when
+/// artifacts are on.
 fn skin_mask(
     f: &Frame,
     used: &[face::Face],
     used_boxes: &[FaceBox],
     people: &face::PersonMask,
     cfg: &SkinConfig,
-    report: &mut SkinReport,
-) -> Result<(SkinMaps, Option<image::RgbImage>), String> {
+) -> Masked {
     let t = Instant::now();
     let layers = mask::layers(used, f.red.k, f.red.w, f.red.h);
     let models = mask::fit_models(&f.red, &layers);
     let maps = mask::build(&f.red, used_boxes, layers, &models, Some(people), f.threads);
-    report.timings_ms.mask = ms(t);
+    let ms = ms(t);
+    let overlay = cfg.artifacts.then(|| mask::overlay(&f.red, &maps, used));
+    Masked { maps, overlay, ms }
+}
+
+/// Step 5b: the mask into the report, or why there is too little skin.
+fn check_skin(
+    masked: Masked,
+    f: &Frame,
+    used_boxes: &[FaceBox],
+    cfg: &SkinConfig,
+    report: &mut SkinReport,
+) -> Result<(SkinMaps, Option<image::RgbImage>), String> {
+    let Masked { maps, overlay, ms } = masked;
+    report.timings_ms.mask = ms;
     report.mask = Some(MaskReport {
         coverage: maps.coverage,
         models: maps.models.clone(),
         grid: [f.red.w, f.red.h],
         file: MASK_OVERLAY_FILE.into(),
     });
-    let overlay = cfg.artifacts.then(|| mask::overlay(&f.red, &maps, used));
     if cfg.artifacts {
         report.artifact_files.push(MASK_OVERLAY_FILE.into());
     }
@@ -449,7 +521,7 @@ fn skin_in_boxes(mask: &Plane, boxes: &[FaceBox], k: usize) -> f32 {
     if n == 0 { 0.0 } else { skin as f32 / n as f32 }
 }
 
-/// Step 7a: the preset, and the feature amounts it, the config and the strength give.
+/// Step 6a: the preset, and the feature amounts it, the config and the strength give.
 fn amounts(
     cfg: &SkinConfig,
     ctx: &SkinContext,
@@ -473,7 +545,7 @@ fn amounts(
     (amounts, recipe)
 }
 
-/// Step 7b: tone and cast (on the reduced copy), the mottling axes and the grain, as the
+/// Step 6b: tone and cast (on the reduced copy), the mottling axes and the grain, as the
 /// render's parameters with the texture amplitudes still at zero. Returns them and the
 /// skin's chroma.
 fn render_params<'a>(
@@ -481,7 +553,7 @@ fn render_params<'a>(
     maps: &'a SkinMaps,
     tex: &'a Textures,
     amounts: &Amounts,
-    mono: bool,
+    (mono, floor): (bool, f32),
     seed: u64,
     report: &mut SkinReport,
 ) -> (pass::RenderParams<'a>, f32) {
@@ -495,10 +567,6 @@ fn render_params<'a>(
     let vb: [f32; 3] = std::array::from_fn(|k| 0.35 * va0[k] + vb0[k]);
     report.timings_ms.tone = ms(t);
 
-    let floor = match &f.px {
-        Pixels::U8 { data, channels } => grain::noise_floor(data, *channels, f.w, f.h, f.space),
-        Pixels::U16 { data, channels } => grain::noise_floor(data, *channels, f.w, f.h, f.space),
-    };
     let grain_sigma = grain::grain_sigma(floor, amounts.grain);
     report.grain = Some(GrainReport {
         floor_before: floor,
@@ -566,7 +634,7 @@ fn targets(cfg: &SkinConfig, ppm: f32, mono: bool, skin_chroma: f32) -> Bands {
     }
 }
 
-/// Step 8: measure the skin in `region` and size the texture from the deficit against real
+/// Step 7: measure the skin in `region` and size the texture from the deficit against real
 /// skin at this scale; the amplitudes go into `params` and `amounts`.
 fn measure(
     f: &Frame,
@@ -640,7 +708,7 @@ fn nothing_to_add(report: &SkinReport) -> String {
     )
 }
 
-/// Step 9: the full-resolution pass, in place.
+/// Step 8: the full-resolution pass, in place.
 fn render(
     img: &mut Cow<'_, DynamicImage>,
     w: usize,

@@ -336,11 +336,17 @@ impl PoreParams {
 
 impl Textures {
     /// `blur`: the picture's own blur (σ, px), which the pores and micro-grain are drawn
-    /// through. The real-skin detail and the mottling fields are made on two threads when
-    /// `threads` allows (about 9 and 11 ms at 7 px/mm).
+    /// through; `light`, the direction the pits are lit from. The same as
+    /// [`Textures::unlit`] then [`Unlit::lit`].
     pub fn new(ppm: f32, seed: u64, light: [f32; 2], blur: f32, threads: usize) -> Textures {
+        Textures::unlit(ppm, seed, blur, threads).lit(light)
+    }
+
+    /// Every tile, made before the light is known (it only places the pits' shading): the
+    /// real-skin detail and the mottling fields on two threads when `threads` allows (about 9
+    /// and 11 ms at 7 px/mm).
+    pub fn unlit(ppm: f32, seed: u64, blur: f32, threads: usize) -> Unlit {
         let n = ((36.0 * ppm).round() as usize).clamp(96, 640);
-        let mm = |v: f32| v * ppm;
         let (detail, mottling) = super::join(
             threads,
             || SkinDetail::new(ppm, split(seed, 15), blur.min(MAX_DETAIL_BLUR_PX)),
@@ -349,79 +355,97 @@ impl Textures {
         // Real skin detail carries the pore band and the micro-relief itself: the procedural
         // micro-grain and relief would only be drawn at amplitude 0, so they are not made (about
         // 30 ms of tile generation at 8 px/mm).
-        let base = Textures::without_micro_or_relief(ppm, seed, light, blur, detail, mottling);
-        if base.detail.is_some() {
-            return base;
+        let micro_relief = detail
+            .is_none()
+            .then(|| micro_and_relief(n, ppm, seed, blur));
+        Unlit {
+            ppm,
+            seed,
+            blur,
+            detail,
+            mottling,
+            micro_relief,
         }
-        // Micro-grain: the pore band where pores are too small to draw. Softened to ~0.7 px (skin
-        // granularity, not pixel-white digital noise) and dark-leaning (unresolved pits), so it is neither
-        // sandpaper nor pepper.
-        let micro = tile_pair(
-            n,
-            split(seed, 10),
-            Band {
-                s1x: mm(0.05).max(0.7).max(blur),
-                s1y: mm(0.05).max(0.7).max(blur),
-                s2: mm(0.15).max(1.6).max(2.2 * blur),
-                skew: -0.3,
-                furrow: 0.0,
-            },
-            false,
-            1.0,
-        );
-        // Micro-relief: the network of fine skin furrows (lines 0.3–1 mm apart, crossing in
-        // rhombi), drawn as dark lines along the zero crossings of two elongated noise fields
-        // turned against each other; where the scale cannot hold lines, soft relief noise.
-        let lines = 0.25 * ppm >= MIN_PORE_PX;
-        let r1 = mm(0.15).max(0.7);
-        let relief = tile_pair(
-            n,
-            split(seed, 11),
-            if lines {
-                Band {
-                    s1x: mm(0.5),
-                    s1y: mm(0.18),
-                    s2: mm(1.4),
-                    skew: 0.0,
-                    furrow: 0.5,
-                }
-            } else {
-                Band {
-                    s1x: r1 * 1.35,
-                    s1y: r1 / 1.35,
-                    s2: mm(0.5).max(2.0 * r1),
-                    skew: 0.0,
-                    furrow: 0.0,
-                }
-            },
-            true,
-            0.6,
-        );
+    }
+}
+
+/// The texture tiles before the light is known ([`Textures::unlit`]).
+pub struct Unlit {
+    ppm: f32,
+    seed: u64,
+    blur: f32,
+    detail: Option<SkinDetail>,
+    mottling: (TilePair, TilePair),
+    micro_relief: Option<(TilePair, TilePair)>,
+}
+
+impl Unlit {
+    /// The textures with the pits lit from `light`.
+    pub fn lit(self, light: [f32; 2]) -> Textures {
+        let (redness, pigment) = self.mottling;
+        let (micro, relief) = self
+            .micro_relief
+            .unwrap_or_else(|| (TilePair::flat(), TilePair::flat()));
         Textures {
             micro,
             relief,
-            ..base
-        }
-    }
-
-    /// Mottling, pores and the real skin detail; micro-grain and relief left flat.
-    fn without_micro_or_relief(
-        ppm: f32,
-        seed: u64,
-        light: [f32; 2],
-        blur: f32,
-        detail: Option<SkinDetail>,
-        (redness, pigment): (TilePair, TilePair),
-    ) -> Textures {
-        Textures {
-            micro: TilePair::flat(),
-            relief: TilePair::flat(),
             redness,
             pigment,
-            pores: PoreParams::new(ppm, split(seed, 14), light, blur),
-            detail,
+            pores: PoreParams::new(self.ppm, split(self.seed, 14), light, self.blur),
+            detail: self.detail,
         }
     }
+}
+
+/// The procedural micro-grain and micro-relief tiles (`n` px at `ppm`), for scales the real
+/// skin detail does not cover.
+fn micro_and_relief(n: usize, ppm: f32, seed: u64, blur: f32) -> (TilePair, TilePair) {
+    let mm = |v: f32| v * ppm;
+    // Micro-grain: the pore band where pores are too small to draw. Softened to ~0.7 px (skin
+    // granularity, not pixel-white digital noise) and dark-leaning (unresolved pits), so it is neither
+    // sandpaper nor pepper.
+    let micro = tile_pair(
+        n,
+        split(seed, 10),
+        Band {
+            s1x: mm(0.05).max(0.7).max(blur),
+            s1y: mm(0.05).max(0.7).max(blur),
+            s2: mm(0.15).max(1.6).max(2.2 * blur),
+            skew: -0.3,
+            furrow: 0.0,
+        },
+        false,
+        1.0,
+    );
+    // Micro-relief: the network of fine skin furrows (lines 0.3–1 mm apart, crossing in
+    // rhombi), drawn as dark lines along the zero crossings of two elongated noise fields
+    // turned against each other; where the scale cannot hold lines, soft relief noise.
+    let lines = 0.25 * ppm >= MIN_PORE_PX;
+    let r1 = mm(0.15).max(0.7);
+    let relief = tile_pair(
+        n,
+        split(seed, 11),
+        if lines {
+            Band {
+                s1x: mm(0.5),
+                s1y: mm(0.18),
+                s2: mm(1.4),
+                skew: 0.0,
+                furrow: 0.5,
+            }
+        } else {
+            Band {
+                s1x: r1 * 1.35,
+                s1y: r1 / 1.35,
+                s2: mm(0.5).max(2.0 * r1),
+                skew: 0.0,
+                furrow: 0.0,
+            }
+        },
+        true,
+        0.6,
+    );
+    (micro, relief)
 }
 
 /// The redness and pigment fields, tiles of `n` px at `ppm`.
