@@ -423,21 +423,20 @@ pub fn crop_pyramid(img: &DynamicImage, roi: &sample::Roi, n: usize) -> sample::
 
 /// An 8-bit RGB copy at `to`, area-filtered.
 fn reduce(img: &DynamicImage, to: (u32, u32)) -> image::RgbImage {
-    let mut dst = DynamicImage::new(to.0, to.1, img.color());
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    match Resizer::new().resize(img, &mut dst, &options) {
-        Ok(()) => dst.to_rgb8(),
-        Err(_) => img
-            .resize_exact(to.0, to.1, image::imageops::FilterType::Triangle)
-            .to_rgb8(),
-    }
+    resized(img, to, FilterType::Bilinear)
 }
 
 /// A reduced copy of `img` at `to` by block means (a box filter): the engine's reduced copy
 /// ([`crate::pipeline::skin::pixels::Reduced`]) of an sRGB picture, without its statistics.
 pub fn reduce_box(img: &DynamicImage, to: (u32, u32)) -> image::RgbImage {
+    resized(img, to, FilterType::Box)
+}
+
+/// An 8-bit RGB copy at `to` through `filter` (the image crate's triangle filter for a
+/// layout fast_image_resize lacks).
+fn resized(img: &DynamicImage, to: (u32, u32), filter: FilterType) -> image::RgbImage {
     let mut dst = DynamicImage::new(to.0, to.1, img.color());
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter));
     match Resizer::new().resize(img, &mut dst, &options) {
         Ok(()) => dst.to_rgb8(),
         Err(_) => img
