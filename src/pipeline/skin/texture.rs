@@ -335,16 +335,10 @@ impl PoreParams {
 }
 
 impl Textures {
-    /// `blur`: the picture's own blur (σ, px), which the pores and micro-grain are drawn
-    /// through; `light`, the direction the pits are lit from. The same as
-    /// [`Textures::unlit`] then [`Unlit::lit`].
-    pub fn new(ppm: f32, seed: u64, light: [f32; 2], blur: f32, threads: usize) -> Textures {
-        Textures::unlit(ppm, seed, blur, threads).lit(light)
-    }
-
-    /// Every tile, made before the light is known (it only places the pits' shading): the
-    /// real-skin detail and the mottling fields on two threads when `threads` allows (about 9
-    /// and 11 ms at 7 px/mm).
+    /// Every tile, made before the light is known (it only places the pits' shading; then
+    /// [`Unlit::lit`]). `blur`: the picture's own blur (σ, px), which the pores and
+    /// micro-grain are drawn through. The real-skin detail and the mottling fields are made on
+    /// two threads when `threads` allows (about 9 and 11 ms at 7 px/mm).
     pub fn unlit(ppm: f32, seed: u64, blur: f32, threads: usize) -> Unlit {
         let n = ((36.0 * ppm).round() as usize).clamp(96, 640);
         let (detail, mottling) = super::join(
