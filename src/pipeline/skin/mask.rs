@@ -8,7 +8,8 @@
 //! Detached skin (arms, hands) is kept when it has the face's own colour, at most a few faces' size
 //! and the face's saturation for its lightness (a cream blouse of the skin's hue is paler).
 //! Eyes, brows, lips and nostrils are locked by their landmark polygons, feathered; hair,
-//! beard and stubble inside the oval are found by being darker and busier than the face's clean skin.
+//! beard and stubble inside the oval are found by being darker and busier than the face's clean skin
+//! (above the nostrils, a thin ridge of texture between clean skin is a wrinkle, and skin).
 //! A guided filter on the luma makes the result follow hairlines, beards and clothing edges.
 
 use super::filters::{Plane, blur, box_mean, gradient_magnitude, guided};
@@ -129,6 +130,9 @@ fn ellipse(u: f32, v: f32, cx: f32, cy: f32, rx: f32, ry: f32, soft: f32) -> f32
 pub struct FaceLayers {
     /// Inside a face oval.
     pub oval: Vec<bool>,
+    /// Inside a face oval, above its nostrils (along the face's up direction): where a face
+    /// grows no beard, so texture on thin ridges is a fold's (see `relieve_folds`).
+    pub unbearded: Vec<bool>,
     /// Eyes, brows, lips and nostrils (1 = locked), feathered outward.
     pub locks: Plane,
     /// Relative pore density by landmark region ([`mesh::REGIONS`]); body skin elsewhere.
@@ -143,6 +147,7 @@ pub struct FaceLayers {
 pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
     let g = Grid { k: k as f32, w, h };
     let mut oval = vec![false; w * h];
+    let mut unbearded = vec![false; w * h];
     let mut hard = Plane::new(w, h);
     let mut density = Plane::from_fn(w, h, |_, _| BODY_DENSITY);
     let mut samples = Vec::with_capacity(faces.len());
@@ -151,6 +156,7 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
         let m = &f.mesh;
         mark_above_brows(m, &g, &mut above_brows);
         let this_oval = mesh::fill_polygon(&g.points(m, &mesh::FACE_OVAL), w, h);
+        mark_above_nostrils(m, &g, &this_oval, &mut unbearded);
         // One cell of margin, so the locks hold where the render interpolates between cells.
         let grown = box_mean(&feature_locks(m, &g), 1);
         // (A box mean leaves rounding residue where it should read 0.)
@@ -181,6 +187,7 @@ pub fn layers(faces: &[Face], k: usize, w: usize, h: usize) -> FaceLayers {
     }
     FaceLayers {
         oval,
+        unbearded,
         locks,
         density,
         samples,
@@ -231,6 +238,28 @@ fn mark_above_brows(m: &mesh::Mesh, g: &Grid, above_brows: &mut [bool]) {
                 above_brows[y * g.w + x] = true;
             }
         }
+    }
+}
+
+/// Marks the cells of `oval` above the face's nostrils (along its up direction): the forehead,
+/// the eyes' surroundings, the nose and the upper cheeks, where no beard grows.
+fn mark_above_nostrils(m: &mesh::Mesh, g: &Grid, oval: &[bool], out: &mut [bool]) {
+    let roll = m.roll_deg().to_radians();
+    let up = [roll.sin(), -roll.cos()];
+    let nostrils: Vec<usize> = mesh::RIGHT_NOSTRIL
+        .iter()
+        .chain(&mesh::LEFT_NOSTRIL)
+        .copied()
+        .collect();
+    let line = g
+        .points(m, &nostrils)
+        .iter()
+        .map(|p| p[0] * up[0] + p[1] * up[1])
+        .sum::<f32>()
+        / nostrils.len() as f32;
+    for (i, o) in out.iter_mut().enumerate() {
+        let (px, py) = ((i % g.w) as f32 + 0.5, (i / g.w) as f32 + 0.5);
+        *o |= oval[i] && px * up[0] + py * up[1] > line;
     }
 }
 
@@ -449,6 +478,88 @@ pub fn fit_model(red: &Reduced, cells: &[usize]) -> SkinModel {
     }
 }
 
+/// Lightness (over the mean of the skin either side) below which a cell on a ridge keeps its
+/// texture in full, and from which [`relieve_folds`] relieves it in full: hair strands that
+/// fall over a forehead are far darker than the skin beside them, a wrinkle's bottom, shaded
+/// skin, a little.
+const FOLD_DARKEST: f32 = 0.65;
+/// See [`FOLD_DARKEST`].
+const FOLD_DARK: f32 = 0.8;
+
+/// How far (cells) to either side of a textured cell [`relieve_folds`] looks for cleaner skin:
+/// a ridge of texture up to 5 cells wide between cleaner skin is a fold's.
+const FOLD_REACH: isize = 3;
+
+/// How much the lightness either side of a fold may differ (as a share of the lighter side):
+/// skin on both sides of a fold is lit alike, where an edge (an eyelid's, a frame's, a hand's
+/// in front of the face) is a step.
+const FOLD_STEP: f32 = 0.12;
+
+/// The texture the busy test reads, with folds and wrinkles taken out. A forehead's wrinkles,
+/// frown lines, crow's feet: the skin's slope turns at a fold's bottom and its rims, so
+/// the reduced copy reads them as texture (`sd`, which counts a block's slope where its
+/// neighbours slope otherwise), on thin ridges between clean skin, while each block is nearly
+/// a plane (`fine`, the spread about it, stays low). Stubble, a beard and hair cover an area,
+/// or turn within a block; but a grey moustache's strands, resolved, read as those ridges do,
+/// so this holds only where no beard grows (`unbearded`: above the nostrils; a smile's folds
+/// beside the mouth keep their gap). There a cell on a ridge reads the texture of the cleaner
+/// side: along one of four directions, each side within [`FOLD_REACH`] cells must hold two
+/// neighbouring cells of clean skin (a gap between hair strands is not skin), and the two sides
+/// must be about as light as each other ([`FOLD_STEP`]: not an edge), and the cell not much
+/// darker than they are ([`FOLD_DARKEST`]: not a hair strand). It never reads less than its
+/// own `fine`. The sides are looked for inside the oval only: the face's outline against a
+/// backdrop is not a fold.
+fn relieve_folds(
+    sd: &[f32],
+    fine: &[f32],
+    luma: &[f32],
+    unbearded: &[bool],
+    oval: &[bool],
+    w: usize,
+    h: usize,
+) -> Vec<f32> {
+    const DIRS: [(isize, isize); 4] = [(1, 0), (0, 1), (1, 1), (1, -1)];
+    let (wi, hi) = (w as isize, h as isize);
+    (0..w * h)
+        .map(|i| {
+            if !unbearded[i] || fine[i] >= sd[i] {
+                return sd[i];
+            }
+            let (x, y) = ((i % w) as isize, (i / w) as isize);
+            // Along one side, up to the oval's edge: the least texture of two neighbouring
+            // cells (none: infinite), and the side's mean lightness.
+            let side = |dx: isize, dy: isize| {
+                let (mut least, mut last, mut light, mut n) =
+                    (f32::INFINITY, f32::INFINITY, 0.0, 0);
+                for s in 1..=FOLD_REACH + 1 {
+                    let (u, v) = (x + dx * s, y + dy * s);
+                    if u < 0 || v < 0 || u >= wi || v >= hi || !oval[(v * wi + u) as usize] {
+                        break;
+                    }
+                    let j = (v * wi + u) as usize;
+                    least = least.min(sd[j].max(last));
+                    last = sd[j];
+                    light += luma[j];
+                    n += 1;
+                }
+                (least, light / n.max(1) as f32)
+            };
+            DIRS.iter()
+                .map(|&(dx, dy)| {
+                    let ((a, la), (b, lb)) = (side(-dx, -dy), side(dx, dy));
+                    if (la - lb).abs() > FOLD_STEP * la.max(lb) {
+                        return sd[i];
+                    }
+                    let relieved = sd[i].min(fine[i].max(a.max(b)));
+                    let shade = luma[i] / (0.5 * (la + lb)).max(1e-3);
+                    relieved
+                        + (1.0 - smoothstep(FOLD_DARKEST, FOLD_DARK, shade)) * (sd[i] - relieved)
+                })
+                .fold(sd[i], f32::min)
+        })
+        .collect()
+}
+
 /// Each cell's texture (the reduced copy's `luma_sd`) averaged over the cells within two of it
 /// that are not locked. The locked features are the busiest cells of a face (lashes, the lid's
 /// and the lips' edges, the nostrils); a plain average spread their texture two cells into
@@ -486,7 +597,16 @@ pub fn build(
     let (w, h) = (red.w, red.h);
     let gfaces: Vec<GridFace> = faces.iter().map(|f| GridFace::of(f, red.k)).collect();
     let luma = Plane::from_fn(w, h, |x, y| ycbcr(red.rgb[y * w + x])[0]);
-    let busy = busy_outside_locks(&red.luma_sd, &layers.locks, w, h);
+    let texture = relieve_folds(
+        &red.luma_sd,
+        &red.luma_fine,
+        &luma.data,
+        &layers.unbearded,
+        &layers.oval,
+        w,
+        h,
+    );
+    let busy = busy_outside_locks(&texture, &layers.locks, w, h);
     // Each cell's skin probability, whether it fits its face's own colour, how near a face
     // it lies and which face owns it: rows split between the threads.
     let cell = |i: usize| {
@@ -895,6 +1015,58 @@ pub fn overlay(red: &Reduced, maps: &SkinMaps, faces: &[Face]) -> image::RgbImag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 24×24 oval of clean skin (texture 0.002, all of it slope-free) with `ridge` cells
+    /// textured (`sd`, `fine`).
+    fn relieved(ridge: impl Fn(usize, usize) -> bool, sd: f32, fine: f32) -> Vec<f32> {
+        let (w, h) = (24, 24);
+        let on = |i: usize| ridge(i % w, i / w);
+        let sds: Vec<f32> = (0..w * h).map(|i| if on(i) { sd } else { 0.002 }).collect();
+        let fines: Vec<f32> = (0..w * h)
+            .map(|i| if on(i) { fine } else { 0.0015 })
+            .collect();
+        let all = vec![true; w * h];
+        relieve_folds(&sds, &fines, &vec![0.5; w * h], &all, &all, w, h)
+    }
+
+    #[test]
+    fn a_fold_reads_as_clean_skin_but_stubble_strands_and_edges_stay_busy() {
+        let at = |v: &[f32], x: usize, y: usize| v[y * 24 + x];
+        // A fold, two cells wide and slanted, textured only by its slopes: clean skin.
+        let fold = relieved(
+            |x, y| (x + y / 2).abs_diff(12) < 1 || x + y / 2 == 13,
+            0.03,
+            0.002,
+        );
+        assert!((at(&fold, 12, 0) - 0.002).abs() < 1e-6 && (at(&fold, 7, 10) - 0.002).abs() < 1e-6);
+        // A patch of stubble: texture finer than a block, which stays.
+        let stubble = relieved(|x, y| x < 3 || (x == 12 && y > 4), 0.03, 0.025);
+        assert!(at(&stubble, 12, 10) >= 0.025 && at(&stubble, 1, 10) >= 0.025);
+        // Resolved hair strands over a cheek (an area of slopes): no clean skin within reach.
+        let strands = relieved(|x, _| (6..18).contains(&x), 0.03, 0.002);
+        assert_eq!(at(&strands, 12, 12), 0.03);
+        // The outline of a face against a backdrop: outside the oval, nothing to reach.
+        let (w, h) = (24, 24);
+        let oval: Vec<bool> = (0..w * h).map(|i| i % w < 12).collect();
+        let sds: Vec<f32> = (0..w * h)
+            .map(|i| if i % w == 11 { 0.03 } else { 0.002 })
+            .collect();
+        let flat = vec![0.5; w * h];
+        let edge = relieve_folds(&sds, &vec![0.0; w * h], &flat, &oval, &oval, w, h);
+        assert_eq!(edge[5 * w + 11], 0.03);
+        // An edge inside the face (an eyelid's, a frame's): a step in lightness, not a fold.
+        let all = vec![true; w * h];
+        let sds: Vec<f32> = (0..w * h)
+            .map(|i| if i % w == 11 { 0.03 } else { 0.002 })
+            .collect();
+        let step: Vec<f32> = (0..w * h)
+            .map(|i| if i % w < 11 { 0.3 } else { 0.6 })
+            .collect();
+        let lid = relieve_folds(&sds, &vec![0.0; w * h], &step, &all, &all, w, h);
+        assert_eq!(lid[5 * w + 11], 0.03);
+        let fold = relieve_folds(&sds, &vec![0.0; w * h], &flat, &all, &all, w, h);
+        assert_eq!(fold[5 * w + 11], 0.002);
+    }
 
     #[test]
     fn a_locked_features_texture_does_not_make_the_skin_around_it_busy() {

@@ -216,6 +216,10 @@ pub struct Reduced {
     /// slopes the same way across several blocks and does not read as texture; stubble and
     /// hair strands, which turn within a block or two, do.
     pub luma_sd: Vec<f32>,
+    /// The spread about the block's own plane alone: detail finer than a block (stubble, hair
+    /// strands, a glasses frame). A fold or wrinkle wider than a block is nearly a plane in
+    /// each block and reads as texture in `luma_sd` only through its slopes.
+    pub luma_fine: Vec<f32>,
 }
 
 /// The texture's luma weights (Rec. 601: 0.299, 0.587, 0.114) in thousandths: integer luma
@@ -475,6 +479,7 @@ impl Reduced {
             rgb,
             lin,
             luma_sd: block_texture(&sd, rw, rh, k),
+            luma_fine: sd.iter().map(|p| p[0].sqrt()).collect(),
         }
     }
 

@@ -303,6 +303,7 @@ mod tests {
             rgb: lin.clone(),
             lin,
             luma_sd: vec![0.0; w * h],
+            luma_fine: vec![0.0; w * h],
         };
         let mask = Plane::from_fn(w, h, |x, y| {
             if (8..56).contains(&x) && (8..56).contains(&y) {
