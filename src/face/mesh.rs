@@ -93,6 +93,12 @@ impl Mesh {
         let (a, b) = (self.at(RIGHT_EYE_OUTER), self.at(LEFT_EYE_OUTER));
         (b[1] - a[1]).atan2(b[0] - a[0]).to_degrees()
     }
+    /// The face's up direction in the image (a unit vector, y down), perpendicular to the eye
+    /// line.
+    pub fn up(&self) -> [f32; 2] {
+        let roll = self.roll_deg().to_radians();
+        [roll.sin(), -roll.cos()]
+    }
     /// Yaw from the nose tip's place between the oval's sides: 0 frontal, ±1 full profile
     /// (positive: the person looks toward the image's left).
     pub fn yaw(&self) -> f32 {

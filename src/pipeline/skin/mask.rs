@@ -217,8 +217,7 @@ impl Grid {
 /// Marks the cells above the face's brows (along its up direction, perpendicular to the eye
 /// line) and beside its oval: hair and backdrop.
 fn mark_above_brows(m: &mesh::Mesh, g: &Grid, above_brows: &mut [bool]) {
-    let roll = m.roll_deg().to_radians();
-    let up = [roll.sin(), -roll.cos()];
+    let up = m.up();
     let brow = mesh::BROW_TOPS
         .iter()
         .map(|&i| {
@@ -244,8 +243,7 @@ fn mark_above_brows(m: &mesh::Mesh, g: &Grid, above_brows: &mut [bool]) {
 /// Marks the cells of `oval` above the face's nostrils (along its up direction): the forehead,
 /// the eyes' surroundings, the nose and the upper cheeks, where no beard grows.
 fn mark_above_nostrils(m: &mesh::Mesh, g: &Grid, oval: &[bool], out: &mut [bool]) {
-    let roll = m.roll_deg().to_radians();
-    let up = [roll.sin(), -roll.cos()];
+    let up = m.up();
     let nostrils: Vec<usize> = mesh::RIGHT_NOSTRIL
         .iter()
         .chain(&mesh::LEFT_NOSTRIL)
